@@ -1,0 +1,105 @@
+import { z } from "zod";
+
+/**
+ * Runtime configuration, parsed once per container from the environment with zod.
+ * A bad value fails the cold start with a message naming the variable, never later
+ * in the middle of a request. Nothing here is a secret: the signing key is fetched
+ * from Secrets Manager (AWS) or a key file in the ignored data folder (local).
+ */
+const csv = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((s) =>
+      s
+        .split(",")
+        .map((x) => x.trim())
+        .filter((x) => x.length > 0),
+    );
+
+const bool = z
+  .enum(["0", "1", "true", "false", ""])
+  .default("0")
+  .transform((v) => v === "1" || v === "true");
+
+const int = (fallback: number, min: number, max: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+
+export const configSchema = z
+  .object({
+    MICROPAY_TABLE_NAME: z.string().min(3).default("micropay"),
+    MICROPAY_DYNAMODB_ENDPOINT: z.url().optional(),
+    AWS_REGION: z.string().default("us-east-1"),
+    MICROPAY_STAGE: z.string().default("local"),
+    MICROPAY_CORS_ORIGINS: csv("").pipe(
+      z.array(
+        z
+          .string()
+          .regex(/^https?:\/\/[a-z0-9.-]+(:\d+)?$/i, "an origin like https://app.example.com"),
+      ),
+    ),
+    MICROPAY_CURRENCIES: csv("USD,EUR,GBP,JPY,BHD").pipe(
+      z.array(z.string().regex(/^[A-Z]{3}$/)).min(1),
+    ),
+    MICROPAY_DEFAULT_CURRENCY: z
+      .string()
+      .regex(/^[A-Z]{3}$/)
+      .default("USD"),
+    /** Per-payment ceiling in major units of the currency (1,000,000 by default). */
+    MICROPAY_MAX_PAYMENT_MAJOR: int(1_000_000, 1, 1_000_000_000),
+    MICROPAY_JWT_ISSUER: z.string().min(1).default("https://micropay.local"),
+    MICROPAY_JWT_AUDIENCE: z.string().min(1).default("micropay-api"),
+    MICROPAY_ACCESS_TOKEN_TTL_SECONDS: int(900, 60, 3600),
+    MICROPAY_REFRESH_TOKEN_TTL_SECONDS: int(30 * 24 * 3600, 3600, 90 * 24 * 3600),
+    /** Where the ES256 signing key lives: a Secrets Manager secret id, or a local file. */
+    MICROPAY_SIGNING_KEY_SECRET_ID: z.string().min(1).optional(),
+    MICROPAY_SIGNING_KEY_FILE: z.string().min(1).optional(),
+    MICROPAY_BCRYPT_COST: int(12, 10, 15),
+    /** Lockout: OWASP Authentication Cheat Sheet style defaults. */
+    MICROPAY_LOCKOUT_THRESHOLD: int(5, 3, 100),
+    MICROPAY_LOCKOUT_WINDOW_SECONDS: int(900, 60, 86400),
+    MICROPAY_LOCKOUT_DURATION_SECONDS: int(900, 60, 86400),
+    MICROPAY_IDEMPOTENCY_TTL_SECONDS: int(48 * 3600, 24 * 3600, 30 * 24 * 3600),
+    MICROPAY_AUDIT_LOG: z.string().min(1).optional(),
+    MICROPAY_LOG_LEVEL: z.enum(["DEBUG", "INFO", "WARN", "ERROR", "SILENT"]).default("INFO"),
+    MICROPAY_DEBUG_FAULTS: bool,
+  })
+  .superRefine((c, ctx) => {
+    if (!c.MICROPAY_CURRENCIES.includes(c.MICROPAY_DEFAULT_CURRENCY)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["MICROPAY_DEFAULT_CURRENCY"],
+        message: "must be one of MICROPAY_CURRENCIES",
+      });
+    }
+  });
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+export function parseConfig(env: NodeJS.ProcessEnv): Config {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    const detail = parsed.error.issues
+      .map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`)
+      .join("; ");
+    throw new ConfigError(`invalid MicroPay configuration: ${detail}`);
+  }
+  return parsed.data;
+}
+
+let cached: Config | undefined;
+
+/** The configuration of this container, parsed on first use and then reused. */
+export function config(): Config {
+  cached ??= parseConfig(process.env);
+  return cached;
+}
+
+/** Tests only: forget the cached configuration so a changed environment is read again. */
+export function resetConfigForTests(): void {
+  cached = undefined;
+}

@@ -1,0 +1,148 @@
+import middy from "@middy/core";
+import { logger } from "../observability.ts";
+import type { RouteDef } from "../routes/types.ts";
+import { authenticate } from "./auth.ts";
+import { parseJsonBody } from "./body.ts";
+import { corsMiddleware } from "./cors.ts";
+import { ApiError } from "./errors.ts";
+import { toProblemResult } from "./problem.ts";
+import { lowerCaseHeaders, pickRequestId } from "./request-id.ts";
+import { securityHeaders } from "./security-headers.ts";
+import type { ApiEvent, ApiResult, ChainState, Context, HttpRequest, HttpResult } from "./types.ts";
+import { validate } from "./validate.ts";
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+type Impl<B, Q, P> = (req: HttpRequest<B, Q, P>) => Promise<HttpResult>;
+type MiddyRequest = middy.Request<ApiEvent, ApiResult, Error, Context, { mp?: ChainState }>;
+
+/**
+ * The shared Middy chain, in this order (after/onError hooks run in reverse):
+ *
+ *   1. request id      picks or makes the id; puts X-Request-Id on every response
+ *   2. security headers  HSTS, nosniff, frame/CSP, no-store, no-referrer (errors too)
+ *   3. CORS            only for MICROPAY_CORS_ORIGINS; never `*`, never an echoed stranger
+ *   4. problem+json    turns anything thrown below into RFC 9457 (runs first on error,
+ *                      so 1-3 still decorate the error response)
+ *   5. auth + roles    bearer token verified; the route's roles enforced
+ *   6. body            JSON only, 16 KiB, parsed
+ *   7. validation      zod schemas for body, query and path; Idempotency-Key format
+ *
+ * Then the route implementation runs with typed, trusted input.
+ */
+export function httpHandler<B = unknown, Q = unknown, P = unknown>(
+  route: RouteDef,
+  impl: Impl<B, Q, P>,
+) {
+  const core = async (event: ApiEvent, context: Context): Promise<ApiResult> => {
+    const state = (context as unknown as { mp: ChainState }).mp;
+    const idempotencyKey = state.headers["idempotency-key"];
+    const result = await impl({
+      route,
+      body: state.body as B,
+      query: state.query as Q,
+      params: state.params as P,
+      principal: state.principal,
+      requestId: state.requestId,
+      sourceIp: event.requestContext?.identity?.sourceIp ?? "unknown",
+      userAgent: state.headers["user-agent"] ?? "",
+      headers: state.headers,
+      idempotencyKey,
+      rawBody: state.rawBody,
+    });
+    const body = result.rawBody ?? (result.body === undefined ? "" : JSON.stringify(result.body));
+    return {
+      statusCode: result.status,
+      headers: {
+        ...(body.length > 0 ? { "Content-Type": result.contentType ?? "application/json" } : {}),
+        ...result.headers,
+      },
+      body,
+    };
+  };
+
+  return middy<ApiEvent, ApiResult, Error, Context>(core)
+    .use(requestIdMiddleware())
+    .use(securityHeaders())
+    .use(corsMiddleware())
+    .use(problemMiddleware())
+    .use({
+      before: async (request: MiddyRequest) => {
+        const state = stateOf(request);
+        state.principal = await authenticate(route, state.headers);
+        const parsed = parseJsonBody(
+          route.method,
+          state.headers,
+          request.event.body,
+          request.event.isBase64Encoded,
+        );
+        state.rawBody = parsed.raw;
+        state.body = validate(route.body, parsed.value, "body");
+        state.query = validate(route.query, request.event.queryStringParameters ?? {}, "query");
+        state.params = validate(route.params, request.event.pathParameters ?? {}, "path");
+        if (route.idempotent) {
+          const key = state.headers["idempotency-key"];
+          if (!key || !IDEMPOTENCY_KEY.test(key)) {
+            throw new ApiError(400, "validation_failed", {
+              detail: "An Idempotency-Key header (1..255 printable ASCII characters) is required.",
+              errors: [
+                { path: "header.Idempotency-Key", message: "required, 1..255 printable ASCII" },
+              ],
+            });
+          }
+        }
+        (request.context as unknown as { mp: ChainState }).mp = state;
+      },
+    });
+}
+
+function stateOf(request: MiddyRequest): ChainState {
+  const internal = request.internal as { mp?: ChainState };
+  if (!internal.mp) {
+    const headers = lowerCaseHeaders(request.event);
+    internal.mp = {
+      requestId: pickRequestId(request.event, headers),
+      principal: null,
+      body: undefined,
+      rawBody: "",
+      query: {},
+      params: {},
+      headers,
+    };
+  }
+  return internal.mp;
+}
+
+function requestIdMiddleware(): middy.MiddlewareObj<ApiEvent, ApiResult> {
+  const started = new WeakMap<object, number>();
+  const stamp = async (request: MiddyRequest) => {
+    const state = stateOf(request);
+    if (request.response) {
+      request.response.headers = { ...request.response.headers, "X-Request-Id": state.requestId };
+      logger.info("request", {
+        requestId: state.requestId,
+        method: request.event.httpMethod,
+        resource: request.event.resource,
+        status: request.response.statusCode,
+        userId: state.principal?.userId,
+        ms: Date.now() - (started.get(request) ?? Date.now()),
+      });
+    }
+  };
+  return {
+    before: async (request: MiddyRequest) => {
+      started.set(request, Date.now());
+      stateOf(request);
+    },
+    after: stamp,
+    onError: stamp,
+  };
+}
+
+function problemMiddleware(): middy.MiddlewareObj<ApiEvent, ApiResult> {
+  return {
+    onError: async (request: MiddyRequest) => {
+      request.response = toProblemResult(request.error, stateOf(request).requestId);
+    },
+  };
+}

@@ -1,0 +1,10 @@
+import { systemRoutes } from "./system.ts";
+import type { RouteDef } from "./types.ts";
+
+/**
+ * The single route table. Each domain keeps its rows in its own module; this list
+ * is what the local gateway, the CDK stack and the OpenAPI generator read.
+ */
+export const routes: readonly RouteDef[] = [...systemRoutes];
+
+export type { Principal, Role, RouteDef } from "./types.ts";

@@ -1,0 +1,51 @@
+import type { z } from "zod";
+
+export const ROLES = ["customer", "merchant", "admin", "auditor"] as const;
+export type Role = (typeof ROLES)[number];
+
+export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+
+/**
+ * One row of the route table. The local gateway, the CDK stack and the OpenAPI
+ * document are all built from these rows, so they cannot disagree.
+ */
+export interface RouteDef {
+  /** Stable id; also the entry file `functions/<id>.ts` and the Lambda's name. */
+  readonly id: string;
+  readonly method: HttpMethod;
+  /** API Gateway style path template, e.g. `/v1/accounts/{accountId}`. */
+  readonly path: string;
+  readonly summary: string;
+  readonly tags: readonly string[];
+  /** `none`: public. Otherwise a bearer token with one of these roles is required. */
+  readonly auth: "none" | { readonly roles: readonly Role[] };
+  readonly body?: z.ZodType;
+  readonly query?: z.ZodType;
+  readonly params?: z.ZodType;
+  /** Response body schema of the success status (for OpenAPI and contract tests). */
+  readonly response?: z.ZodType;
+  readonly successStatus: number;
+  /** Money-moving POST: requires an `Idempotency-Key` header. */
+  readonly idempotent?: boolean;
+  /** Problem `code`s this route can answer besides the chain's own. */
+  readonly errorCodes?: readonly string[];
+  /** Least-privilege hint for the CDK stack: does the function write to the table? */
+  readonly tableAccess: "none" | "read" | "write";
+  /** Does the function sign or verify tokens (needs the signing key)? */
+  readonly usesSigningKey: boolean;
+  /** Stricter edge throttling (auth routes). */
+  readonly throttle?: { readonly rate: number; readonly burst: number };
+  /** Example request for docs and the contract test. */
+  readonly example?: { readonly body?: unknown; readonly query?: Record<string, string> };
+}
+
+/** Identity the auth middleware attaches to a request. */
+export interface Principal {
+  readonly userId: string;
+  readonly roles: readonly Role[];
+  readonly tokenId: string;
+}
+
+export function defineRoute<const R extends RouteDef>(route: R): R {
+  return route;
+}

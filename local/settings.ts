@@ -1,0 +1,46 @@
+import { resolve } from "node:path";
+import { z } from "zod";
+
+const bool = z
+  .enum(["0", "1", "true", "false", ""])
+  .default("0")
+  .transform((v) => v === "1" || v === "true");
+
+/**
+ * Settings of the local stack (`npm start`), parsed once with zod. The handlers'
+ * own settings (lib/config.ts) are derived from these and passed on as env vars.
+ */
+export const localSettingsSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  MICROPAY_HOST: z.string().default("127.0.0.1"),
+  MICROPAY_IN_MEMORY: bool,
+  MICROPAY_DATA_DIR: z.string().default(".local"),
+  MICROPAY_TABLE_NAME: z.string().min(3).default("micropay"),
+  MICROPAY_ADMIN_EMAIL: z.email().optional(),
+  MICROPAY_ADMIN_PASSWORD: z.string().min(12).optional(),
+  MICROPAY_THROTTLE_RATE: z.coerce.number().int().min(0).default(100),
+  MICROPAY_THROTTLE_BURST: z.coerce.number().int().min(0).default(200),
+  MICROPAY_AUDIT_LOG: z.string().optional(),
+});
+
+export type LocalSettings = z.infer<typeof localSettingsSchema> & {
+  readonly dataDir: string;
+  readonly auditLog: string;
+  readonly stackFile: string;
+};
+
+export function parseLocalSettings(env: NodeJS.ProcessEnv): LocalSettings {
+  const parsed = localSettingsSchema.safeParse(env);
+  if (!parsed.success) {
+    const detail = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`).join("\n");
+    throw new Error(`Invalid local settings:\n${detail}`);
+  }
+  const s = parsed.data;
+  const dataDir = resolve(s.MICROPAY_DATA_DIR);
+  return {
+    ...s,
+    dataDir,
+    auditLog: resolve(s.MICROPAY_AUDIT_LOG ?? `${dataDir}/audit.log`),
+    stackFile: resolve(dataDir, "stack.json"),
+  };
+}

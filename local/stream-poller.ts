@@ -1,0 +1,200 @@
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { DescribeTableCommand } from "@aws-sdk/client-dynamodb";
+import {
+  type _Record,
+  DescribeStreamCommand,
+  DynamoDBStreamsClient,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+} from "@aws-sdk/client-dynamodb-streams";
+import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from "aws-lambda";
+import { localClient } from "./dynamodb.ts";
+
+export type StreamHandler = (
+  event: DynamoDBStreamEvent,
+) => Promise<DynamoDBBatchResponse | undefined>;
+
+export interface PollerOptions {
+  readonly endpoint: string;
+  readonly tableName: string;
+  readonly handler: StreamHandler;
+  /** Where shard positions are kept between runs (persisted mode); none in memory mode. */
+  readonly checkpointFile?: string | undefined;
+  /** Records that still fail after the retries go here, like the on-failure destination. */
+  readonly deadLetterFile: string;
+  readonly batchSize?: number;
+  readonly maxRetries?: number;
+  readonly intervalMs?: number;
+}
+
+export interface Poller {
+  stop(): Promise<void>;
+  /** Resolves when every record written so far has been handed to the handler. */
+  drain(): Promise<void>;
+}
+
+/**
+ * The local stand-in for Lambda's DynamoDB event source mapping: reads DynamoDB
+ * Local's stream shard by shard, hands batches to the same audit handler that runs
+ * in AWS (with partial batch responses), retries a failed record a bounded number of
+ * times from the first reported failure, then parks it in a dead-letter file.
+ */
+export async function startStreamPoller(opts: PollerOptions): Promise<Poller> {
+  const ddb = localClient(opts.endpoint);
+  const streams = new DynamoDBStreamsClient({
+    endpoint: opts.endpoint,
+    region: "us-east-1",
+    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+    maxAttempts: 1,
+  });
+  const table = await ddb.send(new DescribeTableCommand({ TableName: opts.tableName }));
+  const streamArn = table.Table?.LatestStreamArn;
+  if (!streamArn) throw new Error(`table ${opts.tableName} has no stream`);
+
+  const checkpoints: Record<string, string> =
+    opts.checkpointFile && existsSync(opts.checkpointFile)
+      ? (JSON.parse(readFileSync(opts.checkpointFile, "utf8")) as Record<string, string>)
+      : {};
+  const iterators = new Map<string, string | null>();
+  const batchSize = opts.batchSize ?? 100;
+  const maxRetries = opts.maxRetries ?? 3;
+  let stopped = false;
+  let idleSince = 0;
+  let drainWaiters: (() => void)[] = [];
+
+  const saveCheckpoint = (shardId: string, seq: string) => {
+    checkpoints[shardId] = seq;
+    if (opts.checkpointFile) writeFileSync(opts.checkpointFile, JSON.stringify(checkpoints));
+  };
+
+  async function refreshShards(): Promise<void> {
+    let start: string | undefined;
+    do {
+      const d = await streams.send(
+        new DescribeStreamCommand({ StreamArn: streamArn, ExclusiveStartShardId: start }),
+      );
+      for (const shard of d.StreamDescription?.Shards ?? []) {
+        const id = shard.ShardId;
+        if (!id || iterators.has(id)) continue;
+        const after = checkpoints[id];
+        const it = await streams.send(
+          new GetShardIteratorCommand({
+            StreamArn: streamArn,
+            ShardId: id,
+            ...(after
+              ? { ShardIteratorType: "AFTER_SEQUENCE_NUMBER", SequenceNumber: after }
+              : { ShardIteratorType: "TRIM_HORIZON" }),
+          }),
+        );
+        iterators.set(id, it.ShardIterator ?? null);
+      }
+      start = d.StreamDescription?.LastEvaluatedShardId;
+    } while (start);
+  }
+
+  async function deliver(shardId: string, records: _Record[]): Promise<void> {
+    let pending = records;
+    let attempt = 0;
+    while (pending.length > 0) {
+      const event: DynamoDBStreamEvent = {
+        Records: pending.map((r) => ({
+          eventID: r.eventID,
+          eventName: r.eventName as "INSERT" | "MODIFY" | "REMOVE",
+          eventVersion: r.eventVersion ?? "1.1",
+          eventSource: "aws:dynamodb",
+          awsRegion: "us-east-1",
+          eventSourceARN: streamArn,
+          dynamodb: r.dynamodb as NonNullable<DynamoDBStreamEvent["Records"][number]["dynamodb"]>,
+          ...(r.userIdentity ? { userIdentity: r.userIdentity } : {}),
+        })),
+      };
+      let failedSeq: string | undefined;
+      try {
+        const result = await opts.handler(event);
+        failedSeq = result?.batchItemFailures?.[0]?.itemIdentifier;
+      } catch {
+        failedSeq = pending[0]?.dynamodb?.SequenceNumber;
+      }
+      const failedAt = failedSeq
+        ? pending.findIndex((r) => r.dynamodb?.SequenceNumber === failedSeq)
+        : -1;
+      const done = failedAt === -1 ? pending : pending.slice(0, failedAt);
+      const lastDone = done.at(-1)?.dynamodb?.SequenceNumber;
+      if (lastDone) saveCheckpoint(shardId, lastDone);
+      if (failedAt === -1) return;
+      pending = pending.slice(failedAt);
+      attempt += 1;
+      if (attempt > maxRetries) {
+        const poison = pending[0];
+        appendFileSync(
+          opts.deadLetterFile,
+          `${JSON.stringify({ shardId, sequenceNumber: poison?.dynamodb?.SequenceNumber, eventID: poison?.eventID, at: new Date().toISOString() })}\n`,
+        );
+        const seq = poison?.dynamodb?.SequenceNumber;
+        if (seq) saveCheckpoint(shardId, seq);
+        pending = pending.slice(1);
+        attempt = 0;
+      }
+    }
+  }
+
+  async function pollOnce(): Promise<number> {
+    await refreshShards();
+    let seen = 0;
+    for (const [shardId, iterator] of iterators) {
+      if (!iterator) continue;
+      const out = await streams.send(
+        new GetRecordsCommand({ ShardIterator: iterator, Limit: batchSize }),
+      );
+      iterators.set(shardId, out.NextShardIterator ?? null);
+      const records = out.Records ?? [];
+      if (records.length > 0) {
+        seen += records.length;
+        await deliver(shardId, records);
+      }
+    }
+    return seen;
+  }
+
+  const interval = opts.intervalMs ?? 200;
+  const loop = (async () => {
+    while (!stopped) {
+      let seen = 0;
+      try {
+        seen = await pollOnce();
+      } catch {
+        // DynamoDB Local restarting or briefly unreachable: try again next tick.
+        iterators.clear();
+      }
+      if (seen === 0) {
+        idleSince ||= Date.now();
+        const waiters = drainWaiters;
+        drainWaiters = [];
+        for (const w of waiters) w();
+        await new Promise((r) => setTimeout(r, interval));
+      } else {
+        idleSince = 0;
+      }
+    }
+  })();
+
+  return {
+    async stop() {
+      stopped = true;
+      await loop;
+      for (const w of drainWaiters) w();
+      ddb.destroy();
+      streams.destroy();
+    },
+    drain: () =>
+      new Promise<void>((resolve) => {
+        // Wait for a full pass that starts after this call and finds nothing new.
+        const start = Date.now();
+        const check = () => {
+          if (stopped || (idleSince && idleSince > start)) resolve();
+          else drainWaiters.push(check);
+        };
+        drainWaiters.push(check);
+      }),
+  };
+}

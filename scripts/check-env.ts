@@ -1,0 +1,17 @@
+import { requireJava } from "../local/java.ts";
+
+/**
+ * Run before `npm start` and `npm test`: the project runs on the Node.js major that
+ * Lambda runs (24, pinned by the `node` devDependency, which npm scripts put first on
+ * PATH) and needs Java 17+ for DynamoDB Local. Each missing piece gets a plain fix.
+ */
+const major = Number(process.versions.node.split(".")[0]);
+if (major !== 24) {
+  process.stderr.write(
+    `MicroPay runs on Node.js 24 (Lambda's nodejs24.x); this is Node ${process.versions.node}.\n` +
+      "Run it through npm (`npm start`, `npm test`), which uses the Node 24 that `npm ci` installs\n" +
+      "into node_modules/.bin. If that is missing, run `npm ci` first.\n",
+  );
+  process.exit(1);
+}
+requireJava();

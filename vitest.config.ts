@@ -1,0 +1,44 @@
+import { defineConfig } from "vitest/config";
+
+/**
+ * Test tiers (DESIGN.md): unit (no network), infra (CDK assertions + cdk-nag), and
+ * the stack tier (integration, security, reliability) that runs against a real
+ * local stack (DynamoDB Local + local gateway) started once by test/support/global-stack.ts.
+ */
+export default defineConfig({
+  test: {
+    reporters: ["default"],
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["test/unit/**/*.test.ts"],
+          env: { MICROPAY_LOG_LEVEL: "SILENT" },
+        },
+      },
+      {
+        test: {
+          name: "infra",
+          include: ["test/infra/**/*.test.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          env: { MICROPAY_LOG_LEVEL: "SILENT" },
+        },
+      },
+      {
+        test: {
+          name: "stack",
+          include: [
+            "test/integration/**/*.test.ts",
+            "test/security/**/*.test.ts",
+            "test/reliability/**/*.test.ts",
+          ],
+          globalSetup: ["test/support/global-stack.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          env: { MICROPAY_LOG_LEVEL: "SILENT" },
+        },
+      },
+    ],
+  },
+});
