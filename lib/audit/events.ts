@@ -1,0 +1,101 @@
+import type { TransactWriteCommandInput } from "@aws-sdk/lib-dynamodb";
+import type { HttpRequest } from "../http/types.ts";
+import { newId } from "../ids.ts";
+import type { Role } from "../routes/types.ts";
+import { tableName } from "../store/client.ts";
+
+/**
+ * The audit event: the outbox record a state change writes in the same DynamoDB
+ * transaction as the change itself (so there is never a change without its event),
+ * and that a security event with no state change writes on its own. The audit
+ * Lambda turns each into one record in the audit log group.
+ *
+ * Never put a password, hash, token, key or whole request body in here.
+ */
+export interface AuditEvent {
+  readonly eventId: string;
+  /** Dotted verb, e.g. `payment.created`, `auth.login_failed`, `account.frozen`. */
+  readonly action: string;
+  readonly outcome: "success" | "failure";
+  /** Why a failure failed (a problem code), or a short note. */
+  readonly reason?: string;
+  /** RFC 3339 UTC. */
+  readonly at: string;
+  readonly actor: {
+    readonly userId: string | null;
+    readonly roles: readonly Role[];
+    readonly sourceIp: string;
+    readonly userAgent: string;
+    readonly requestId: string;
+  };
+  /** Ids of what the action touched, e.g. { accountId, paymentId }. */
+  readonly targets: Readonly<Record<string, string>>;
+  /** For money movements. */
+  readonly money?: {
+    readonly amount: number;
+    readonly currency: string;
+    readonly debitAccountId?: string;
+    readonly creditAccountId?: string;
+  };
+}
+
+/** Item attribute that marks an audit outbox item (the stream consumer keys on it). */
+export const AUDIT_ITEM_TYPE = "audit_event";
+/** Outbox items expire a week after writing; the stream has long delivered them by then. */
+const OUTBOX_TTL_SECONDS = 7 * 24 * 3600;
+
+export type AuditActor = AuditEvent["actor"];
+
+/** The actor of an HTTP request (anonymous callers have a null userId). */
+export function actorOf(
+  req: Pick<HttpRequest, "principal" | "sourceIp" | "userAgent" | "requestId">,
+): AuditActor {
+  return {
+    userId: req.principal?.userId ?? null,
+    roles: req.principal?.roles ?? [],
+    sourceIp: req.sourceIp,
+    userAgent: req.userAgent.slice(0, 256),
+    requestId: req.requestId,
+  };
+}
+
+export function newAuditEvent(
+  actor: AuditActor,
+  action: string,
+  init: Omit<AuditEvent, "eventId" | "action" | "at" | "actor" | "outcome"> & {
+    outcome?: AuditEvent["outcome"];
+  },
+): AuditEvent {
+  return {
+    eventId: newId("evt"),
+    action,
+    at: new Date().toISOString(),
+    actor,
+    outcome: "success",
+    ...init,
+  };
+}
+
+/** The DynamoDB item for an audit event. */
+export function auditItem(event: AuditEvent): Record<string, unknown> {
+  return {
+    pk: `AUDIT#${event.eventId}`,
+    sk: "AUDIT",
+    type: AUDIT_ITEM_TYPE,
+    event,
+    expiresAt: Math.floor(Date.now() / 1000) + OUTBOX_TTL_SECONDS,
+  };
+}
+
+type TransactItem = NonNullable<TransactWriteCommandInput["TransactItems"]>[number];
+
+/** The Put to add to a TransactWriteItems next to the change it records. */
+export function auditPut(event: AuditEvent): TransactItem {
+  return {
+    Put: {
+      TableName: tableName(),
+      Item: auditItem(event),
+      ConditionExpression: "attribute_not_exists(pk)",
+    },
+  };
+}
