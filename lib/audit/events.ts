@@ -1,4 +1,5 @@
 import type { TransactWriteCommandInput } from "@aws-sdk/lib-dynamodb";
+import { z } from "zod";
 import type { HttpRequest } from "../http/types.ts";
 import { newId } from "../ids.ts";
 import type { Role } from "../routes/types.ts";
@@ -99,3 +100,42 @@ export function auditPut(event: AuditEvent): TransactItem {
     },
   };
 }
+
+const ROLE_VALUES = ["customer", "merchant", "admin", "auditor"] as const satisfies readonly Role[];
+
+/**
+ * The stored event as the stream consumer reads it back, checked strictly: an event
+ * with an unknown member (say, a body someone attached) is refused, not passed on.
+ */
+export const auditEventSchema = z.strictObject({
+  eventId: z.string().regex(/^evt_[0-9A-HJKMNP-TV-Z]{26}$/),
+  action: z
+    .string()
+    .max(64)
+    .regex(/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/),
+  outcome: z.enum(["success", "failure"]),
+  reason: z.string().max(256).optional(),
+  at: z.iso.datetime(),
+  actor: z.strictObject({
+    userId: z.string().min(1).max(64).nullable(),
+    roles: z.array(z.enum(ROLE_VALUES)).max(ROLE_VALUES.length),
+    sourceIp: z.string().min(1).max(64),
+    userAgent: z.string().max(256),
+    requestId: z.string().min(1).max(128),
+  }),
+  targets: z.record(
+    z
+      .string()
+      .max(64)
+      .regex(/^[a-zA-Z][a-zA-Z0-9]*$/),
+    z.string().max(256),
+  ),
+  money: z
+    .strictObject({
+      amount: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+      currency: z.string().regex(/^[A-Z]{3}$/),
+      debitAccountId: z.string().min(1).max(64).optional(),
+      creditAccountId: z.string().min(1).max(64).optional(),
+    })
+    .optional(),
+});

@@ -1,0 +1,65 @@
+import { z } from "zod";
+import { auditEventSchema } from "./events.ts";
+
+/** Version of the audit record layout; bump it when a field changes meaning. */
+export const AUDIT_RECORD_VERSION = 1;
+
+/**
+ * One audit record: what the audit Lambda writes, as one JSON log event, to the audit
+ * log group for each audit event (PCI DSS v4.0 requirement 10.2.2):
+ *
+ * | PCI DSS 10.2.2     | field                                                          |
+ * | ------------------ | -------------------------------------------------------------- |
+ * | user identification | `actor.userId` + `actor.roles`; `actor.type` is `anonymous` (userId null, see sourceIp), `user`, or `admin` (held the admin role) |
+ * | type of event      | `action` (dotted verb, e.g. `payment.created`, `auth.login_failed`) |
+ * | date and time      | `at` (RFC 3339 UTC, milliseconds; also the log event timestamp) |
+ * | success / failure  | `outcome` (`success` or `failure`) and `reason` (problem code or note) |
+ * | origination        | `actor.sourceIp`, `actor.userAgent`, `actor.requestId`        |
+ * | affected resource  | `targets` (ids, e.g. `{ accountId, paymentId }`); for money `money.amount` (integer minor units), `money.currency`, `money.debitAccountId`, `money.creditAccountId` |
+ *
+ * plus `v` (layout version), `eventId` (the outbox event id; the dedupe key) and
+ * `digest`: SHA-256 hex of the canonical JSON (lib/audit/canonical.ts: keys sorted,
+ * no whitespace, UTF-8) of the record without its `digest` member.
+ *
+ * Logs Insights discovers these fields from the JSON message, nested ones with dots
+ * (`actor.userId`, `money.amount`, `targets.paymentId`).
+ *
+ * Never a password, hash, token, key or request body: the record is built from the
+ * strict event schema's fields only, and lib/audit/redact.ts refuses anything that
+ * still looks like a secret.
+ */
+export const auditRecordSchema = z.strictObject({
+  v: z.literal(AUDIT_RECORD_VERSION),
+  eventId: auditEventSchema.shape.eventId,
+  action: auditEventSchema.shape.action,
+  outcome: auditEventSchema.shape.outcome,
+  reason: auditEventSchema.shape.reason,
+  at: z.iso.datetime({ precision: 3 }),
+  actor: auditEventSchema.shape.actor
+    .extend({ type: z.enum(["anonymous", "user", "admin"]) })
+    .refine((a) => (a.type === "anonymous") === (a.userId === null), {
+      message: "actor.type is anonymous exactly when actor.userId is null",
+    })
+    .refine((a) => (a.type === "admin") === a.roles.includes("admin"), {
+      message: "actor.type is admin exactly when actor.roles holds admin",
+    }),
+  targets: auditEventSchema.shape.targets,
+  money: auditEventSchema.shape.money,
+  digest: z.string().regex(/^[0-9a-f]{64}$/),
+});
+
+export type AuditRecord = z.infer<typeof auditRecordSchema>;
+export type AuditRecordContent = Omit<AuditRecord, "digest">;
+
+/** Movement actions: each committed money movement writes exactly one of these. */
+export const MOVEMENT_ACTIONS = {
+  "payment.created": "paymentId",
+  "refund.created": "refundId",
+  "deposit.created": "depositId",
+  "withdrawal.created": "withdrawalId",
+} as const;
+export type MovementAction = keyof typeof MOVEMENT_ACTIONS;
+
+export function isMovementAction(action: string): action is MovementAction {
+  return Object.hasOwn(MOVEMENT_ACTIONS, action);
+}
