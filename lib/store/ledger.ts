@@ -1,0 +1,512 @@
+import {
+  BatchGetCommand,
+  GetCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  TransactWriteCommand,
+} from "@aws-sdk/lib-dynamodb";
+import { accountItem, accountKey, type TransactItem } from "../ledger/accounts.ts";
+import type {
+  AccountView,
+  EntryKind,
+  EntryView,
+  PaymentView,
+  RefundView,
+  SystemPurpose,
+} from "../ledger/model.ts";
+import { emptySystemAccount, paymentStatus } from "../ledger/model.ts";
+import { docClient, tableName } from "./client.ts";
+import { decodeCursor, encodeCursor } from "./cursor.ts";
+import { cancellationReasons, withRetry } from "./retry.ts";
+
+/**
+ * DynamoDB access for the ledger. Item layout (single table):
+ *
+ *   account          pk ACC#<accountId>  sk ACCOUNT        gsi1 OWNER#<ownerId> / ACC#<accountId>
+ *   owner+currency   pk OWNER#<ownerId>#CUR#<currency>  sk UNIQUE   (one account per currency)
+ *   entry            pk ACC#<accountId>  sk ENT#<entryId>  (immutable: Put once, never updated)
+ *   payment link     pk ACC#<accountId>  sk PAY#<paymentId>  (both sides; lists by account)
+ *   payment          pk PAY#<paymentId>  sk PAYMENT
+ *   refund           pk PAY#<paymentId>  sk REF#<refundId>
+ *   idempotency      pk IDEM#<userId>#<sha256(key)>  sk IDEM   (lib/store/idempotency.ts)
+ *
+ * Every list is one Query on a partition (newest first via ULID sort keys and
+ * ScanIndexForward=false) with Limit = page size + 1, so a page costs the same no
+ * matter how long the history is. No Scan anywhere.
+ */
+
+const T = () => tableName();
+
+// ---------------------------------------------------------------------------
+// Reads
+
+type Item = Record<string, unknown>;
+
+export function toAccountView(item: Item): AccountView {
+  return {
+    id: String(item.id),
+    ownerId: String(item.ownerId),
+    currency: String(item.currency),
+    balance: Number(item.balance),
+    status: item.status === "frozen" ? "frozen" : "active",
+    kind: item.kind === "system" ? "system" : "customer",
+    createdAt: String(item.createdAt),
+    updatedAt: String(item.updatedAt),
+  };
+}
+
+export function toEntryView(item: Item): EntryView {
+  return {
+    id: String(item.id),
+    accountId: String(item.accountId),
+    ...(typeof item.paymentId === "string" ? { paymentId: item.paymentId } : {}),
+    ...(typeof item.refundId === "string" ? { refundId: item.refundId } : {}),
+    kind: item.kind as EntryKind,
+    direction: item.direction === "debit" ? "debit" : "credit",
+    amount: Number(item.amount),
+    currency: String(item.currency),
+    counterpartyAccountId: String(item.counterpartyAccountId),
+    ...(typeof item.reference === "string" ? { reference: item.reference } : {}),
+    createdAt: String(item.createdAt),
+  };
+}
+
+export function toPaymentView(item: Item): PaymentView {
+  const amount = Number(item.amount);
+  const amountRefunded = Number(item.amountRefunded);
+  return {
+    id: String(item.id),
+    status: paymentStatus(amount, amountRefunded),
+    sourceAccountId: String(item.sourceAccountId),
+    destinationAccountId: String(item.destinationAccountId),
+    amount,
+    currency: String(item.currency),
+    amountRefunded,
+    description: typeof item.description === "string" ? item.description : null,
+    createdAt: String(item.createdAt),
+  };
+}
+
+export function toRefundView(item: Item): RefundView {
+  return {
+    id: String(item.id),
+    paymentId: String(item.paymentId),
+    amount: Number(item.amount),
+    currency: String(item.currency),
+    reason: typeof item.reason === "string" ? item.reason : null,
+    createdAt: String(item.createdAt),
+  };
+}
+
+async function getItem(key: { pk: string; sk: string }): Promise<Item | undefined> {
+  const out = await withRetry(() =>
+    docClient().send(new GetCommand({ TableName: T(), Key: key, ConsistentRead: true })),
+  );
+  return out.Item;
+}
+
+export async function getAccount(accountId: string): Promise<AccountView | undefined> {
+  const item = await getItem(accountKey(accountId));
+  return item && item.type === "account" ? toAccountView(item) : undefined;
+}
+
+export async function getPaymentItem(paymentId: string): Promise<Item | undefined> {
+  const item = await getItem({ pk: `PAY#${paymentId}`, sk: "PAYMENT" });
+  return item && item.type === "payment" ? item : undefined;
+}
+
+export interface Page<T> {
+  readonly data: T[];
+  readonly hasMore: boolean;
+  readonly nextCursor: string | null;
+}
+
+interface ListSpec {
+  /** Binds the cursor to this list (and this partition). */
+  readonly scope: string;
+  readonly index?: "gsi1";
+  readonly partition: string;
+  readonly skPrefix: string;
+  readonly limit: number;
+  readonly cursor: string | undefined;
+}
+
+/** One newest-first page of a partition's items whose sort key starts with a prefix. */
+async function listPage(spec: ListSpec): Promise<{ items: Item[]; next: string | null }> {
+  const pkName = spec.index ? "gsi1pk" : "pk";
+  const skName = spec.index ? "gsi1sk" : "sk";
+  let exclusiveStartKey: Item | undefined;
+  if (spec.cursor) {
+    const pos = decodeCursor(spec.scope, spec.cursor);
+    // The MAC already binds the cursor to this scope; check the partition anyway.
+    if (pos[pkName] !== spec.partition || !pos[skName]?.startsWith(spec.skPrefix)) {
+      decodeCursor(`${spec.scope}#mismatch`, spec.cursor); // throws the same 400
+    }
+    exclusiveStartKey = pos;
+  }
+  const input: QueryCommandInput = {
+    TableName: T(),
+    ...(spec.index ? { IndexName: spec.index } : { ConsistentRead: true }),
+    KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
+    ExpressionAttributeNames: { "#pk": pkName, "#sk": skName },
+    ExpressionAttributeValues: { ":pk": spec.partition, ":prefix": spec.skPrefix },
+    ScanIndexForward: false,
+    Limit: spec.limit + 1,
+    ...(exclusiveStartKey ? { ExclusiveStartKey: exclusiveStartKey } : {}),
+  };
+  const out = await withRetry(() => docClient().send(new QueryCommand(input)));
+  const items = out.Items ?? [];
+  if (items.length <= spec.limit) return { items, next: null };
+  const page = items.slice(0, spec.limit);
+  const last = page[page.length - 1] as Item;
+  const position: Record<string, string> = {
+    pk: String(last.pk),
+    sk: String(last.sk),
+    ...(spec.index ? { gsi1pk: String(last.gsi1pk), gsi1sk: String(last.gsi1sk) } : {}),
+  };
+  return { items: page, next: encodeCursor(spec.scope, position) };
+}
+
+function page<T>(items: T[], next: string | null): Page<T> {
+  return { data: items, hasMore: next !== null, nextCursor: next };
+}
+
+export async function listAccountsOfOwner(
+  ownerId: string,
+  limit: number,
+  cursor: string | undefined,
+): Promise<Page<AccountView>> {
+  const r = await listPage({
+    scope: `accounts:${ownerId}`,
+    index: "gsi1",
+    partition: `OWNER#${ownerId}`,
+    skPrefix: "ACC#",
+    limit,
+    cursor,
+  });
+  return page(r.items.filter((i) => i.type === "account").map(toAccountView), r.next);
+}
+
+export async function listEntries(
+  accountId: string,
+  limit: number,
+  cursor: string | undefined,
+): Promise<Page<EntryView>> {
+  const r = await listPage({
+    scope: `entries:${accountId}`,
+    partition: `ACC#${accountId}`,
+    skPrefix: "ENT#",
+    limit,
+    cursor,
+  });
+  return page(r.items.map(toEntryView), r.next);
+}
+
+/** Every entry of an account (tests and reconciliation only: pages through all of it). */
+export async function allEntries(accountId: string): Promise<EntryView[]> {
+  const out: EntryView[] = [];
+  let cursor: string | undefined;
+  do {
+    const p = await listEntries(accountId, 100, cursor);
+    out.push(...p.data);
+    cursor = p.nextCursor ?? undefined;
+  } while (cursor);
+  return out;
+}
+
+export async function listPaymentsOfAccount(
+  accountId: string,
+  limit: number,
+  cursor: string | undefined,
+): Promise<Page<PaymentView>> {
+  const r = await listPage({
+    scope: `payments:${accountId}`,
+    partition: `ACC#${accountId}`,
+    skPrefix: "PAY#",
+    limit,
+    cursor,
+  });
+  const ids = r.items.map((i) => String(i.paymentId));
+  const byId = await batchGetPayments(ids);
+  const data = ids.flatMap((id) => {
+    const item = byId.get(id);
+    return item ? [toPaymentView(item)] : [];
+  });
+  return page(data, r.next);
+}
+
+async function batchGetPayments(ids: string[]): Promise<Map<string, Item>> {
+  const found = new Map<string, Item>();
+  let keys: Item[] = ids.map((id) => ({ pk: `PAY#${id}`, sk: "PAYMENT" }));
+  for (let round = 0; keys.length > 0 && round < 8; round++) {
+    const requestKeys = keys;
+    const out = await withRetry(() =>
+      docClient().send(
+        new BatchGetCommand({
+          RequestItems: { [T()]: { Keys: requestKeys, ConsistentRead: true } },
+        }),
+      ),
+    );
+    for (const item of out.Responses?.[T()] ?? []) found.set(String(item.id), item);
+    keys = (out.UnprocessedKeys?.[T()]?.Keys as Item[] | undefined) ?? [];
+    if (keys.length > 0) await new Promise((r) => setTimeout(r, 10 * 2 ** round));
+  }
+  return found;
+}
+
+export async function listRefunds(
+  paymentId: string,
+  limit: number,
+  cursor: string | undefined,
+): Promise<Page<RefundView>> {
+  const r = await listPage({
+    scope: `refunds:${paymentId}`,
+    partition: `PAY#${paymentId}`,
+    skPrefix: "REF#",
+    limit,
+    cursor,
+  });
+  return page(r.items.map(toRefundView), r.next);
+}
+
+// ---------------------------------------------------------------------------
+// Writes: TransactWriteItems building blocks
+
+/** Which side of a movement an account is on, and how its update is conditioned. */
+export type Side =
+  | { readonly type: "customer"; readonly accountId: string }
+  | { readonly type: "system"; readonly purpose: SystemPurpose };
+
+/**
+ * The balance update of one side. Customer accounts: must exist, be a customer
+ * account, be active and hold the movement's currency; a debit also needs
+ * `balance >= amount` (no overdraft). System accounts are created by their first
+ * movement (if_not_exists) and may go negative.
+ */
+export function balanceUpdate(
+  side: Side,
+  direction: "debit" | "credit",
+  amount: number,
+  currency: string,
+  now: string,
+): TransactItem {
+  if (side.type === "system") {
+    const blank = emptySystemAccount(side.purpose, currency, now);
+    const item = accountItem(blank);
+    return {
+      Update: {
+        TableName: T(),
+        Key: accountKey(blank.id),
+        UpdateExpression:
+          "SET #balance = if_not_exists(#balance, :zero) + :delta, #updatedAt = :now, " +
+          "#type = :type, #id = :id, #ownerId = :owner, #currency = :cur, #status = :active, " +
+          "#kind = :system, #purpose = :purpose, #createdAt = if_not_exists(#createdAt, :now), " +
+          "#gsi1pk = :gsi1pk, #gsi1sk = :gsi1sk",
+        ConditionExpression: "attribute_not_exists(pk) OR (#kind = :system AND #currency = :cur)",
+        ExpressionAttributeNames: {
+          "#balance": "balance",
+          "#updatedAt": "updatedAt",
+          "#type": "type",
+          "#id": "id",
+          "#ownerId": "ownerId",
+          "#currency": "currency",
+          "#status": "status",
+          "#kind": "kind",
+          "#purpose": "purpose",
+          "#createdAt": "createdAt",
+          "#gsi1pk": "gsi1pk",
+          "#gsi1sk": "gsi1sk",
+        },
+        ExpressionAttributeValues: {
+          ":zero": 0,
+          ":delta": direction === "debit" ? -amount : amount,
+          ":now": now,
+          ":type": "account",
+          ":id": blank.id,
+          ":owner": blank.ownerId,
+          ":cur": currency,
+          ":active": "active",
+          ":system": "system",
+          ":purpose": side.purpose,
+          ":gsi1pk": item.gsi1pk,
+          ":gsi1sk": item.gsi1sk,
+        },
+        ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+      },
+    };
+  }
+  const debit = direction === "debit";
+  return {
+    Update: {
+      TableName: T(),
+      Key: accountKey(side.accountId),
+      UpdateExpression: `SET #balance = #balance ${debit ? "-" : "+"} :amt, #updatedAt = :now`,
+      ConditionExpression:
+        "attribute_exists(pk) AND #kind = :customer AND #status = :active AND #currency = :cur" +
+        (debit ? " AND #balance >= :amt" : ""),
+      ExpressionAttributeNames: {
+        "#balance": "balance",
+        "#updatedAt": "updatedAt",
+        "#kind": "kind",
+        "#status": "status",
+        "#currency": "currency",
+      },
+      ExpressionAttributeValues: {
+        ":amt": amount,
+        ":now": now,
+        ":customer": "customer",
+        ":active": "active",
+        ":cur": currency,
+      },
+      ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+    },
+  };
+}
+
+/** An immutable ledger entry: Put once with attribute_not_exists, never updated. */
+export function entryPut(entry: EntryView): TransactItem {
+  return {
+    Put: {
+      TableName: T(),
+      Item: { pk: `ACC#${entry.accountId}`, sk: `ENT#${entry.id}`, type: "entry", ...entry },
+      ConditionExpression: "attribute_not_exists(pk)",
+    },
+  };
+}
+
+export function paymentPuts(payment: PaymentView): TransactItem[] {
+  const { status: _derived, ...stored } = payment;
+  return [
+    {
+      Put: {
+        TableName: T(),
+        Item: {
+          pk: `PAY#${payment.id}`,
+          sk: "PAYMENT",
+          type: "payment",
+          ...stored,
+          // What may still be refunded: lets the refund condition stay arithmetic-free.
+          remaining: payment.amount - payment.amountRefunded,
+          updatedAt: payment.createdAt,
+        },
+        ConditionExpression: "attribute_not_exists(pk)",
+      },
+    },
+    ...[payment.sourceAccountId, payment.destinationAccountId].map(
+      (accountId): TransactItem => ({
+        Put: {
+          TableName: T(),
+          Item: {
+            pk: `ACC#${accountId}`,
+            sk: `PAY#${payment.id}`,
+            type: "payment_link",
+            paymentId: payment.id,
+            createdAt: payment.createdAt,
+          },
+          ConditionExpression: "attribute_not_exists(pk)",
+        },
+      }),
+    ),
+  ];
+}
+
+/** Takes `amount` off what remains refundable; fails when refunds would exceed the payment. */
+export function paymentRefundUpdate(paymentId: string, amount: number, now: string): TransactItem {
+  return {
+    Update: {
+      TableName: T(),
+      Key: { pk: `PAY#${paymentId}`, sk: "PAYMENT" },
+      UpdateExpression:
+        "SET amountRefunded = amountRefunded + :amt, remaining = remaining - :amt, updatedAt = :now",
+      ConditionExpression: "attribute_exists(pk) AND remaining >= :amt",
+      ExpressionAttributeValues: { ":amt": amount, ":now": now },
+      ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+    },
+  };
+}
+
+export function refundPut(refund: RefundView): TransactItem {
+  return {
+    Put: {
+      TableName: T(),
+      Item: { pk: `PAY#${refund.paymentId}`, sk: `REF#${refund.id}`, type: "refund", ...refund },
+      ConditionExpression: "attribute_not_exists(pk)",
+    },
+  };
+}
+
+export function accountStatusUpdate(
+  accountId: string,
+  status: "active" | "frozen",
+  now: string,
+): TransactItem {
+  return {
+    Update: {
+      TableName: T(),
+      Key: accountKey(accountId),
+      UpdateExpression: "SET #status = :status, #updatedAt = :now",
+      ConditionExpression: "attribute_exists(pk) AND #kind = :customer",
+      ExpressionAttributeNames: { "#status": "status", "#updatedAt": "updatedAt", "#kind": "kind" },
+      ExpressionAttributeValues: { ":status": status, ":now": now, ":customer": "customer" },
+      ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+    },
+  };
+}
+
+/** The outcome of a transaction: committed, or which items' conditions failed. */
+export type TransactOutcome =
+  | { readonly ok: true }
+  | {
+      readonly ok: false;
+      /** Indexes (in the items array) whose condition failed, with the old item if any. */
+      readonly failed: ReadonlyArray<{ index: number; item: Item | undefined }>;
+    };
+
+/**
+ * Sends one TransactWriteItems, retrying conflicts and throttling (bounded, jittered;
+ * then 503). A condition failure is returned, never retried. `token(attempt)` gives
+ * the ClientRequestToken of each attempt: the SDK's own resend of one attempt after
+ * a lost response then cannot apply it twice.
+ */
+export async function transact(
+  items: TransactItem[],
+  token?: (attempt: number) => string,
+): Promise<TransactOutcome> {
+  try {
+    await withRetry((attempt) =>
+      docClient().send(
+        new TransactWriteCommand({
+          TransactItems: items,
+          ...(token ? { ClientRequestToken: token(attempt) } : {}),
+        }),
+      ),
+    );
+    return { ok: true };
+  } catch (error) {
+    const reasons = cancellationReasons(error);
+    if (!reasons?.some((r) => r.Code === "ConditionalCheckFailed")) throw error;
+    const failed = reasons.flatMap((r, index) =>
+      r.Code === "ConditionalCheckFailed" ? [{ index, item: plain(r.Item) }] : [],
+    );
+    return { ok: false, failed };
+  }
+}
+
+/** An item from CancellationReasons may still be in DynamoDB JSON; flatten what we read. */
+export function plain(item: Record<string, unknown> | undefined): Item | undefined {
+  if (!item) return undefined;
+  const out: Item = {};
+  for (const [k, v] of Object.entries(item)) {
+    if (v && typeof v === "object" && !Array.isArray(v)) {
+      const av = v as { S?: string; N?: string; BOOL?: boolean; NULL?: boolean };
+      if (av.S !== undefined) out[k] = av.S;
+      else if (av.N !== undefined) out[k] = Number(av.N);
+      else if (av.BOOL !== undefined) out[k] = av.BOOL;
+      else if (av.NULL) out[k] = null;
+      else out[k] = v;
+    } else {
+      out[k] = v;
+    }
+  }
+  return out;
+}

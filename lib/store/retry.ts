@@ -1,0 +1,111 @@
+import { serviceUnavailable } from "../http/errors.ts";
+import { logger } from "../observability.ts";
+
+/**
+ * Bounded, jittered retries for DynamoDB's transient refusals.
+ *
+ * Retried: a TransactWriteItems cancelled only because of TransactionConflict,
+ * ThrottlingError or ProvisionedThroughputExceeded (CancellationReasons), and the
+ * whole-request throttling/conflict errors. A cancelled transaction has no effect at
+ * all, so running it again can never double a movement.
+ *
+ * Never retried: a ConditionalCheckFailed. That is the business answer (insufficient
+ * funds, frozen, refund exceeds payment, idempotency key held by someone else), and
+ * the caller maps it to 402/409/422.
+ *
+ * When the attempts run out the request answers 503 service_unavailable with
+ * Retry-After: nothing was written.
+ */
+
+const RETRYABLE_REASONS = new Set([
+  "TransactionConflict",
+  "ThrottlingError",
+  "ProvisionedThroughputExceeded",
+  "RequestLimitExceeded",
+]);
+
+const RETRYABLE_ERRORS = new Set([
+  "TransactionConflictException",
+  "ProvisionedThroughputExceededException",
+  "ThrottlingException",
+  "RequestLimitExceeded",
+  "TransactionInProgressException",
+]);
+
+export interface CancellationReason {
+  readonly Code?: string | undefined;
+  readonly Message?: string | undefined;
+  readonly Item?: Record<string, unknown> | undefined;
+}
+
+/** The CancellationReasons of a TransactionCanceledException, or undefined. */
+export function cancellationReasons(error: unknown): readonly CancellationReason[] | undefined {
+  if (!error || typeof error !== "object") return undefined;
+  const e = error as { name?: string; CancellationReasons?: CancellationReason[] };
+  if (e.name !== "TransactionCanceledException") return undefined;
+  return e.CancellationReasons ?? [];
+}
+
+/** True when the error is a transient refusal worth another attempt. */
+export function isRetryable(error: unknown): boolean {
+  if (!error || typeof error !== "object") return false;
+  const reasons = cancellationReasons(error);
+  if (reasons) {
+    const codes = reasons.map((r) => r.Code ?? "None");
+    if (codes.includes("ConditionalCheckFailed")) return false;
+    return codes.some((c) => RETRYABLE_REASONS.has(c));
+  }
+  const name = (error as { name?: string }).name;
+  return name !== undefined && RETRYABLE_ERRORS.has(name);
+}
+
+export interface RetryOptions {
+  /** Total attempts including the first (default 5). */
+  readonly attempts?: number;
+  /** Base delay in ms for full-jitter exponential backoff (default 20). */
+  readonly baseMs?: number;
+  /** Cap of one delay in ms (default 500). */
+  readonly capMs?: number;
+  /** Random source in [0, 1) (tests). */
+  readonly random?: () => number;
+  /** Sleep (tests). */
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Full-jitter backoff delay for attempt n (0-based): random in [0, min(cap, base*2^n)). */
+export function backoffDelay(n: number, baseMs: number, capMs: number, random: () => number) {
+  return Math.floor(random() * Math.min(capMs, baseMs * 2 ** n));
+}
+
+/**
+ * Runs `fn` (which receives the 0-based attempt number), retrying transient refusals
+ * a bounded number of times; then throws 503 service_unavailable. Any other error is
+ * rethrown untouched.
+ */
+export async function withRetry<T>(
+  fn: (attempt: number) => Promise<T>,
+  opts: RetryOptions = {},
+): Promise<T> {
+  const attempts = opts.attempts ?? 5;
+  const baseMs = opts.baseMs ?? 20;
+  const capMs = opts.capMs ?? 500;
+  const random = opts.random ?? Math.random;
+  const sleep = opts.sleep ?? defaultSleep;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn(attempt);
+    } catch (error) {
+      if (!isRetryable(error)) throw error;
+      if (attempt + 1 >= attempts) {
+        logger.warn("transient DynamoDB refusals exhausted retries", {
+          attempts,
+          errorName: (error as { name?: string }).name,
+        });
+        throw serviceUnavailable();
+      }
+      await sleep(backoffDelay(attempt, baseMs, capMs, random));
+    }
+  }
+}
