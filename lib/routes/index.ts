@@ -1,3 +1,4 @@
+import { docsRoutes } from "./docs.ts";
 import { systemRoutes } from "./system.ts";
 import type { RouteDef } from "./types.ts";
 
@@ -5,6 +6,6 @@ import type { RouteDef } from "./types.ts";
  * The single route table. Each domain keeps its rows in its own module; this list
  * is what the local gateway, the CDK stack and the OpenAPI generator read.
  */
-export const routes: readonly RouteDef[] = [...systemRoutes];
+export const routes: readonly RouteDef[] = [...systemRoutes, ...docsRoutes];
 
 export type { Principal, Role, RouteDef } from "./types.ts";
