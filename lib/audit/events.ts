@@ -115,7 +115,7 @@ export const auditEventSchema = z.strictObject({
     .regex(/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/),
   outcome: z.enum(["success", "failure"]),
   reason: z.string().max(256).optional(),
-  at: z.iso.datetime(),
+  at: z.iso.datetime({ offset: true }),
   actor: z.strictObject({
     userId: z.string().min(1).max(64).nullable(),
     roles: z.array(z.enum(ROLE_VALUES)).max(ROLE_VALUES.length),

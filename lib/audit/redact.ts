@@ -17,8 +17,9 @@ const VALUE_PATTERNS: readonly { readonly what: string; readonly pattern: RegExp
   { what: "a bcrypt hash", pattern: /\$2[aby]\$\d{2}\$/ },
   { what: "a PEM block", pattern: /-----BEGIN [A-Z0-9 ]+-----/ },
   // The private member of a JWK (EC/RSA/OKP "d"), in the serialized form.
-  { what: 'a private JWK "d" member', pattern: /"d"\s*:\s*"[A-Za-z0-9_-]{16,}/ },
-  { what: 'a "password" member', pattern: /"[^"]*pass(word|wd)[^"]*"\s*:/i },
+  // Quotes may be escaped: a JSON document inside a string member is still caught.
+  { what: 'a private JWK "d" member', pattern: /\\?"d\\?"\s*:\s*\\?"[A-Za-z0-9_-]{16,}/ },
+  { what: 'a "password" member', pattern: /"[^"]*pass(word|wd)[^"]*\\?"\s*:/i },
 ];
 
 /** Member names that must never appear anywhere in a record. */
