@@ -1,3 +1,5 @@
+import { adminUserRoutes } from "./admin-users.ts";
+import { authRoutes } from "./auth.ts";
 import { docsRoutes } from "./docs.ts";
 import { systemRoutes } from "./system.ts";
 import type { RouteDef } from "./types.ts";
@@ -6,6 +8,11 @@ import type { RouteDef } from "./types.ts";
  * The single route table. Each domain keeps its rows in its own module; this list
  * is what the local gateway, the CDK stack and the OpenAPI generator read.
  */
-export const routes: readonly RouteDef[] = [...systemRoutes, ...docsRoutes];
+export const routes: readonly RouteDef[] = [
+  ...systemRoutes,
+  ...docsRoutes,
+  ...authRoutes,
+  ...adminUserRoutes,
+];
 
 export type { Principal, Role, RouteDef } from "./types.ts";

@@ -1,0 +1,8 @@
+import { publicJwks } from "../lib/auth/keys.ts";
+import { httpHandler } from "../lib/http/handler.ts";
+import { jwksRoute } from "../lib/routes/auth.ts";
+
+export const handler = httpHandler(jwksRoute, async () => ({
+  status: 200,
+  body: await publicJwks(),
+}));

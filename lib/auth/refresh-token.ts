@@ -1,0 +1,22 @@
+import { createHash, randomBytes } from "node:crypto";
+
+/**
+ * Refresh tokens are opaque: `rt_` and 256 random bits (base64url). Only the SHA-256
+ * of a token is stored (a fast hash is right here: the token has full entropy, so
+ * there is nothing to brute-force), so a copy of the table yields no usable token.
+ */
+const REFRESH_TOKEN = /^rt_[A-Za-z0-9_-]{43}$/;
+
+export function newRefreshToken(): { token: string; hash: string } {
+  const token = `rt_${randomBytes(32).toString("base64url")}`;
+  return { token, hash: hashRefreshToken(token) };
+}
+
+export function hashRefreshToken(token: string): string {
+  return createHash("sha256").update(token, "utf8").digest("hex");
+}
+
+/** Shape check before any lookup (anything else is refused without touching the table). */
+export function isRefreshTokenShape(token: string): boolean {
+  return REFRESH_TOKEN.test(token);
+}

@@ -1,0 +1,91 @@
+import { z } from "zod";
+import { ROLES } from "../routes/types.ts";
+import { newPasswordSchema, presentedPasswordSchema } from "./passwords.ts";
+
+/**
+ * Request and response schemas of the identity routes. Request objects are strict:
+ * an unknown member (say `roles` on registration) is a 400, never ignored.
+ */
+const email = z.email().max(254).meta({ example: "ada@example.com" });
+const userId = z.string().regex(/^usr_[0-9A-HJKMNP-TV-Z]{26}$/);
+const role = z.enum(ROLES);
+
+export const registerBody = z.strictObject({
+  email,
+  password: newPasswordSchema,
+  currency: z
+    .string()
+    .regex(/^[A-Z]{3}$/)
+    .optional()
+    .meta({ description: "ISO 4217 code from the allow-list; default from configuration." }),
+});
+
+export const loginBody = z.strictObject({ email, password: presentedPasswordSchema });
+
+export const refreshTokenString = z
+  .string()
+  .min(1)
+  .max(256)
+  .meta({ description: "The opaque refresh token from login or refresh." });
+export const refreshBody = z.strictObject({ refreshToken: refreshTokenString });
+
+export const userView = z.object({
+  id: userId,
+  email: z.string(),
+  roles: z.array(role),
+  createdAt: z.iso.datetime(),
+});
+
+export const adminUserView = userView.extend({ updatedAt: z.iso.datetime() });
+
+export const accountView = z.object({
+  id: z.string(),
+  ownerId: z.string(),
+  currency: z.string(),
+  balance: z.number().int(),
+  status: z.enum(["active", "frozen"]),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+});
+
+export const tokenPair = z.object({
+  accessToken: z.string(),
+  tokenType: z.literal("Bearer"),
+  expiresIn: z.number().int(),
+  refreshToken: z.string(),
+});
+
+export const jwks = z.object({
+  keys: z.array(
+    z.object({
+      kty: z.literal("EC"),
+      crv: z.literal("P-256"),
+      x: z.string(),
+      y: z.string(),
+      kid: z.string(),
+      alg: z.literal("ES256"),
+      use: z.literal("sig"),
+    }),
+  ),
+});
+
+export const listUsersQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().min(1).max(1024).optional(),
+});
+
+export const userPage = z.object({
+  data: z.array(adminUserView),
+  hasMore: z.boolean(),
+  nextCursor: z.string().nullable(),
+});
+
+export const userIdParams = z.strictObject({ userId });
+
+export const setRolesBody = z.strictObject({
+  roles: z
+    .array(role)
+    .min(1)
+    .max(ROLES.length)
+    .refine((r) => new Set(r).size === r.length, { message: "roles must not repeat" }),
+});

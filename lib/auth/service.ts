@@ -1,0 +1,421 @@
+import { type AuditActor, actorOf, newAuditEvent } from "../audit/events.ts";
+import { config } from "../config.ts";
+import { ApiError, badRequest, conflict, notFound } from "../http/errors.ts";
+import type { HttpRequest } from "../http/types.ts";
+import { isId, newId } from "../ids.ts";
+import { type AccountView, newAccountTransactItems } from "../ledger/accounts.ts";
+import type { Principal, Role } from "../routes/types.ts";
+import { decodeCursor, encodeCursor } from "../store/cursor.ts";
+import {
+  ConditionFailed,
+  clearLoginFailures,
+  createFamily,
+  createUser,
+  type FamilyItem,
+  getFamily,
+  getRefreshToken,
+  getUser,
+  getUserByEmail,
+  listUsers,
+  lockAccount,
+  putSecurityEvent,
+  type RefreshTokenItem,
+  recordLoginFailure,
+  replaceRoles,
+  revokeFamily,
+  rotateRefreshToken,
+  type UserItem,
+} from "../store/users.ts";
+import { issueAccessToken } from "./access-token.ts";
+import { signingKeys } from "./keys.ts";
+import { hashPassword, needsRehash, verifyPassword } from "./passwords.ts";
+import { hashRefreshToken, isRefreshTokenShape, newRefreshToken } from "./refresh-token.ts";
+
+/**
+ * Identity use cases: registration, login (with lockout), refresh-token rotation with
+ * reuse detection, logout, the caller's profile, and the admin user routes. Handlers
+ * call these; all DynamoDB access is in lib/store/users.ts.
+ */
+type Caller = Pick<HttpRequest, "principal" | "sourceIp" | "userAgent" | "requestId">;
+
+export interface PublicUser {
+  readonly id: string;
+  readonly email: string;
+  readonly roles: readonly Role[];
+  readonly createdAt: string;
+}
+
+export interface AdminUserView extends PublicUser {
+  readonly updatedAt: string;
+}
+
+export interface TokenPair {
+  readonly accessToken: string;
+  readonly tokenType: "Bearer";
+  readonly expiresIn: number;
+  readonly refreshToken: string;
+}
+
+/** Emails are compared case-insensitively: stored lower-cased and trimmed. */
+export const normalizeEmail = (email: string) => email.trim().toLowerCase();
+
+/** Roles in a stable order (the order of ROLES), without duplicates. */
+const ROLE_ORDER: readonly Role[] = ["customer", "merchant", "admin", "auditor"];
+export const canonicalRoles = (roles: readonly Role[]): Role[] =>
+  ROLE_ORDER.filter((r) => roles.includes(r));
+
+export const publicUser = (u: UserItem): PublicUser => ({
+  id: u.id,
+  email: u.email,
+  roles: u.roles,
+  createdAt: u.createdAt,
+});
+
+const adminView = (u: UserItem): AdminUserView => ({ ...publicUser(u), updatedAt: u.updatedAt });
+
+/** The single answer of every failed login (unknown email, wrong password, locked). */
+export const invalidCredentials = () =>
+  new ApiError(401, "invalid_credentials", {
+    detail: "The email or password is incorrect, or the account is temporarily locked.",
+    headers: { "WWW-Authenticate": "Bearer" },
+  });
+
+const invalidRefresh = () =>
+  new ApiError(401, "invalid_refresh_token", {
+    detail: "The refresh token is invalid, expired or revoked; log in again.",
+  });
+
+// --------------------------------------------------------------------- registration
+
+export async function register(
+  caller: Caller,
+  input: { email: string; password: string; currency?: string | undefined },
+): Promise<{ user: PublicUser; account: AccountView }> {
+  const c = config();
+  const currency = input.currency ?? c.MICROPAY_DEFAULT_CURRENCY;
+  if (!c.MICROPAY_CURRENCIES.includes(currency)) {
+    throw badRequest("The currency is not supported.", [
+      { path: "body.currency", message: `one of ${c.MICROPAY_CURRENCIES.join(", ")}` },
+    ]);
+  }
+  const now = new Date().toISOString();
+  const user: UserItem = {
+    id: newId("usr"),
+    email: normalizeEmail(input.email),
+    roles: ["customer"],
+    passwordHash: await hashPassword(input.password),
+    createdAt: now,
+    updatedAt: now,
+    generation: 0,
+    failedCount: 0,
+  };
+  const { account, items } = newAccountTransactItems({ ownerId: user.id, currency, now });
+  const event = newAuditEvent(actorOf(caller), "user.registered", {
+    targets: { userId: user.id, accountId: account.id },
+  });
+  try {
+    await createUser(user, items, [event]);
+  } catch (error) {
+    if (error instanceof ConditionFailed && error.index === 1) {
+      throw conflict("email_taken", "An account with this email already exists.");
+    }
+    throw error;
+  }
+  return { user: publicUser(user), account };
+}
+
+/**
+ * Creates a user holding `admin` (the local seed and `npm run admin:create`).
+ * Idempotent: an existing user with that email is reported, never changed.
+ */
+export async function createAdmin(
+  email: string,
+  password: string,
+  actor: AuditActor,
+): Promise<{ created: boolean; userId: string; roles: readonly Role[] }> {
+  const normalized = normalizeEmail(email);
+  const existing = await getUserByEmail(normalized);
+  if (existing) return { created: false, userId: existing.id, roles: existing.roles };
+  const now = new Date().toISOString();
+  const user: UserItem = {
+    id: newId("usr"),
+    email: normalized,
+    roles: ["admin"],
+    passwordHash: await hashPassword(password),
+    createdAt: now,
+    updatedAt: now,
+    generation: 0,
+    failedCount: 0,
+  };
+  const event = newAuditEvent(actor, "user.admin_created", { targets: { userId: user.id } });
+  try {
+    await createUser(user, [], [event]);
+  } catch (error) {
+    if (error instanceof ConditionFailed && error.index === 1) {
+      const raced = await getUserByEmail(normalized);
+      if (raced) return { created: false, userId: raced.id, roles: raced.roles };
+    }
+    throw error;
+  }
+  return { created: true, userId: user.id, roles: user.roles };
+}
+
+// ---------------------------------------------------------------------------- login
+
+/**
+ * Login. Every failure (unknown email, wrong password, locked) runs one bcrypt compare
+ * (against a dummy hash when there is no user), records a security event and answers
+ * the same 401. Failures per account are counted atomically; reaching the threshold
+ * inside the window locks the account for the configured period.
+ */
+export async function login(
+  caller: Caller,
+  input: { email: string; password: string },
+): Promise<TokenPair> {
+  const c = config();
+  const user = await getUserByEmail(normalizeEmail(input.email));
+  const passwordOk = await verifyPassword(input.password, user?.passwordHash);
+  const nowMs = Date.now();
+  const locked = user?.lockedUntil !== undefined && user.lockedUntil > nowMs;
+  const actor = actorOf(caller);
+
+  if (!user || !passwordOk || locked) {
+    const reason = !user ? "unknown_email" : locked ? "locked" : "wrong_password";
+    if (user) {
+      const count = await recordLoginFailure(
+        user.id,
+        nowMs,
+        c.MICROPAY_LOCKOUT_WINDOW_SECONDS * 1000,
+      );
+      if (count >= c.MICROPAY_LOCKOUT_THRESHOLD && !locked) {
+        await lockAccount(
+          user.id,
+          nowMs,
+          nowMs + c.MICROPAY_LOCKOUT_DURATION_SECONDS * 1000,
+          newAuditEvent(actor, "auth.account_locked", {
+            outcome: "failure",
+            reason: `${count} failed logins`,
+            targets: { userId: user.id },
+          }),
+        );
+      }
+    }
+    await putSecurityEvent(
+      newAuditEvent(actor, "auth.login_failed", {
+        outcome: "failure",
+        reason,
+        targets: user ? { userId: user.id } : {},
+      }),
+    );
+    throw invalidCredentials();
+  }
+
+  const now = new Date(nowMs).toISOString();
+  const upgraded = needsRehash(user.passwordHash) ? await hashPassword(input.password) : undefined;
+  if (upgraded || (user.failedCount ?? 0) > 0 || user.lockedUntil !== undefined) {
+    await clearLoginFailures(user.id, upgraded, now);
+  }
+  return startSession(user, now, { ...actor, userId: user.id, roles: user.roles });
+}
+
+async function startSession(user: UserItem, now: string, actor: AuditActor): Promise<TokenPair> {
+  const c = config();
+  const expiresAt = Math.floor(Date.parse(now) / 1000) + c.MICROPAY_REFRESH_TOKEN_TTL_SECONDS;
+  const family: FamilyItem = {
+    familyId: newId("fam"),
+    userId: user.id,
+    generation: user.generation,
+    revoked: false,
+    createdAt: now,
+    expiresAt,
+  };
+  const refresh = newRefreshToken();
+  const token: RefreshTokenItem = {
+    hash: refresh.hash,
+    familyId: family.familyId,
+    userId: user.id,
+    status: "active",
+    createdAt: now,
+    expiresAt,
+  };
+  await createFamily(family, token, [
+    newAuditEvent(actor, "auth.login_succeeded", {
+      targets: { userId: user.id, familyId: family.familyId },
+    }),
+  ]);
+  const access = await issueAccessToken(user.id, user.roles);
+  return {
+    accessToken: access.token,
+    tokenType: "Bearer",
+    expiresIn: access.expiresIn,
+    refreshToken: refresh.token,
+  };
+}
+
+// -------------------------------------------------------------------------- refresh
+
+/**
+ * Exchanges a refresh token for a new pair. The presented token is rotated (it can
+ * never be used again); presenting a rotated token again, including losing a race
+ * against a parallel use of the same token, is reuse: the whole family is revoked.
+ * The new access token carries the user's current roles.
+ */
+export async function refresh(caller: Caller, presented: string): Promise<TokenPair> {
+  if (!isRefreshTokenShape(presented)) throw invalidRefresh();
+  const c = config();
+  const hash = hashRefreshToken(presented);
+  const nowMs = Date.now();
+  const nowS = Math.floor(nowMs / 1000);
+  const now = new Date(nowMs).toISOString();
+  const item = await getRefreshToken(hash);
+  if (!item || item.expiresAt <= nowS) throw invalidRefresh();
+  const family = await getFamily(item.familyId);
+  if (!family || family.revoked || family.expiresAt <= nowS) throw invalidRefresh();
+  const actor: AuditActor = { ...actorOf(caller), userId: item.userId };
+
+  if (item.status !== "active") {
+    await revokeForReuse(actor, family, now);
+    throw invalidRefresh();
+  }
+  const user = await getUser(item.userId);
+  if (!user || user.generation !== family.generation) throw invalidRefresh();
+
+  const next = newRefreshToken();
+  const outcome = await rotateRefreshToken({
+    oldHash: hash,
+    next: {
+      hash: next.hash,
+      familyId: family.familyId,
+      userId: user.id,
+      status: "active",
+      createdAt: now,
+      expiresAt: nowS + c.MICROPAY_REFRESH_TOKEN_TTL_SECONDS,
+    },
+    family,
+    now,
+  });
+  if (outcome === "token_reused") {
+    await revokeForReuse(actor, family, now);
+    throw invalidRefresh();
+  }
+  if (outcome !== "rotated") throw invalidRefresh();
+  const access = await issueAccessToken(user.id, user.roles);
+  return {
+    accessToken: access.token,
+    tokenType: "Bearer",
+    expiresIn: access.expiresIn,
+    refreshToken: next.token,
+  };
+}
+
+async function revokeForReuse(actor: AuditActor, family: FamilyItem, now: string): Promise<void> {
+  const targets = { userId: family.userId, familyId: family.familyId };
+  await putSecurityEvent(
+    newAuditEvent(actor, "auth.refresh_token_reused", { outcome: "failure", targets }),
+  );
+  await revokeFamily(family.familyId, "reuse", now, [
+    newAuditEvent(actor, "auth.tokens_revoked", { reason: "refresh_token_reuse", targets }),
+  ]);
+}
+
+// --------------------------------------------------------------------------- logout
+
+/** Revokes the family of `presented` if it belongs to the caller; always 204. */
+export async function logout(caller: Caller & { principal: Principal }, presented: string) {
+  if (!isRefreshTokenShape(presented)) return;
+  const item = await getRefreshToken(hashRefreshToken(presented));
+  if (!item) return;
+  const actor = actorOf(caller);
+  const targets = { userId: item.userId, familyId: item.familyId };
+  if (item.userId !== caller.principal.userId) {
+    await putSecurityEvent(
+      newAuditEvent(actor, "auth.logout_denied", {
+        outcome: "failure",
+        reason: "refresh token of another user",
+        targets,
+      }),
+    );
+    return;
+  }
+  await revokeFamily(item.familyId, "logout", new Date().toISOString(), [
+    newAuditEvent(actor, "auth.tokens_revoked", { reason: "logout", targets }),
+  ]);
+}
+
+// ------------------------------------------------------------------------------- me
+
+export async function me(principal: Principal): Promise<PublicUser> {
+  const user = await getUser(principal.userId);
+  if (!user) throw notFound();
+  return publicUser(user);
+}
+
+// ------------------------------------------------------------------------ admin users
+
+export async function adminListUsers(
+  principal: Principal,
+  query: { limit: number; cursor?: string | undefined },
+): Promise<{ data: AdminUserView[]; hasMore: boolean; nextCursor: string | null }> {
+  const scope = `admin-users:${principal.userId}`;
+  await signingKeys(); // installs the cursor key (derived from the signing key)
+  let after: string | undefined;
+  if (query.cursor !== undefined) {
+    const id = decodeCursor(scope, query.cursor).after;
+    if (id === undefined || !isId(id, "usr")) throw badRequest("The cursor is invalid.");
+    after = id;
+  }
+  const page = await listUsers(query.limit, after);
+  const last = page.users.at(-1);
+  return {
+    data: page.users.map(adminView),
+    hasMore: page.hasMore,
+    nextCursor: page.hasMore && last ? encodeCursor(scope, { after: last.id }) : null,
+  };
+}
+
+/**
+ * Replaces a user's roles. Revokes all of the user's refresh families in the same
+ * write (the new roles reach tokens at the next login or refresh; older access tokens
+ * expire within their lifetime). Removing the last admin's admin role is a 409.
+ */
+export async function adminSetRoles(
+  caller: Caller & { principal: Principal },
+  userId: string,
+  requested: readonly Role[],
+): Promise<AdminUserView> {
+  const roles = canonicalRoles(requested);
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const user = await getUser(userId);
+    if (!user) throw notFound("No such user.");
+    const was = user.roles.includes("admin");
+    const will = roles.includes("admin");
+    const adminDelta = was === will ? 0 : will ? 1 : -1;
+    const now = new Date().toISOString();
+    const actor = actorOf(caller);
+    const targets = { userId };
+    try {
+      await replaceRoles({
+        userId,
+        roles,
+        expectedGeneration: user.generation,
+        adminDelta,
+        now,
+        events: [
+          newAuditEvent(actor, "user.roles_changed", {
+            reason: `${user.roles.join(",")} -> ${roles.join(",")}`,
+            targets,
+          }),
+          newAuditEvent(actor, "auth.tokens_revoked", { reason: "role_change", targets }),
+        ],
+      });
+      return adminView({ ...user, roles, updatedAt: now, generation: user.generation + 1 });
+    } catch (error) {
+      if (!(error instanceof ConditionFailed)) throw error;
+      if (error.index === 1 && adminDelta < 0) {
+        throw conflict("last_admin", "The last admin cannot give up the admin role.");
+      }
+      // The user changed meanwhile: read again and retry.
+    }
+  }
+  throw conflict("concurrent_update", "The user was changed concurrently; retry.");
+}

@@ -1,0 +1,115 @@
+import { z } from "zod";
+import {
+  accountView,
+  jwks,
+  loginBody,
+  refreshBody,
+  registerBody,
+  tokenPair,
+  userView,
+} from "../auth/schemas.ts";
+import { defineRoute, ROLES } from "./types.ts";
+
+/** Identity routes (API.md "Authentication"). Auth routes get a stricter edge throttle. */
+const AUTH_THROTTLE = { rate: 5, burst: 10 } as const;
+
+export const registerRoute = defineRoute({
+  id: "auth-register",
+  method: "POST",
+  path: "/v1/auth/register",
+  summary: "Create a customer and its first account",
+  tags: ["Authentication"],
+  auth: "none",
+  body: registerBody,
+  response: z.object({ user: userView, account: accountView }),
+  successStatus: 201,
+  errorCodes: ["email_taken"],
+  tableAccess: "write",
+  usesSigningKey: false,
+  throttle: AUTH_THROTTLE,
+  example: { body: { email: "ada@example.com", password: "correct horse battery" } },
+});
+
+export const loginRoute = defineRoute({
+  id: "auth-login",
+  method: "POST",
+  path: "/v1/auth/login",
+  summary: "Exchange email and password for an access and a refresh token",
+  tags: ["Authentication"],
+  auth: "none",
+  body: loginBody,
+  response: tokenPair,
+  successStatus: 200,
+  errorCodes: ["invalid_credentials"],
+  tableAccess: "write",
+  usesSigningKey: true,
+  throttle: AUTH_THROTTLE,
+  example: { body: { email: "ada@example.com", password: "correct horse battery" } },
+});
+
+export const refreshRoute = defineRoute({
+  id: "auth-refresh",
+  method: "POST",
+  path: "/v1/auth/refresh",
+  summary: "Rotate a refresh token into a new token pair",
+  tags: ["Authentication"],
+  auth: "none",
+  body: refreshBody,
+  response: tokenPair,
+  successStatus: 200,
+  errorCodes: ["invalid_refresh_token"],
+  tableAccess: "write",
+  usesSigningKey: true,
+  throttle: AUTH_THROTTLE,
+  example: { body: { refreshToken: "rt_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" } },
+});
+
+export const logoutRoute = defineRoute({
+  id: "auth-logout",
+  method: "POST",
+  path: "/v1/auth/logout",
+  summary: "Revoke the refresh-token family of a session",
+  tags: ["Authentication"],
+  auth: { roles: ROLES },
+  body: refreshBody,
+  successStatus: 204,
+  tableAccess: "write",
+  usesSigningKey: true,
+  throttle: AUTH_THROTTLE,
+  example: { body: { refreshToken: "rt_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" } },
+});
+
+export const meRoute = defineRoute({
+  id: "me",
+  method: "GET",
+  path: "/v1/me",
+  summary: "The caller's profile",
+  tags: ["Authentication"],
+  auth: { roles: ROLES },
+  response: userView,
+  successStatus: 200,
+  tableAccess: "read",
+  usesSigningKey: true,
+});
+
+export const jwksRoute = defineRoute({
+  id: "jwks",
+  method: "GET",
+  path: "/.well-known/jwks.json",
+  summary: "Public keys that verify access tokens (RFC 7517 JWK Set)",
+  tags: ["Authentication"],
+  auth: "none",
+  response: jwks,
+  successStatus: 200,
+  tableAccess: "none",
+  usesSigningKey: true,
+});
+
+export const authRoutes = [
+  registerRoute,
+  loginRoute,
+  refreshRoute,
+  logoutRoute,
+  meRoute,
+  jwksRoute,
+] as const;
