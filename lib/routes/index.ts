@@ -1,6 +1,7 @@
 import { adminUserRoutes } from "./admin-users.ts";
 import { authRoutes } from "./auth.ts";
 import { docsRoutes } from "./docs.ts";
+import { ledgerRoutes } from "./ledger.ts";
 import { systemRoutes } from "./system.ts";
 import type { RouteDef } from "./types.ts";
 
@@ -13,6 +14,7 @@ export const routes: readonly RouteDef[] = [
   ...docsRoutes,
   ...authRoutes,
   ...adminUserRoutes,
+  ...ledgerRoutes,
 ];
 
 export type { Principal, Role, RouteDef } from "./types.ts";

@@ -1,0 +1,125 @@
+import { z } from "zod";
+
+/**
+ * Request and response schemas of the ledger routes. Request objects are strict: an
+ * unknown member is a 400, never ignored (no mass assignment: a client can never set
+ * `balance`, `status`, `ownerId` or `amountRefunded`).
+ *
+ * Amounts are integers in minor units. The schema bounds them by the largest
+ * configured ceiling; the per-currency ceiling (MICROPAY_MAX_PAYMENT_MAJOR x
+ * 10^exponent) is checked by lib/ledger/rules.ts once the currency is known.
+ */
+const ULID = "[0-9A-HJKMNP-TV-Z]{26}";
+export const accountId = z
+  .string()
+  .regex(new RegExp(`^acc_${ULID}$`))
+  .meta({ example: "acc_01J9Z8Q4N7V3XKQ2T5W6Y8B0CD" });
+export const paymentId = z
+  .string()
+  .regex(new RegExp(`^pay_${ULID}$`))
+  .meta({ example: "pay_01J9Z8R2A1B3C4D5E6F7G8H9JK" });
+const ownerId = z.string().regex(new RegExp(`^(usr_${ULID}|system)$`));
+const currency = z
+  .string()
+  .regex(/^[A-Z]{3}$/)
+  .meta({ description: "Upper-case ISO 4217 code from the allow-list.", example: "USD" });
+const amount = z
+  .number()
+  .int()
+  .min(1)
+  .max(Number.MAX_SAFE_INTEGER)
+  .meta({
+    description: "Integer amount in the currency's minor unit (cents for USD).",
+    example: 2500,
+  });
+const text = (max: number) => z.string().min(1).max(max);
+const when = z.iso.datetime();
+
+const limit = z.coerce.number().int().min(1).max(100).default(20);
+const cursor = z.string().min(1).max(1024).optional();
+
+export const listQuery = z.strictObject({ limit, cursor });
+export const accountsQuery = z.strictObject({ limit, cursor, ownerId: ownerId.optional() });
+export const paymentsQuery = z.strictObject({ limit, cursor, accountId });
+
+export const accountParams = z.strictObject({ accountId });
+export const paymentParams = z.strictObject({ paymentId });
+
+export const createAccountBody = z.strictObject({ currency });
+export const transferBody = z.strictObject({ amount, reference: text(128) });
+export const accountStatusBody = z.strictObject({ status: z.enum(["active", "frozen"]) });
+export const paymentBody = z.strictObject({
+  sourceAccountId: accountId,
+  destinationAccountId: accountId,
+  amount,
+  currency,
+  description: text(500).optional(),
+});
+export const refundBody = z.strictObject({
+  amount: amount.optional().meta({ description: "Defaults to all that remains refundable." }),
+  reason: text(500).optional(),
+});
+
+export const accountView = z.object({
+  id: z.string(),
+  ownerId: z.string(),
+  currency: z.string(),
+  balance: z.number().int(),
+  status: z.enum(["active", "frozen"]),
+  kind: z.enum(["customer", "system"]),
+  createdAt: when,
+  updatedAt: when,
+});
+
+export const entryView = z.object({
+  id: z.string(),
+  accountId: z.string(),
+  paymentId: z.string().optional(),
+  refundId: z.string().optional(),
+  kind: z.enum(["deposit", "withdrawal", "payment", "refund"]),
+  direction: z.enum(["debit", "credit"]),
+  amount: z.number().int(),
+  currency: z.string(),
+  counterpartyAccountId: z.string(),
+  reference: z.string().optional(),
+  createdAt: when,
+});
+
+export const transferView = z.object({
+  accountId: z.string(),
+  kind: z.enum(["deposit", "withdrawal"]),
+  amount: z.number().int(),
+  currency: z.string(),
+  reference: z.string(),
+  entries: z.tuple([entryView, entryView]),
+  createdAt: when,
+});
+
+export const paymentView = z.object({
+  id: z.string(),
+  status: z.enum(["succeeded", "partially_refunded", "refunded"]),
+  sourceAccountId: z.string(),
+  destinationAccountId: z.string(),
+  amount: z.number().int(),
+  currency: z.string(),
+  amountRefunded: z.number().int(),
+  description: z.string().nullable(),
+  createdAt: when,
+});
+
+export const refundView = z.object({
+  id: z.string(),
+  paymentId: z.string(),
+  amount: z.number().int(),
+  currency: z.string(),
+  reason: z.string().nullable(),
+  createdAt: when,
+});
+
+const pageOf = <T extends z.ZodType>(item: T) =>
+  z.object({ data: z.array(item), hasMore: z.boolean(), nextCursor: z.string().nullable() });
+
+export const accountPage = pageOf(accountView);
+export const entryPage = pageOf(entryView);
+export const paymentPage = pageOf(paymentView);
+export const refundPage = pageOf(refundView);

@@ -1,0 +1,447 @@
+import { actorOf, auditPut, newAuditEvent } from "../audit/events.ts";
+import { ApiError, badRequest, forbidden, notFound } from "../http/errors.ts";
+import type { HttpRequest, HttpResult } from "../http/types.ts";
+import { newId } from "../ids.ts";
+import { completeItem, type Lease, requestToken } from "../store/idempotency.ts";
+import {
+  accountStatusUpdate,
+  balanceUpdate,
+  entryPut,
+  getAccount,
+  getPaymentItem,
+  listAccountsOfOwner,
+  listEntries,
+  listPaymentsOfAccount,
+  listRefunds,
+  type Page,
+  paymentPuts,
+  paymentRefundUpdate,
+  refundPut,
+  type TransactOutcome,
+  toPaymentView,
+  transact,
+} from "../store/ledger.ts";
+import { type AccountView, newAccountTransactItems } from "./accounts.ts";
+import { type Completed, LeaseLostError, principalOf, runIdempotent } from "./idempotency.ts";
+import type { PaymentView, RefundView, TransferView } from "./model.ts";
+import { systemAccountId } from "./model.ts";
+import {
+  accountRefusal,
+  canRead,
+  entryPair,
+  isAdmin,
+  refundAmount,
+  refundExceedsPayment,
+  requireActor,
+  requireAmount,
+  requireCurrency,
+} from "./rules.ts";
+
+/**
+ * The ledger's operations, one per route. Handlers in functions/ call exactly one of
+ * these. Each money movement is ONE TransactWriteItems holding: both balance updates
+ * (with their conditions), both immutable entries, the payment/refund items, the
+ * idempotency record's completion, and the audit event.
+ */
+
+export interface ListQuery {
+  readonly limit: number;
+  readonly cursor?: string | undefined;
+}
+
+const nowIso = () => new Date().toISOString();
+const entryId = () => newId("ent");
+const ok = (body: unknown, status = 200): HttpResult => ({ status, body });
+const pageResult = <T>(p: Page<T>): HttpResult => ok(p);
+
+/** The first refusal among the failed conditions, by item index. */
+function explain(
+  outcome: Extract<TransactOutcome, { ok: false }>,
+  leaseIndex: number,
+  explainers: Record<number, (item: Record<string, unknown> | undefined) => ApiError | null>,
+): never {
+  if (outcome.failed.some((f) => f.index === leaseIndex)) throw new LeaseLostError();
+  const ordered = [...outcome.failed].sort((a, b) => a.index - b.index);
+  for (const f of ordered) {
+    const refusal = explainers[f.index]?.(f.item);
+    if (refusal) throw refusal;
+  }
+  // A condition that should never fail (an id collision): a bug, not a business answer.
+  throw new Error(`transaction refused at items ${ordered.map((f) => f.index).join(",")}`);
+}
+
+async function visibleAccount(req: HttpRequest, accountId: string): Promise<AccountView> {
+  const p = principalOf(req);
+  const account = await getAccount(accountId);
+  if (!account || !canRead(p, [account.ownerId])) throw notFound("No such account.");
+  return account;
+}
+
+// ---------------------------------------------------------------------------
+// Accounts
+
+export async function listAccounts(
+  req: HttpRequest<unknown, ListQuery & { ownerId?: string }>,
+): Promise<HttpResult> {
+  const p = principalOf(req);
+  const ownerId = req.query.ownerId ?? p.userId;
+  if (ownerId !== p.userId && !canRead(p, [])) {
+    throw forbidden("Only admins and auditors may list another owner's accounts.");
+  }
+  return pageResult(await listAccountsOfOwner(ownerId, req.query.limit, req.query.cursor));
+}
+
+export async function createAccount(req: HttpRequest<{ currency: string }>): Promise<HttpResult> {
+  const p = principalOf(req);
+  requireCurrency(req.body.currency);
+  const { account, items } = newAccountTransactItems({
+    ownerId: p.userId,
+    currency: req.body.currency,
+    now: nowIso(),
+  });
+  const event = newAuditEvent(actorOf(req), "account.created", {
+    targets: { accountId: account.id, ownerId: p.userId },
+  });
+  const out = await transact([...items, auditPut(event)]);
+  if (!out.ok) {
+    throw new ApiError(409, "account_exists", {
+      detail: `You already have a ${req.body.currency} account.`,
+    });
+  }
+  return ok(account, 201);
+}
+
+export async function getAccountView(
+  req: HttpRequest<unknown, unknown, { accountId: string }>,
+): Promise<HttpResult> {
+  return ok(await visibleAccount(req, req.params.accountId));
+}
+
+export async function listAccountEntries(
+  req: HttpRequest<unknown, ListQuery, { accountId: string }>,
+): Promise<HttpResult> {
+  const account = await visibleAccount(req, req.params.accountId);
+  return pageResult(await listEntries(account.id, req.query.limit, req.query.cursor));
+}
+
+export async function setAccountStatus(
+  req: HttpRequest<{ status: "active" | "frozen" }, unknown, { accountId: string }>,
+): Promise<HttpResult> {
+  const account = await visibleAccount(req, req.params.accountId);
+  if (account.kind === "system") throw badRequest("System accounts cannot be frozen.");
+  const now = nowIso();
+  const event = newAuditEvent(
+    actorOf(req),
+    req.body.status === "frozen" ? "account.frozen" : "account.unfrozen",
+    { targets: { accountId: account.id, ownerId: account.ownerId } },
+  );
+  const out = await transact([
+    accountStatusUpdate(account.id, req.body.status, now),
+    auditPut(event),
+  ]);
+  if (!out.ok) throw notFound("No such account.");
+  return ok({ ...account, status: req.body.status, updatedAt: now });
+}
+
+// ---------------------------------------------------------------------------
+// Deposits and withdrawals
+
+interface TransferBody {
+  readonly amount: number;
+  readonly reference: string;
+}
+
+async function transfer(
+  req: HttpRequest<TransferBody, unknown, { accountId: string }>,
+  kind: "deposit" | "withdrawal",
+  lease: Lease,
+): Promise<Completed> {
+  const p = principalOf(req);
+  const account = await getAccount(req.params.accountId);
+  if (!account || !canRead(p, [account.ownerId])) throw notFound("No such account.");
+  if (account.kind === "system") {
+    throw badRequest("System accounts take no deposits or withdrawals.");
+  }
+  if (kind === "withdrawal") requireActor(p, [account.ownerId], [account.ownerId]);
+  const { amount, reference } = req.body;
+  const currency = account.currency;
+  requireAmount(amount, currency);
+  const system = kind === "deposit" ? "funding" : "payout";
+  const systemId = systemAccountId(system, currency);
+  const debitId = kind === "deposit" ? systemId : account.id;
+  const creditId = kind === "deposit" ? account.id : systemId;
+  const pre = accountRefusal(account, kind === "deposit" ? "credit" : "debit", amount, currency);
+  if (pre) throw pre;
+
+  const now = nowIso();
+  const entries = entryPair({
+    kind,
+    debitAccountId: debitId,
+    creditAccountId: creditId,
+    amount,
+    currency,
+    now,
+    newEntryId: entryId,
+    reference,
+  });
+  const view: TransferView = {
+    accountId: account.id,
+    kind,
+    amount,
+    currency,
+    reference,
+    entries,
+    createdAt: now,
+  };
+  const body = JSON.stringify(view);
+  const customer = { type: "customer", accountId: account.id } as const;
+  const sys = { type: "system", purpose: system } as const;
+  const event = newAuditEvent(actorOf(req), `${kind}.created`, {
+    targets: { accountId: account.id, debitEntryId: entries[0].id, creditEntryId: entries[1].id },
+    money: { amount, currency, debitAccountId: debitId, creditAccountId: creditId },
+  });
+  const items = [
+    balanceUpdate(kind === "deposit" ? sys : customer, "debit", amount, currency, now),
+    balanceUpdate(kind === "deposit" ? customer : sys, "credit", amount, currency, now),
+    entryPut(entries[0]),
+    entryPut(entries[1]),
+    completeItem(lease, 201, body),
+    auditPut(event),
+  ];
+  const out = await transact(items, (a) => requestToken(lease, a));
+  if (!out.ok) {
+    const customerIndex = kind === "deposit" ? 1 : 0;
+    explain(out, 4, {
+      [customerIndex]: (item) =>
+        accountRefusal(item, kind === "deposit" ? "credit" : "debit", amount, currency),
+    });
+  }
+  return { status: 201, body };
+}
+
+export const createDeposit = (req: HttpRequest<TransferBody, unknown, { accountId: string }>) =>
+  runIdempotent(req, (lease) => transfer(req, "deposit", lease));
+
+export const createWithdrawal = (req: HttpRequest<TransferBody, unknown, { accountId: string }>) =>
+  runIdempotent(req, (lease) => transfer(req, "withdrawal", lease));
+
+// ---------------------------------------------------------------------------
+// Payments
+
+export interface PaymentBody {
+  readonly sourceAccountId: string;
+  readonly destinationAccountId: string;
+  readonly amount: number;
+  readonly currency: string;
+  readonly description?: string | undefined;
+}
+
+export async function createPayment(req: HttpRequest<PaymentBody>): Promise<HttpResult> {
+  const b = req.body;
+  // Request errors answer before the key is touched.
+  requireCurrency(b.currency);
+  requireAmount(b.amount, b.currency);
+  if (b.sourceAccountId === b.destinationAccountId) {
+    throw badRequest("Source and destination must differ.", [
+      { path: "body.destinationAccountId", message: "must differ from sourceAccountId" },
+    ]);
+  }
+  return runIdempotent(req, async (lease) => {
+    const p = principalOf(req);
+    const src = await getAccount(b.sourceAccountId);
+    if (!src || src.kind === "system" || !canRead(p, [src.ownerId])) {
+      throw notFound("No such source account.");
+    }
+    requireActor(p, [src.ownerId], [src.ownerId]);
+    const dst = await getAccount(b.destinationAccountId);
+    if (!dst || dst.kind === "system") throw notFound("No such destination account.");
+    const refusal =
+      accountRefusal(src, "debit", b.amount, b.currency) ??
+      accountRefusal(dst, "credit", b.amount, b.currency);
+    if (refusal) throw refusal;
+
+    const now = nowIso();
+    const payment: PaymentView = {
+      id: newId("pay"),
+      status: "succeeded",
+      sourceAccountId: src.id,
+      destinationAccountId: dst.id,
+      amount: b.amount,
+      currency: b.currency,
+      amountRefunded: 0,
+      description: b.description ?? null,
+      createdAt: now,
+    };
+    const entries = entryPair({
+      kind: "payment",
+      debitAccountId: src.id,
+      creditAccountId: dst.id,
+      amount: b.amount,
+      currency: b.currency,
+      now,
+      newEntryId: entryId,
+      paymentId: payment.id,
+    });
+    const body = JSON.stringify(payment);
+    const event = newAuditEvent(actorOf(req), "payment.created", {
+      targets: {
+        paymentId: payment.id,
+        sourceAccountId: src.id,
+        destinationAccountId: dst.id,
+      },
+      money: {
+        amount: b.amount,
+        currency: b.currency,
+        debitAccountId: src.id,
+        creditAccountId: dst.id,
+      },
+    });
+    const items = [
+      balanceUpdate({ type: "customer", accountId: src.id }, "debit", b.amount, b.currency, now),
+      balanceUpdate({ type: "customer", accountId: dst.id }, "credit", b.amount, b.currency, now),
+      entryPut(entries[0]),
+      entryPut(entries[1]),
+      ...paymentPuts(payment),
+      completeItem(lease, 201, body),
+      auditPut(event),
+    ];
+    const out = await transact(items, (a) => requestToken(lease, a));
+    if (!out.ok) {
+      explain(out, items.length - 2, {
+        0: (item) => accountRefusal(item, "debit", b.amount, b.currency),
+        1: (item) => accountRefusal(item, "credit", b.amount, b.currency),
+      });
+    }
+    return { status: 201, body };
+  });
+}
+
+async function visiblePayment(
+  req: HttpRequest,
+  paymentId: string,
+): Promise<{ payment: PaymentView; source?: AccountView; destination?: AccountView }> {
+  const p = principalOf(req);
+  const item = await getPaymentItem(paymentId);
+  if (!item) throw notFound("No such payment.");
+  const payment = toPaymentView(item);
+  const [source, destination] = await Promise.all([
+    getAccount(payment.sourceAccountId),
+    getAccount(payment.destinationAccountId),
+  ]);
+  const owners = [source?.ownerId, destination?.ownerId].filter((x): x is string => !!x);
+  if (!canRead(p, owners)) throw notFound("No such payment.");
+  return {
+    payment,
+    ...(source ? { source } : {}),
+    ...(destination ? { destination } : {}),
+  };
+}
+
+export async function getPayment(
+  req: HttpRequest<unknown, unknown, { paymentId: string }>,
+): Promise<HttpResult> {
+  return ok((await visiblePayment(req, req.params.paymentId)).payment);
+}
+
+export async function listPayments(
+  req: HttpRequest<unknown, ListQuery & { accountId: string }>,
+): Promise<HttpResult> {
+  const account = await visibleAccount(req, req.query.accountId);
+  return pageResult(await listPaymentsOfAccount(account.id, req.query.limit, req.query.cursor));
+}
+
+// ---------------------------------------------------------------------------
+// Refunds
+
+export interface RefundBody {
+  readonly amount?: number | undefined;
+  readonly reason?: string | undefined;
+}
+
+export async function createRefund(
+  req: HttpRequest<RefundBody, unknown, { paymentId: string }>,
+): Promise<HttpResult> {
+  return runIdempotent(req, async (lease) => {
+    const p = principalOf(req);
+    const { payment, source, destination } = await visiblePayment(req, req.params.paymentId);
+    if (!isAdmin(p) && destination?.ownerId !== p.userId) {
+      throw forbidden("Only the payment's recipient or an admin may refund it.");
+    }
+    const remaining = payment.amount - payment.amountRefunded;
+    const amount = refundAmount(req.body.amount, remaining);
+    const refusal =
+      accountRefusal(destination, "debit", amount, payment.currency) ??
+      accountRefusal(source, "credit", amount, payment.currency);
+    if (refusal) throw refusal;
+
+    const now = nowIso();
+    const refund: RefundView = {
+      id: newId("ref"),
+      paymentId: payment.id,
+      amount,
+      currency: payment.currency,
+      reason: req.body.reason ?? null,
+      createdAt: now,
+    };
+    const entries = entryPair({
+      kind: "refund",
+      debitAccountId: payment.destinationAccountId,
+      creditAccountId: payment.sourceAccountId,
+      amount,
+      currency: payment.currency,
+      now,
+      newEntryId: entryId,
+      paymentId: payment.id,
+      refundId: refund.id,
+    });
+    const body = JSON.stringify(refund);
+    const event = newAuditEvent(actorOf(req), "refund.created", {
+      targets: { paymentId: payment.id, refundId: refund.id },
+      money: {
+        amount,
+        currency: payment.currency,
+        debitAccountId: payment.destinationAccountId,
+        creditAccountId: payment.sourceAccountId,
+      },
+    });
+    const cur = payment.currency;
+    const items = [
+      paymentRefundUpdate(payment.id, amount, now),
+      balanceUpdate(
+        { type: "customer", accountId: payment.destinationAccountId },
+        "debit",
+        amount,
+        cur,
+        now,
+      ),
+      balanceUpdate(
+        { type: "customer", accountId: payment.sourceAccountId },
+        "credit",
+        amount,
+        cur,
+        now,
+      ),
+      entryPut(entries[0]),
+      entryPut(entries[1]),
+      refundPut(refund),
+      completeItem(lease, 201, body),
+      auditPut(event),
+    ];
+    const out = await transact(items, (a) => requestToken(lease, a));
+    if (!out.ok) {
+      explain(out, 6, {
+        0: () => refundExceedsPayment(),
+        1: (item) => accountRefusal(item, "debit", amount, cur),
+        2: (item) => accountRefusal(item, "credit", amount, cur),
+      });
+    }
+    return { status: 201, body };
+  });
+}
+
+export async function listPaymentRefunds(
+  req: HttpRequest<unknown, ListQuery, { paymentId: string }>,
+): Promise<HttpResult> {
+  const { payment } = await visiblePayment(req, req.params.paymentId);
+  return pageResult(await listRefunds(payment.id, req.query.limit, req.query.cursor));
+}

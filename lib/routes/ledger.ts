@@ -1,0 +1,262 @@
+import {
+  accountPage,
+  accountParams,
+  accountStatusBody,
+  accountsQuery,
+  accountView,
+  createAccountBody,
+  entryPage,
+  listQuery,
+  paymentBody,
+  paymentPage,
+  paymentParams,
+  paymentsQuery,
+  paymentView,
+  refundBody,
+  refundPage,
+  refundView,
+  transferBody,
+  transferView,
+} from "../ledger/schemas.ts";
+import { defineRoute } from "./types.ts";
+
+/**
+ * Accounts, ledger, payments and refunds (API.md). Roles here are the only role
+ * check; ownership (404 for what the caller may not see, 403 for what it may see but
+ * not do) is decided in lib/ledger/service.ts. Money-moving POSTs are `idempotent`.
+ */
+const MONEY_ERRORS = [
+  "not_found",
+  "insufficient_funds",
+  "account_frozen",
+  "currency_mismatch",
+  "idempotency_key_reused",
+  "idempotency_in_progress",
+  "service_unavailable",
+] as const;
+
+const ACC = "acc_01J9Z8Q4N7V3XKQ2T5W6Y8B0CD";
+const ACC2 = "acc_01J9Z8QBBJ3R6S7T8V9W0X1Y2Z";
+
+export const accountsListRoute = defineRoute({
+  id: "accounts-list",
+  method: "GET",
+  path: "/v1/accounts",
+  summary: "Your accounts (admins and auditors: any owner's, with ?ownerId=)",
+  tags: ["Accounts"],
+  auth: { roles: ["customer", "merchant", "admin", "auditor"] },
+  query: accountsQuery,
+  response: accountPage,
+  successStatus: 200,
+  errorCodes: ["service_unavailable"],
+  tableAccess: "read",
+  usesSigningKey: true,
+  example: { query: { limit: "20" } },
+});
+
+export const accountsCreateRoute = defineRoute({
+  id: "accounts-create",
+  method: "POST",
+  path: "/v1/accounts",
+  summary: "Open an account in a currency (one per currency per owner)",
+  tags: ["Accounts"],
+  auth: { roles: ["customer", "merchant"] },
+  body: createAccountBody,
+  response: accountView,
+  successStatus: 201,
+  errorCodes: ["account_exists", "service_unavailable"],
+  tableAccess: "write",
+  usesSigningKey: true,
+  example: { body: { currency: "EUR" } },
+});
+
+export const accountsGetRoute = defineRoute({
+  id: "accounts-get",
+  method: "GET",
+  path: "/v1/accounts/{accountId}",
+  summary: "One account (owner, admin, auditor)",
+  tags: ["Accounts"],
+  auth: { roles: ["customer", "merchant", "admin", "auditor"] },
+  params: accountParams,
+  response: accountView,
+  successStatus: 200,
+  errorCodes: ["not_found", "service_unavailable"],
+  tableAccess: "read",
+  usesSigningKey: true,
+});
+
+export const entriesListRoute = defineRoute({
+  id: "entries-list",
+  method: "GET",
+  path: "/v1/accounts/{accountId}/entries",
+  summary: "An account's ledger entries, newest first",
+  tags: ["Accounts"],
+  auth: { roles: ["customer", "merchant", "admin", "auditor"] },
+  params: accountParams,
+  query: listQuery,
+  response: entryPage,
+  successStatus: 200,
+  errorCodes: ["not_found", "service_unavailable"],
+  tableAccess: "read",
+  usesSigningKey: true,
+  example: { query: { limit: "20" } },
+});
+
+export const depositsCreateRoute = defineRoute({
+  id: "deposits-create",
+  method: "POST",
+  path: "/v1/accounts/{accountId}/deposits",
+  summary: "Fund an account from the system funding account (admin)",
+  tags: ["Accounts"],
+  auth: { roles: ["admin"] },
+  params: accountParams,
+  body: transferBody,
+  response: transferView,
+  successStatus: 201,
+  idempotent: true,
+  errorCodes: MONEY_ERRORS,
+  tableAccess: "write",
+  usesSigningKey: true,
+  example: { body: { amount: 10000, reference: "wire 2024-118" } },
+});
+
+export const withdrawalsCreateRoute = defineRoute({
+  id: "withdrawals-create",
+  method: "POST",
+  path: "/v1/accounts/{accountId}/withdrawals",
+  summary: "Pay out of your account to the system payout account (no overdraft)",
+  tags: ["Accounts"],
+  auth: { roles: ["customer", "merchant"] },
+  params: accountParams,
+  body: transferBody,
+  response: transferView,
+  successStatus: 201,
+  idempotent: true,
+  errorCodes: MONEY_ERRORS,
+  tableAccess: "write",
+  usesSigningKey: true,
+  example: { body: { amount: 2500, reference: "payout to bank" } },
+});
+
+export const adminAccountsUpdateRoute = defineRoute({
+  id: "admin-accounts-update",
+  method: "PATCH",
+  path: "/v1/admin/accounts/{accountId}",
+  summary: "Freeze or unfreeze an account (admin)",
+  tags: ["Admin"],
+  auth: { roles: ["admin"] },
+  params: accountParams,
+  body: accountStatusBody,
+  response: accountView,
+  successStatus: 200,
+  errorCodes: ["not_found", "service_unavailable"],
+  tableAccess: "write",
+  usesSigningKey: true,
+  example: { body: { status: "frozen" } },
+});
+
+export const paymentsCreateRoute = defineRoute({
+  id: "payments-create",
+  method: "POST",
+  path: "/v1/payments",
+  summary: "Pay from your account to another account in the same currency",
+  tags: ["Payments"],
+  auth: { roles: ["customer", "merchant"] },
+  body: paymentBody,
+  response: paymentView,
+  successStatus: 201,
+  idempotent: true,
+  errorCodes: MONEY_ERRORS,
+  tableAccess: "write",
+  usesSigningKey: true,
+  example: {
+    body: {
+      sourceAccountId: ACC,
+      destinationAccountId: ACC2,
+      amount: 2500,
+      currency: "USD",
+      description: "Order 1042",
+    },
+  },
+});
+
+export const paymentsGetRoute = defineRoute({
+  id: "payments-get",
+  method: "GET",
+  path: "/v1/payments/{paymentId}",
+  summary: "One payment (owner of either side, admin, auditor)",
+  tags: ["Payments"],
+  auth: { roles: ["customer", "merchant", "admin", "auditor"] },
+  params: paymentParams,
+  response: paymentView,
+  successStatus: 200,
+  errorCodes: ["not_found", "service_unavailable"],
+  tableAccess: "read",
+  usesSigningKey: true,
+});
+
+export const paymentsListRoute = defineRoute({
+  id: "payments-list",
+  method: "GET",
+  path: "/v1/payments",
+  summary: "Payments in or out of an account, newest first",
+  tags: ["Payments"],
+  auth: { roles: ["customer", "merchant", "admin", "auditor"] },
+  query: paymentsQuery,
+  response: paymentPage,
+  successStatus: 200,
+  errorCodes: ["not_found", "service_unavailable"],
+  tableAccess: "read",
+  usesSigningKey: true,
+  example: { query: { accountId: ACC, limit: "20" } },
+});
+
+export const refundsCreateRoute = defineRoute({
+  id: "refunds-create",
+  method: "POST",
+  path: "/v1/payments/{paymentId}/refunds",
+  summary: "Refund all or part of a payment (its recipient, or an admin)",
+  tags: ["Payments"],
+  auth: { roles: ["merchant", "admin"] },
+  params: paymentParams,
+  body: refundBody,
+  response: refundView,
+  successStatus: 201,
+  idempotent: true,
+  errorCodes: [...MONEY_ERRORS, "refund_exceeds_payment"],
+  tableAccess: "write",
+  usesSigningKey: true,
+  example: { body: { amount: 500, reason: "damaged item" } },
+});
+
+export const refundsListRoute = defineRoute({
+  id: "refunds-list",
+  method: "GET",
+  path: "/v1/payments/{paymentId}/refunds",
+  summary: "A payment's refunds, newest first",
+  tags: ["Payments"],
+  auth: { roles: ["customer", "merchant", "admin", "auditor"] },
+  params: paymentParams,
+  query: listQuery,
+  response: refundPage,
+  successStatus: 200,
+  errorCodes: ["not_found", "service_unavailable"],
+  tableAccess: "read",
+  usesSigningKey: true,
+  example: { query: { limit: "20" } },
+});
+
+export const ledgerRoutes = [
+  accountsListRoute,
+  accountsCreateRoute,
+  accountsGetRoute,
+  entriesListRoute,
+  depositsCreateRoute,
+  withdrawalsCreateRoute,
+  adminAccountsUpdateRoute,
+  paymentsCreateRoute,
+  paymentsGetRoute,
+  paymentsListRoute,
+  refundsCreateRoute,
+  refundsListRoute,
+] as const;
