@@ -1,7 +1,7 @@
 import { createHmac, createPublicKey, generateKeyPairSync, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { importJWK, type JWK, SignJWT } from "jose";
+import { type CryptoKey, importJWK, type JWK, SignJWT } from "jose";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { registerUser, stackTable } from "../support/auth.ts";
 import { apiEvent, lambdaContext } from "../support/events.ts";
