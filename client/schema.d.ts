@@ -82,6 +82,134 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/accounts": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Your accounts (admins and auditors: any owner's, with ?ownerId=)
+     * @description Bearer token with one of the roles: customer, merchant, admin, auditor.
+     */
+    get: operations["accountsList"];
+    put?: never;
+    /**
+     * Open an account in a currency (one per currency per owner)
+     * @description Bearer token with one of the roles: customer, merchant.
+     */
+    post: operations["accountsCreate"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/accounts/{accountId}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * One account (owner, admin, auditor)
+     * @description Bearer token with one of the roles: customer, merchant, admin, auditor.
+     */
+    get: operations["accountsGet"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/accounts/{accountId}/deposits": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Fund an account from the system funding account (admin)
+     * @description Bearer token with one of the roles: admin.
+     *
+     *     Money-moving: send an `Idempotency-Key`; a retry with the same key and body replays the first result.
+     */
+    post: operations["depositsCreate"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/accounts/{accountId}/entries": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * An account's ledger entries, newest first
+     * @description Bearer token with one of the roles: customer, merchant, admin, auditor.
+     */
+    get: operations["entriesList"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/accounts/{accountId}/withdrawals": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Pay out of your account to the system payout account (no overdraft)
+     * @description Bearer token with one of the roles: customer, merchant.
+     *
+     *     Money-moving: send an `Idempotency-Key`; a retry with the same key and body replays the first result.
+     */
+    post: operations["withdrawalsCreate"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/admin/accounts/{accountId}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    /**
+     * Freeze or unfreeze an account (admin)
+     * @description Bearer token with one of the roles: admin.
+     */
+    patch: operations["adminAccountsUpdate"];
+    trace?: never;
+  };
   "/v1/admin/users": {
     parameters: {
       query?: never;
@@ -242,10 +370,153 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/payments": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Payments in or out of an account, newest first
+     * @description Bearer token with one of the roles: customer, merchant, admin, auditor.
+     */
+    get: operations["paymentsList"];
+    put?: never;
+    /**
+     * Pay from your account to another account in the same currency
+     * @description Bearer token with one of the roles: customer, merchant.
+     *
+     *     Money-moving: send an `Idempotency-Key`; a retry with the same key and body replays the first result.
+     */
+    post: operations["paymentsCreate"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/payments/{paymentId}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * One payment (owner of either side, admin, auditor)
+     * @description Bearer token with one of the roles: customer, merchant, admin, auditor.
+     */
+    get: operations["paymentsGet"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/payments/{paymentId}/refunds": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * A payment's refunds, newest first
+     * @description Bearer token with one of the roles: customer, merchant, admin, auditor.
+     */
+    get: operations["refundsList"];
+    put?: never;
+    /**
+     * Refund all or part of a payment (its recipient, or an admin)
+     * @description Bearer token with one of the roles: merchant, admin.
+     *
+     *     Money-moving: send an `Idempotency-Key`; a retry with the same key and body replays the first result.
+     */
+    post: operations["refundsCreate"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
   schemas: {
+    AccountsCreateRequest: {
+      /**
+       * @description Upper-case ISO 4217 code from the allow-list.
+       * @example USD
+       */
+      currency: string;
+    };
+    AccountsCreateResponse: {
+      id: string;
+      ownerId: string;
+      currency: string;
+      balance: number;
+      /** @enum {string} */
+      status: "active" | "frozen";
+      /** @enum {string} */
+      kind: "customer" | "system";
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: date-time */
+      updatedAt: string;
+    };
+    AccountsGetResponse: {
+      id: string;
+      ownerId: string;
+      currency: string;
+      balance: number;
+      /** @enum {string} */
+      status: "active" | "frozen";
+      /** @enum {string} */
+      kind: "customer" | "system";
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: date-time */
+      updatedAt: string;
+    };
+    AccountsListResponse: {
+      data: {
+        id: string;
+        ownerId: string;
+        currency: string;
+        balance: number;
+        /** @enum {string} */
+        status: "active" | "frozen";
+        /** @enum {string} */
+        kind: "customer" | "system";
+        /** Format: date-time */
+        createdAt: string;
+        /** Format: date-time */
+        updatedAt: string;
+      }[];
+      hasMore: boolean;
+      nextCursor: string | null;
+    };
+    AdminAccountsUpdateRequest: {
+      /** @enum {string} */
+      status: "active" | "frozen";
+    };
+    AdminAccountsUpdateResponse: {
+      id: string;
+      ownerId: string;
+      currency: string;
+      balance: number;
+      /** @enum {string} */
+      status: "active" | "frozen";
+      /** @enum {string} */
+      kind: "customer" | "system";
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: date-time */
+      updatedAt: string;
+    };
     AdminUsersListResponse: {
       data: {
         id: string;
@@ -336,6 +607,78 @@ export interface components {
         updatedAt: string;
       };
     };
+    DepositsCreateRequest: {
+      /**
+       * @description Integer amount in the currency's minor unit (cents for USD).
+       * @example 2500
+       */
+      amount: number;
+      reference: string;
+    };
+    DepositsCreateResponse: {
+      accountId: string;
+      /** @enum {string} */
+      kind: "deposit" | "withdrawal";
+      amount: number;
+      currency: string;
+      reference: string;
+      entries: [
+        {
+          id: string;
+          accountId: string;
+          paymentId?: string;
+          refundId?: string;
+          /** @enum {string} */
+          kind: "deposit" | "withdrawal" | "payment" | "refund";
+          /** @enum {string} */
+          direction: "debit" | "credit";
+          amount: number;
+          currency: string;
+          counterpartyAccountId: string;
+          reference?: string;
+          /** Format: date-time */
+          createdAt: string;
+        },
+        {
+          id: string;
+          accountId: string;
+          paymentId?: string;
+          refundId?: string;
+          /** @enum {string} */
+          kind: "deposit" | "withdrawal" | "payment" | "refund";
+          /** @enum {string} */
+          direction: "debit" | "credit";
+          amount: number;
+          currency: string;
+          counterpartyAccountId: string;
+          reference?: string;
+          /** Format: date-time */
+          createdAt: string;
+        },
+      ];
+      /** Format: date-time */
+      createdAt: string;
+    };
+    EntriesListResponse: {
+      data: {
+        id: string;
+        accountId: string;
+        paymentId?: string;
+        refundId?: string;
+        /** @enum {string} */
+        kind: "deposit" | "withdrawal" | "payment" | "refund";
+        /** @enum {string} */
+        direction: "debit" | "credit";
+        amount: number;
+        currency: string;
+        counterpartyAccountId: string;
+        reference?: string;
+        /** Format: date-time */
+        createdAt: string;
+      }[];
+      hasMore: boolean;
+      nextCursor: string | null;
+    };
     HealthResponse: {
       /** @constant */
       status: "ok";
@@ -377,6 +720,66 @@ export interface components {
     } & {
       [key: string]: unknown;
     };
+    PaymentsCreateRequest: {
+      /** @example acc_01J9Z8Q4N7V3XKQ2T5W6Y8B0CD */
+      sourceAccountId: string;
+      /** @example acc_01J9Z8Q4N7V3XKQ2T5W6Y8B0CD */
+      destinationAccountId: string;
+      /**
+       * @description Integer amount in the currency's minor unit (cents for USD).
+       * @example 2500
+       */
+      amount: number;
+      /**
+       * @description Upper-case ISO 4217 code from the allow-list.
+       * @example USD
+       */
+      currency: string;
+      description?: string;
+    };
+    PaymentsCreateResponse: {
+      id: string;
+      /** @enum {string} */
+      status: "succeeded" | "partially_refunded" | "refunded";
+      sourceAccountId: string;
+      destinationAccountId: string;
+      amount: number;
+      currency: string;
+      amountRefunded: number;
+      description: string | null;
+      /** Format: date-time */
+      createdAt: string;
+    };
+    PaymentsGetResponse: {
+      id: string;
+      /** @enum {string} */
+      status: "succeeded" | "partially_refunded" | "refunded";
+      sourceAccountId: string;
+      destinationAccountId: string;
+      amount: number;
+      currency: string;
+      amountRefunded: number;
+      description: string | null;
+      /** Format: date-time */
+      createdAt: string;
+    };
+    PaymentsListResponse: {
+      data: {
+        id: string;
+        /** @enum {string} */
+        status: "succeeded" | "partially_refunded" | "refunded";
+        sourceAccountId: string;
+        destinationAccountId: string;
+        amount: number;
+        currency: string;
+        amountRefunded: number;
+        description: string | null;
+        /** Format: date-time */
+        createdAt: string;
+      }[];
+      hasMore: boolean;
+      nextCursor: string | null;
+    };
     /** @description An RFC 9457 problem document (application/problem+json). */
     Problem: {
       /** @description A URN naming the problem type, urn:micropay:problem:<code>. */
@@ -397,8 +800,115 @@ export interface components {
         message: string;
       }[];
     };
+    RefundsCreateRequest: {
+      /**
+       * @description Defaults to all that remains refundable.
+       * @example 2500
+       */
+      amount?: number;
+      reason?: string;
+    };
+    RefundsCreateResponse: {
+      id: string;
+      paymentId: string;
+      amount: number;
+      currency: string;
+      reason: string | null;
+      /** Format: date-time */
+      createdAt: string;
+    };
+    RefundsListResponse: {
+      data: {
+        id: string;
+        paymentId: string;
+        amount: number;
+        currency: string;
+        reason: string | null;
+        /** Format: date-time */
+        createdAt: string;
+      }[];
+      hasMore: boolean;
+      nextCursor: string | null;
+    };
+    WithdrawalsCreateRequest: {
+      /**
+       * @description Integer amount in the currency's minor unit (cents for USD).
+       * @example 2500
+       */
+      amount: number;
+      reference: string;
+    };
+    WithdrawalsCreateResponse: {
+      accountId: string;
+      /** @enum {string} */
+      kind: "deposit" | "withdrawal";
+      amount: number;
+      currency: string;
+      reference: string;
+      entries: [
+        {
+          id: string;
+          accountId: string;
+          paymentId?: string;
+          refundId?: string;
+          /** @enum {string} */
+          kind: "deposit" | "withdrawal" | "payment" | "refund";
+          /** @enum {string} */
+          direction: "debit" | "credit";
+          amount: number;
+          currency: string;
+          counterpartyAccountId: string;
+          reference?: string;
+          /** Format: date-time */
+          createdAt: string;
+        },
+        {
+          id: string;
+          accountId: string;
+          paymentId?: string;
+          refundId?: string;
+          /** @enum {string} */
+          kind: "deposit" | "withdrawal" | "payment" | "refund";
+          /** @enum {string} */
+          direction: "debit" | "credit";
+          amount: number;
+          currency: string;
+          counterpartyAccountId: string;
+          reference?: string;
+          /** Format: date-time */
+          createdAt: string;
+        },
+      ];
+      /** Format: date-time */
+      createdAt: string;
+    };
   };
   responses: {
+    /** @description Conflict: `account_exists` */
+    AccountExists: {
+      headers: {
+        "X-Request-Id": components["headers"]["XRequestId"];
+        [name: string]: unknown;
+      };
+      content: {
+        /**
+         * @example {
+         *       "type": "urn:micropay:problem:account_exists",
+         *       "title": "Conflict",
+         *       "status": 409,
+         *       "code": "account_exists",
+         *       "detail": "See the code.",
+         *       "requestId": "5f0c6f1e-2b7a-4c1d-9a8e-3d2b1c0a9f8e"
+         *     }
+         */
+        "application/problem+json": components["schemas"]["Problem"] & {
+          /** @constant */
+          status?: 409;
+          /** @constant */
+          code?: "account_exists";
+        };
+      };
+    };
     /** @description Conflict: `email_taken` */
     EmailTaken: {
       headers: {
@@ -446,6 +956,31 @@ export interface components {
           status?: 403;
           /** @constant */
           code?: "forbidden";
+        };
+      };
+    };
+    /** @description Payment Required: `insufficient_funds` */
+    InsufficientFunds: {
+      headers: {
+        "X-Request-Id": components["headers"]["XRequestId"];
+        [name: string]: unknown;
+      };
+      content: {
+        /**
+         * @example {
+         *       "type": "urn:micropay:problem:insufficient_funds",
+         *       "title": "Payment Required",
+         *       "status": 402,
+         *       "code": "insufficient_funds",
+         *       "detail": "The source account's balance is too low.",
+         *       "requestId": "5f0c6f1e-2b7a-4c1d-9a8e-3d2b1c0a9f8e"
+         *     }
+         */
+        "application/problem+json": components["schemas"]["Problem"] & {
+          /** @constant */
+          status?: 402;
+          /** @constant */
+          code?: "insufficient_funds";
         };
       };
     };
@@ -497,6 +1032,32 @@ export interface components {
           status?: 401;
           /** @constant */
           code?: "invalid_credentials";
+        };
+      };
+    };
+    /** @description Unauthorized: `invalid_refresh_token` */
+    InvalidRefreshToken: {
+      headers: {
+        "X-Request-Id": components["headers"]["XRequestId"];
+        "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+        [name: string]: unknown;
+      };
+      content: {
+        /**
+         * @example {
+         *       "type": "urn:micropay:problem:invalid_refresh_token",
+         *       "title": "Unauthorized",
+         *       "status": 401,
+         *       "code": "invalid_refresh_token",
+         *       "detail": "See the code.",
+         *       "requestId": "5f0c6f1e-2b7a-4c1d-9a8e-3d2b1c0a9f8e"
+         *     }
+         */
+        "application/problem+json": components["schemas"]["Problem"] & {
+          /** @constant */
+          status?: 401;
+          /** @constant */
+          code?: "invalid_refresh_token";
         };
       };
     };
@@ -823,6 +1384,390 @@ export interface operations {
       500: components["responses"]["InternalError"];
     };
   };
+  accountsList: {
+    parameters: {
+      query?: {
+        /**
+         * @description Page size, 1..100 (default 20).
+         * @example 20
+         */
+        limit?: number;
+        /** @description Opaque cursor from a previous page's `nextCursor`. Tamper-proof; a forged one is 400. */
+        cursor?: string;
+        ownerId?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["AccountsListResponse"];
+        };
+      };
+      400: components["responses"]["ValidationFailed"];
+      401: components["responses"]["Unauthorized"];
+      403: components["responses"]["Forbidden"];
+      429: components["responses"]["RateLimited"];
+      500: components["responses"]["InternalError"];
+      503: components["responses"]["ServiceUnavailable"];
+    };
+  };
+  accountsCreate: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "currency": "EUR"
+         *     }
+         */
+        "application/json": components["schemas"]["AccountsCreateRequest"];
+      };
+    };
+    responses: {
+      /** @description Created */
+      201: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["AccountsCreateResponse"];
+        };
+      };
+      400: components["responses"]["ValidationFailed"];
+      401: components["responses"]["Unauthorized"];
+      403: components["responses"]["Forbidden"];
+      409: components["responses"]["AccountExists"];
+      413: components["responses"]["PayloadTooLarge"];
+      415: components["responses"]["UnsupportedMediaType"];
+      429: components["responses"]["RateLimited"];
+      500: components["responses"]["InternalError"];
+      503: components["responses"]["ServiceUnavailable"];
+    };
+  };
+  accountsGet: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        accountId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["AccountsGetResponse"];
+        };
+      };
+      400: components["responses"]["ValidationFailed"];
+      401: components["responses"]["Unauthorized"];
+      403: components["responses"]["Forbidden"];
+      404: components["responses"]["NotFound"];
+      429: components["responses"]["RateLimited"];
+      500: components["responses"]["InternalError"];
+      503: components["responses"]["ServiceUnavailable"];
+    };
+  };
+  depositsCreate: {
+    parameters: {
+      query?: never;
+      header: {
+        /**
+         * @description 1..255 printable ASCII characters, unique per money movement (a UUID is ideal). Scoped to the caller; kept at least 24 hours.
+         * @example 9b2f6a52-6a4e-4c53-9c43-1f1d1e0c8b7a
+         */
+        "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+      };
+      path: {
+        accountId: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "amount": 10000,
+         *       "reference": "wire 2024-118"
+         *     }
+         */
+        "application/json": components["schemas"]["DepositsCreateRequest"];
+      };
+    };
+    responses: {
+      /** @description Created */
+      201: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["DepositsCreateResponse"];
+        };
+      };
+      400: components["responses"]["ValidationFailed"];
+      401: components["responses"]["Unauthorized"];
+      402: components["responses"]["InsufficientFunds"];
+      403: components["responses"]["Forbidden"];
+      404: components["responses"]["NotFound"];
+      /** @description Conflict: `account_frozen`, `idempotency_in_progress` */
+      409: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "urn:micropay:problem:account_frozen",
+           *       "title": "Conflict",
+           *       "status": 409,
+           *       "code": "account_frozen",
+           *       "detail": "See the code.",
+           *       "requestId": "5f0c6f1e-2b7a-4c1d-9a8e-3d2b1c0a9f8e"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @constant */
+            status?: 409;
+            /** @enum {unknown} */
+            code?: "account_frozen" | "idempotency_in_progress";
+          };
+        };
+      };
+      413: components["responses"]["PayloadTooLarge"];
+      415: components["responses"]["UnsupportedMediaType"];
+      /** @description Unprocessable Content: `currency_mismatch`, `idempotency_key_reused` */
+      422: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "urn:micropay:problem:currency_mismatch",
+           *       "title": "Unprocessable Content",
+           *       "status": 422,
+           *       "code": "currency_mismatch",
+           *       "detail": "See the code.",
+           *       "requestId": "5f0c6f1e-2b7a-4c1d-9a8e-3d2b1c0a9f8e"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @constant */
+            status?: 422;
+            /** @enum {unknown} */
+            code?: "currency_mismatch" | "idempotency_key_reused";
+          };
+        };
+      };
+      429: components["responses"]["RateLimited"];
+      500: components["responses"]["InternalError"];
+      503: components["responses"]["ServiceUnavailable"];
+    };
+  };
+  entriesList: {
+    parameters: {
+      query?: {
+        /**
+         * @description Page size, 1..100 (default 20).
+         * @example 20
+         */
+        limit?: number;
+        /** @description Opaque cursor from a previous page's `nextCursor`. Tamper-proof; a forged one is 400. */
+        cursor?: string;
+      };
+      header?: never;
+      path: {
+        accountId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["EntriesListResponse"];
+        };
+      };
+      400: components["responses"]["ValidationFailed"];
+      401: components["responses"]["Unauthorized"];
+      403: components["responses"]["Forbidden"];
+      404: components["responses"]["NotFound"];
+      429: components["responses"]["RateLimited"];
+      500: components["responses"]["InternalError"];
+      503: components["responses"]["ServiceUnavailable"];
+    };
+  };
+  withdrawalsCreate: {
+    parameters: {
+      query?: never;
+      header: {
+        /**
+         * @description 1..255 printable ASCII characters, unique per money movement (a UUID is ideal). Scoped to the caller; kept at least 24 hours.
+         * @example 9b2f6a52-6a4e-4c53-9c43-1f1d1e0c8b7a
+         */
+        "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+      };
+      path: {
+        accountId: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "amount": 2500,
+         *       "reference": "payout to bank"
+         *     }
+         */
+        "application/json": components["schemas"]["WithdrawalsCreateRequest"];
+      };
+    };
+    responses: {
+      /** @description Created */
+      201: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["WithdrawalsCreateResponse"];
+        };
+      };
+      400: components["responses"]["ValidationFailed"];
+      401: components["responses"]["Unauthorized"];
+      402: components["responses"]["InsufficientFunds"];
+      403: components["responses"]["Forbidden"];
+      404: components["responses"]["NotFound"];
+      /** @description Conflict: `account_frozen`, `idempotency_in_progress` */
+      409: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "urn:micropay:problem:account_frozen",
+           *       "title": "Conflict",
+           *       "status": 409,
+           *       "code": "account_frozen",
+           *       "detail": "See the code.",
+           *       "requestId": "5f0c6f1e-2b7a-4c1d-9a8e-3d2b1c0a9f8e"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @constant */
+            status?: 409;
+            /** @enum {unknown} */
+            code?: "account_frozen" | "idempotency_in_progress";
+          };
+        };
+      };
+      413: components["responses"]["PayloadTooLarge"];
+      415: components["responses"]["UnsupportedMediaType"];
+      /** @description Unprocessable Content: `currency_mismatch`, `idempotency_key_reused` */
+      422: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "urn:micropay:problem:currency_mismatch",
+           *       "title": "Unprocessable Content",
+           *       "status": 422,
+           *       "code": "currency_mismatch",
+           *       "detail": "See the code.",
+           *       "requestId": "5f0c6f1e-2b7a-4c1d-9a8e-3d2b1c0a9f8e"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @constant */
+            status?: 422;
+            /** @enum {unknown} */
+            code?: "currency_mismatch" | "idempotency_key_reused";
+          };
+        };
+      };
+      429: components["responses"]["RateLimited"];
+      500: components["responses"]["InternalError"];
+      503: components["responses"]["ServiceUnavailable"];
+    };
+  };
+  adminAccountsUpdate: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        accountId: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "status": "frozen"
+         *     }
+         */
+        "application/json": components["schemas"]["AdminAccountsUpdateRequest"];
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["AdminAccountsUpdateResponse"];
+        };
+      };
+      400: components["responses"]["ValidationFailed"];
+      401: components["responses"]["Unauthorized"];
+      403: components["responses"]["Forbidden"];
+      404: components["responses"]["NotFound"];
+      413: components["responses"]["PayloadTooLarge"];
+      415: components["responses"]["UnsupportedMediaType"];
+      429: components["responses"]["RateLimited"];
+      500: components["responses"]["InternalError"];
+      503: components["responses"]["ServiceUnavailable"];
+    };
+  };
   adminUsersList: {
     parameters: {
       query?: {
@@ -1005,31 +1950,8 @@ export interface operations {
           "application/json": components["schemas"]["AuthRefreshResponse"];
         };
       };
-      /** @description Bad Request: `invalid_refresh_token`, `validation_failed` */
-      400: {
-        headers: {
-          "X-Request-Id": components["headers"]["XRequestId"];
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "type": "urn:micropay:problem:invalid_refresh_token",
-           *       "title": "Bad Request",
-           *       "status": 400,
-           *       "code": "invalid_refresh_token",
-           *       "detail": "See the code.",
-           *       "requestId": "5f0c6f1e-2b7a-4c1d-9a8e-3d2b1c0a9f8e"
-           *     }
-           */
-          "application/problem+json": components["schemas"]["Problem"] & {
-            /** @constant */
-            status?: 400;
-            /** @enum {unknown} */
-            code?: "invalid_refresh_token" | "validation_failed";
-          };
-        };
-      };
+      400: components["responses"]["ValidationFailed"];
+      401: components["responses"]["InvalidRefreshToken"];
       413: components["responses"]["PayloadTooLarge"];
       415: components["responses"]["UnsupportedMediaType"];
       429: components["responses"]["RateLimited"];
@@ -1122,6 +2044,313 @@ export interface operations {
       400: components["responses"]["ValidationFailed"];
       401: components["responses"]["Unauthorized"];
       403: components["responses"]["Forbidden"];
+      429: components["responses"]["RateLimited"];
+      500: components["responses"]["InternalError"];
+      503: components["responses"]["ServiceUnavailable"];
+    };
+  };
+  paymentsList: {
+    parameters: {
+      query: {
+        /**
+         * @description Page size, 1..100 (default 20).
+         * @example 20
+         */
+        limit?: number;
+        /** @description Opaque cursor from a previous page's `nextCursor`. Tamper-proof; a forged one is 400. */
+        cursor?: string;
+        /** @example acc_01J9Z8Q4N7V3XKQ2T5W6Y8B0CD */
+        accountId: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["PaymentsListResponse"];
+        };
+      };
+      400: components["responses"]["ValidationFailed"];
+      401: components["responses"]["Unauthorized"];
+      403: components["responses"]["Forbidden"];
+      404: components["responses"]["NotFound"];
+      429: components["responses"]["RateLimited"];
+      500: components["responses"]["InternalError"];
+      503: components["responses"]["ServiceUnavailable"];
+    };
+  };
+  paymentsCreate: {
+    parameters: {
+      query?: never;
+      header: {
+        /**
+         * @description 1..255 printable ASCII characters, unique per money movement (a UUID is ideal). Scoped to the caller; kept at least 24 hours.
+         * @example 9b2f6a52-6a4e-4c53-9c43-1f1d1e0c8b7a
+         */
+        "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "sourceAccountId": "acc_01J9Z8Q4N7V3XKQ2T5W6Y8B0CD",
+         *       "destinationAccountId": "acc_01J9Z8QBBJ3R6S7T8V9W0X1Y2Z",
+         *       "amount": 2500,
+         *       "currency": "USD",
+         *       "description": "Order 1042"
+         *     }
+         */
+        "application/json": components["schemas"]["PaymentsCreateRequest"];
+      };
+    };
+    responses: {
+      /** @description Created */
+      201: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["PaymentsCreateResponse"];
+        };
+      };
+      400: components["responses"]["ValidationFailed"];
+      401: components["responses"]["Unauthorized"];
+      402: components["responses"]["InsufficientFunds"];
+      403: components["responses"]["Forbidden"];
+      404: components["responses"]["NotFound"];
+      /** @description Conflict: `account_frozen`, `idempotency_in_progress` */
+      409: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "urn:micropay:problem:account_frozen",
+           *       "title": "Conflict",
+           *       "status": 409,
+           *       "code": "account_frozen",
+           *       "detail": "See the code.",
+           *       "requestId": "5f0c6f1e-2b7a-4c1d-9a8e-3d2b1c0a9f8e"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @constant */
+            status?: 409;
+            /** @enum {unknown} */
+            code?: "account_frozen" | "idempotency_in_progress";
+          };
+        };
+      };
+      413: components["responses"]["PayloadTooLarge"];
+      415: components["responses"]["UnsupportedMediaType"];
+      /** @description Unprocessable Content: `currency_mismatch`, `idempotency_key_reused` */
+      422: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "urn:micropay:problem:currency_mismatch",
+           *       "title": "Unprocessable Content",
+           *       "status": 422,
+           *       "code": "currency_mismatch",
+           *       "detail": "See the code.",
+           *       "requestId": "5f0c6f1e-2b7a-4c1d-9a8e-3d2b1c0a9f8e"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @constant */
+            status?: 422;
+            /** @enum {unknown} */
+            code?: "currency_mismatch" | "idempotency_key_reused";
+          };
+        };
+      };
+      429: components["responses"]["RateLimited"];
+      500: components["responses"]["InternalError"];
+      503: components["responses"]["ServiceUnavailable"];
+    };
+  };
+  paymentsGet: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        paymentId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["PaymentsGetResponse"];
+        };
+      };
+      400: components["responses"]["ValidationFailed"];
+      401: components["responses"]["Unauthorized"];
+      403: components["responses"]["Forbidden"];
+      404: components["responses"]["NotFound"];
+      429: components["responses"]["RateLimited"];
+      500: components["responses"]["InternalError"];
+      503: components["responses"]["ServiceUnavailable"];
+    };
+  };
+  refundsList: {
+    parameters: {
+      query?: {
+        /**
+         * @description Page size, 1..100 (default 20).
+         * @example 20
+         */
+        limit?: number;
+        /** @description Opaque cursor from a previous page's `nextCursor`. Tamper-proof; a forged one is 400. */
+        cursor?: string;
+      };
+      header?: never;
+      path: {
+        paymentId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["RefundsListResponse"];
+        };
+      };
+      400: components["responses"]["ValidationFailed"];
+      401: components["responses"]["Unauthorized"];
+      403: components["responses"]["Forbidden"];
+      404: components["responses"]["NotFound"];
+      429: components["responses"]["RateLimited"];
+      500: components["responses"]["InternalError"];
+      503: components["responses"]["ServiceUnavailable"];
+    };
+  };
+  refundsCreate: {
+    parameters: {
+      query?: never;
+      header: {
+        /**
+         * @description 1..255 printable ASCII characters, unique per money movement (a UUID is ideal). Scoped to the caller; kept at least 24 hours.
+         * @example 9b2f6a52-6a4e-4c53-9c43-1f1d1e0c8b7a
+         */
+        "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+      };
+      path: {
+        paymentId: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "amount": 500,
+         *       "reason": "damaged item"
+         *     }
+         */
+        "application/json": components["schemas"]["RefundsCreateRequest"];
+      };
+    };
+    responses: {
+      /** @description Created */
+      201: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["RefundsCreateResponse"];
+        };
+      };
+      400: components["responses"]["ValidationFailed"];
+      401: components["responses"]["Unauthorized"];
+      402: components["responses"]["InsufficientFunds"];
+      403: components["responses"]["Forbidden"];
+      404: components["responses"]["NotFound"];
+      /** @description Conflict: `account_frozen`, `idempotency_in_progress`, `refund_exceeds_payment` */
+      409: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "urn:micropay:problem:account_frozen",
+           *       "title": "Conflict",
+           *       "status": 409,
+           *       "code": "account_frozen",
+           *       "detail": "See the code.",
+           *       "requestId": "5f0c6f1e-2b7a-4c1d-9a8e-3d2b1c0a9f8e"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @constant */
+            status?: 409;
+            /** @enum {unknown} */
+            code?: "account_frozen" | "idempotency_in_progress" | "refund_exceeds_payment";
+          };
+        };
+      };
+      413: components["responses"]["PayloadTooLarge"];
+      415: components["responses"]["UnsupportedMediaType"];
+      /** @description Unprocessable Content: `currency_mismatch`, `idempotency_key_reused` */
+      422: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "urn:micropay:problem:currency_mismatch",
+           *       "title": "Unprocessable Content",
+           *       "status": 422,
+           *       "code": "currency_mismatch",
+           *       "detail": "See the code.",
+           *       "requestId": "5f0c6f1e-2b7a-4c1d-9a8e-3d2b1c0a9f8e"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @constant */
+            status?: 422;
+            /** @enum {unknown} */
+            code?: "currency_mismatch" | "idempotency_key_reused";
+          };
+        };
+      };
       429: components["responses"]["RateLimited"];
       500: components["responses"]["InternalError"];
       503: components["responses"]["ServiceUnavailable"];

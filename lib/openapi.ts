@@ -45,6 +45,7 @@ export const PROBLEM_STATUS: Readonly<Record<string, number>> = {
   unauthorized: 401,
   invalid_credentials: 401,
   invalid_token: 401,
+  invalid_refresh_token: 401,
   insufficient_funds: 402,
   forbidden: 403,
   not_found: 404,
@@ -57,6 +58,7 @@ export const PROBLEM_STATUS: Readonly<Record<string, number>> = {
   email_in_use: 409,
   account_exists: 409,
   last_admin: 409,
+  concurrent_update: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   currency_mismatch: 422,
@@ -70,7 +72,6 @@ export function statusOfCode(code: string): number {
   const known = PROBLEM_STATUS[code];
   if (known !== undefined) return known;
   if (/(^|_)not_found$/.test(code)) return 404;
-  if (/^invalid_|_invalid$|_required$/.test(code)) return 400;
   if (/conflict|exists|taken|already|duplicate|in_use|frozen|last_/.test(code)) return 409;
   throw new Error(
     `lib/openapi.ts: no HTTP status is known for problem code "${code}"; add it to PROBLEM_STATUS`,
@@ -81,12 +82,14 @@ const BODY_METHODS: ReadonlySet<HttpMethod> = new Set(["POST", "PUT", "PATCH"]);
 const METHOD_ORDER: readonly HttpMethod[] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 
 const TAG_DESCRIPTIONS: Readonly<Record<string, string>> = {
-  System: "Health, this document and the reference page.",
+  Authentication:
+    "Registration, login, token refresh and logout. Access tokens are ES256 JWTs; refresh tokens rotate on every use.",
   Auth: "Registration, login, token refresh and logout. Access tokens are ES256 JWTs.",
   Identity: "Who the caller is and the public signing keys.",
   Accounts: "Accounts and their ledger entries. Amounts are integers in minor units.",
   Payments: "Payments between accounts, and refunds. Money-moving calls are idempotent.",
   Admin: "Funding, freezing and roles (admin); read access for auditors.",
+  System: "Health, this document and the reference page.",
 };
 
 const DESCRIPTION = [

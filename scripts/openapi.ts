@@ -47,6 +47,9 @@ export const REFRESH_PATH = "/v1/auth/refresh";
 
 /** The login operation whose token pair the client keeps. */
 export const LOGIN_PATH = "/v1/auth/login";
+
+/** The logout operation (revokes the refresh token's family). */
+export const LOGOUT_PATH = "/v1/auth/logout";
 `;
 }
 

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -223,9 +223,9 @@ describe("openapi.json and the generated client files", () => {
 
 describe("the generator, on a route table like the money routes", () => {
   const pay = defineRoute({
-    id: "payments-create",
+    id: "fixture-pay",
     method: "POST",
-    path: "/v1/payments",
+    path: "/v1/fixture/payments",
     summary: "Pay",
     tags: ["Payments"],
     auth: { roles: ["customer", "merchant"] },
@@ -252,9 +252,9 @@ describe("the generator, on a route table like the money routes", () => {
     },
   });
   const list = defineRoute({
-    id: "accounts-entries",
+    id: "fixture-entries",
     method: "GET",
-    path: "/v1/accounts/{accountId}/entries",
+    path: "/v1/fixture/accounts/{accountId}/entries",
     summary: "Entries",
     tags: ["Accounts"],
     auth: { roles: ["customer", "admin", "auditor"] },
@@ -272,6 +272,7 @@ describe("the generator, on a route table like the money routes", () => {
     tableAccess: "read",
     usesSigningKey: true,
   });
+  // Fixture rows on their own paths, beside the real table (whatever it holds by now).
   const rows: RouteDef[] = [...routes, pay, list];
   const doc = buildOpenApiDocument(rows);
   type Op = {
@@ -284,15 +285,15 @@ describe("the generator, on a route table like the money routes", () => {
   const op = (path: string, verb: string) => doc.paths[path]?.[verb] as unknown as Op;
   const statuses = (o: Op) => Object.keys(o.responses).map(Number);
   const codesAt = (o: Op, status: number) => [...(problemCodesOf(routeOf(o)).get(status) ?? [])];
-  const routeOf = (o: Op) => (o === op("/v1/payments", "post") ? pay : list);
+  const routeOf = (o: Op) => (o === op("/v1/fixture/payments", "post") ? pay : list);
 
   it("stays structurally valid as rows are added", () => {
     expect(structuralProblems(doc)).toEqual([]);
-    expect(idempotentOperations(doc)).toEqual(["POST /v1/payments"]);
+    expect(idempotentOperations(doc)).toContain("POST /v1/fixture/payments");
   });
 
   it("documents a money-moving POST: bearer, Idempotency-Key, problems by status, example", () => {
-    const post = op("/v1/payments", "post");
+    const post = op("/v1/fixture/payments", "post");
     expect(post.security).toEqual([{ bearerAuth: [] }]);
     expect(post["x-idempotent"]).toBe(true);
     expect(post.parameters).toContainEqual({ $ref: "#/components/parameters/IdempotencyKey" });
@@ -303,8 +304,8 @@ describe("the generator, on a route table like the money routes", () => {
     expect(Object.keys(created.headers)).toEqual(["X-Request-Id", "Idempotent-Replayed"]);
     const media = post.requestBody?.content["application/json"] as { example: Obj; schema: Obj };
     expect(media.example).toEqual(pay.example.body);
-    expect(media.schema).toEqual({ $ref: "#/components/schemas/PaymentsCreateRequest" });
-    const body = doc.components.schemas.PaymentsCreateRequest as { additionalProperties: boolean };
+    expect(media.schema).toEqual({ $ref: "#/components/schemas/FixturePayRequest" });
+    const body = doc.components.schemas.FixturePayRequest as { additionalProperties: boolean };
     expect(body.additionalProperties).toBe(false);
     const conflict = post.responses["409"] as { content: Record<string, { schema: Obj }> };
     expect(JSON.stringify(conflict.content["application/problem+json"]?.schema)).toContain(
@@ -316,7 +317,7 @@ describe("the generator, on a route table like the money routes", () => {
   });
 
   it("documents a paginated GET: path and query parameters from the row's schemas", () => {
-    const get = op("/v1/accounts/{accountId}/entries", "get");
+    const get = op("/v1/fixture/accounts/{accountId}/entries", "get");
     const params = get.parameters ?? [];
     expect(params.map((p) => [p.name, p.in, p.required])).toEqual([
       ["accountId", "path", true],
@@ -338,6 +339,28 @@ describe("the generator, on a route table like the money routes", () => {
     expect(statuses(health)).toEqual([200, 400, 429, 500, 503]);
     const docs = op("/docs", "get");
     expect(Object.keys((docs.responses["200"] as { content: Obj }).content)).toEqual(["text/html"]);
+  });
+
+  it("agrees with every status lib/ throws a problem code with", () => {
+    const thrown = new Map<string, Set<number>>();
+    const note = (code: string, status: number) =>
+      thrown.set(code, (thrown.get(code) ?? new Set()).add(status));
+    for (const file of readdirSync(join(root, "lib"), { recursive: true, encoding: "utf8" })) {
+      if (!file.endsWith(".ts")) continue;
+      const text = readFileSync(join(root, "lib", file), "utf8");
+      for (const m of text.matchAll(/new ApiError\(\s*(\d{3}),\s*"([a-z_]+)"/g)) {
+        note(m[2] as string, Number(m[1]));
+      }
+      for (const m of text.matchAll(/\bconflict\(\s*"([a-z_]+)"/g)) note(m[1] as string, 409);
+    }
+    expect(thrown.size).toBeGreaterThan(5);
+    const disagreements = [...thrown]
+      .filter(([code, statuses]) => [...statuses].some((s) => s !== statusOfCode(code)))
+      .map(
+        ([code, statuses]) =>
+          `${code}: thrown as ${[...statuses]}, documented ${statusOfCode(code)}`,
+      );
+    expect(disagreements).toEqual([]);
   });
 
   it("refuses a problem code whose status it does not know, rather than guessing", () => {

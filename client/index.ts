@@ -1,0 +1,204 @@
+import createClient, { type Client, type Middleware } from "openapi-fetch";
+import { IDEMPOTENT_OPERATIONS, LOGIN_PATH, LOGOUT_PATH, REFRESH_PATH } from "./operations.ts";
+import type { components, operations, paths } from "./schema.d.ts";
+
+/**
+ * A small typed MicroPay client: openapi-fetch over the types openapi-typescript
+ * generates from openapi.json (`npm run openapi`). Every route in the document is a
+ * typed call, with no code here per route:
+ *
+ *   const mp = createMicroPayClient({ baseUrl: "http://127.0.0.1:3000" });
+ *   await mp.login("ada@example.com", "correct horse battery staple");
+ *   const { data, error } = await mp.GET("/v1/me");
+ *
+ * Two things happen on every call, as middleware:
+ *
+ * - Money-moving operations (`x-idempotent` in the document) get an `Idempotency-Key`
+ *   (a random UUID) unless the caller passes one. A retry of the same logical call
+ *   must reuse its key: pass `params: { header: { "Idempotency-Key": key } }` then.
+ * - After `login`, the access token is sent as a bearer token. A 401 answer makes the
+ *   client rotate the refresh token once (POST /v1/auth/refresh; concurrent 401s share
+ *   one refresh, since presenting a rotated token twice revokes the whole family) and
+ *   retry the request once, with the same body and Idempotency-Key.
+ */
+
+export type { components, operations, paths };
+
+export interface TokenPair {
+  readonly accessToken: string;
+  readonly refreshToken: string;
+}
+
+export interface MicroPayClientOptions {
+  /** The API's base URL, e.g. `http://127.0.0.1:3000` or `https://api.example.com/prod`. */
+  readonly baseUrl: string;
+  /** A fetch to use instead of globalThis.fetch. */
+  readonly fetch?: (request: Request) => Promise<Response>;
+  /** Resume a session with tokens saved earlier. */
+  readonly tokens?: TokenPair;
+  /** Called whenever the token pair changes (login, rotation, logout): persist it here. */
+  readonly onTokens?: (tokens: TokenPair | null) => void;
+  /** `METHOD /path/{template}` list; defaults to the document's x-idempotent operations. */
+  readonly idempotentOperations?: readonly string[];
+}
+
+const IDEMPOTENCY_HEADER = "Idempotency-Key";
+
+/** The generated types, with the Idempotency-Key header made optional (the client adds it). */
+type AutoHeader<H> = H extends { [IDEMPOTENCY_HEADER]: unknown }
+  ? Omit<H, typeof IDEMPOTENCY_HEADER> & { [IDEMPOTENCY_HEADER]?: string }
+  : H;
+type AutoOperation<Op> = Op extends { parameters: { header: infer H } }
+  ? Omit<Op, "parameters"> & {
+      parameters: Omit<Op["parameters"], "header"> & { header?: AutoHeader<H> };
+    }
+  : Op;
+export type ClientPaths = {
+  [P in keyof paths]: { [M in keyof paths[P]]: AutoOperation<paths[P][M]> };
+};
+
+export interface MicroPayAuth {
+  /** Logs in and keeps the token pair for later calls. */
+  login(email: string, password: string): Promise<TokenPair>;
+  /** Revokes the refresh token's family on the server and forgets the tokens. */
+  logout(): Promise<void>;
+  /** The current token pair, or null. */
+  tokens(): TokenPair | null;
+  setTokens(tokens: TokenPair | null): void;
+}
+
+export type MicroPayClient = Client<ClientPaths> & MicroPayAuth;
+
+/** A failed login, refresh or logout, with the problem body the API answered. */
+export class MicroPayAuthError extends Error {
+  override name = "MicroPayAuthError";
+  constructor(
+    readonly status: number,
+    readonly problem: unknown,
+  ) {
+    super(`MicroPay auth call failed with ${status}`);
+  }
+}
+
+export function createMicroPayClient(options: MicroPayClientOptions): MicroPayClient {
+  const baseUrl = options.baseUrl.replace(/\/+$/, "");
+  const fetchImpl = options.fetch ?? ((request: Request) => globalThis.fetch(request));
+  const idempotent = new Set(options.idempotentOperations ?? IDEMPOTENT_OPERATIONS);
+  let current: TokenPair | null = options.tokens ?? null;
+  let refreshing: Promise<boolean> | null = null;
+  /** Requests we authorised, kept (cloned, body included) until answered, for one retry. */
+  const retryable = new Map<string, Request>();
+
+  const setTokens = (tokens: TokenPair | null) => {
+    current = tokens;
+    options.onTokens?.(tokens);
+  };
+
+  const postJson = async (path: string, body: unknown): Promise<Response> =>
+    fetchImpl(
+      new Request(`${baseUrl}${path}`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify(body),
+      }),
+    );
+
+  const readPair = async (response: Response): Promise<TokenPair> => {
+    const body = (await response.json().catch(() => null)) as Partial<TokenPair> | null;
+    if (!response.ok || typeof body?.accessToken !== "string" || !body.refreshToken) {
+      throw new MicroPayAuthError(response.status, body);
+    }
+    return { accessToken: body.accessToken, refreshToken: body.refreshToken };
+  };
+
+  /** One refresh at a time: concurrent 401s wait for the same rotation. */
+  const refresh = (): Promise<boolean> => {
+    if (refreshing) return refreshing;
+    const presented = current?.refreshToken;
+    refreshing = (async () => {
+      if (!presented) return false;
+      try {
+        setTokens(await readPair(await postJson(REFRESH_PATH, { refreshToken: presented })));
+        return true;
+      } catch {
+        // Rotated away, expired or revoked: the session is over.
+        if (current?.refreshToken === presented) setTokens(null);
+        return false;
+      }
+    })().finally(() => {
+      refreshing = null;
+    });
+    return refreshing;
+  };
+
+  const withBearer = (request: Request, accessToken: string): Request => {
+    const headers = new Headers(request.headers);
+    headers.set("Authorization", `Bearer ${accessToken}`);
+    return new Request(request, { headers });
+  };
+
+  const middleware: Middleware = {
+    onRequest({ request, schemaPath, id }) {
+      let out = request;
+      if (
+        idempotent.has(`${request.method.toUpperCase()} ${schemaPath}`) &&
+        !request.headers.has(IDEMPOTENCY_HEADER)
+      ) {
+        const headers = new Headers(out.headers);
+        headers.set(IDEMPOTENCY_HEADER, globalThis.crypto.randomUUID());
+        out = new Request(out, { headers });
+      }
+      if (current && !out.headers.has("Authorization")) {
+        out = withBearer(out, current.accessToken);
+        if (schemaPath !== REFRESH_PATH && schemaPath !== LOGIN_PATH) {
+          retryable.set(id, out.clone());
+        }
+      }
+      return out;
+    },
+    async onResponse({ response, id }) {
+      const original = retryable.get(id);
+      retryable.delete(id);
+      if (response.status !== 401 || !original) return undefined;
+      const sentWith = original.headers.get("Authorization");
+      // Another call may already have rotated the pair while this one was in flight.
+      const rotated = current !== null && sentWith !== `Bearer ${current.accessToken}`;
+      if (!rotated && !(await refresh())) return undefined;
+      if (!current) return undefined;
+      return fetchImpl(withBearer(original, current.accessToken));
+    },
+    onError({ id }) {
+      retryable.delete(id);
+    },
+  };
+
+  const client = createClient<ClientPaths>({ baseUrl, fetch: fetchImpl });
+  client.use(middleware);
+
+  const auth: MicroPayAuth = {
+    async login(email, password) {
+      const pair = await readPair(await postJson(LOGIN_PATH, { email, password }));
+      setTokens(pair);
+      return pair;
+    },
+    async logout() {
+      const pair = current;
+      setTokens(null);
+      if (!pair) return;
+      const response = await fetchImpl(
+        new Request(`${baseUrl}${LOGOUT_PATH}`, {
+          method: "POST",
+          headers: {
+            "Content-Type": "application/json",
+            Authorization: `Bearer ${pair.accessToken}`,
+          },
+          body: JSON.stringify({ refreshToken: pair.refreshToken }),
+        }),
+      );
+      if (!response.ok) throw new MicroPayAuthError(response.status, await response.text());
+    },
+    tokens: () => current,
+    setTokens,
+  };
+  return Object.assign(client, auth);
+}
