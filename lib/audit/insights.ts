@@ -20,7 +20,8 @@
  * Fields are discovered from the JSON message as Insights does: nested members
  * joined with dots (`actor.userId`), array elements by index (`actor.roles.0`); plus
  * `@timestamp`, `@message`, `@logStream`, `@ingestionTime`. A comparison with a field
- * the record does not have is false (so `!=` does not match records without it).
+ * the record does not have is false (so `!=`, `not like` and `not in` do not match
+ * records without it; the prefix `not (...)` is plain boolean negation).
  * Numbers compare as numbers when both sides are numbers, otherwise as text.
  * Anything outside this subset is a QuerySyntaxError, never silently ignored.
  */
@@ -142,8 +143,8 @@ type Expr =
   | { k: "and" | "or"; a: Expr; b: Expr }
   | { k: "not"; a: Expr }
   | { k: "cmp"; op: string; a: Operand; b: Operand }
-  | { k: "like"; a: Operand; pattern: string | RegExp }
-  | { k: "in"; a: Operand; values: Scalar[] }
+  | { k: "like"; a: Operand; pattern: string | RegExp; neg: boolean }
+  | { k: "in"; a: Operand; values: Scalar[]; neg: boolean }
   | { k: "present"; field: string };
 
 type Operand = { k: "field"; name: string } | { k: "lit"; v: Scalar };
@@ -251,8 +252,7 @@ class Parser {
     if (this.isWord("like")) {
       this.i++;
       const t = this.next();
-      if (t.t === "re") e = { k: "like", a, pattern: t.v };
-      else if (t.t === "str") e = { k: "like", a, pattern: t.v };
+      if (t.t === "re" || t.t === "str") e = { k: "like", a, pattern: t.v, neg: negate };
       else throw new QuerySyntaxError("like needs a string or /regex/");
     } else if (this.isWord("in")) {
       this.i++;
@@ -263,13 +263,13 @@ class Parser {
         values.push(this.literal());
       }
       this.expectPunct("]");
-      e = { k: "in", a, values };
+      e = { k: "in", a, values, neg: negate };
     } else {
       const t = this.next();
       if (t.t !== "op") throw new QuerySyntaxError("expected a comparison");
       e = { k: "cmp", op: t.v, a, b: this.operand() };
     }
-    return negate ? { k: "not", a: e } : e;
+    return e;
   }
   fieldList(): string[] {
     const names = [this.field()];
@@ -373,12 +373,13 @@ function evaluate(e: Expr, row: Row): boolean {
       const v = value(e.a, row);
       if (v === undefined || v === null) return false;
       const s = String(v);
-      return typeof e.pattern === "string" ? s.includes(e.pattern) : e.pattern.test(s);
+      const hit = typeof e.pattern === "string" ? s.includes(e.pattern) : e.pattern.test(s);
+      return hit !== e.neg;
     }
     case "in": {
       const v = value(e.a, row);
       if (v === undefined || v === null) return false;
-      return e.values.some((x) => compare(v, x) === 0);
+      return e.values.some((x) => compare(v, x) === 0) !== e.neg;
     }
     case "cmp": {
       const a = value(e.a, row);
