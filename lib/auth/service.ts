@@ -16,11 +16,13 @@ import {
   getRefreshToken,
   getUser,
   getUserByEmail,
+  getUserForLogin,
   listUsers,
   lockAccount,
   putSecurityEvent,
   type RefreshTokenItem,
   recordLoginFailure,
+  recordLoginFailureForNobody,
   replaceRoles,
   revokeFamily,
   rotateRefreshToken,
@@ -173,7 +175,7 @@ export async function login(
   input: { email: string; password: string },
 ): Promise<TokenPair> {
   const c = config();
-  const user = await getUserByEmail(normalizeEmail(input.email));
+  const user = await getUserForLogin(normalizeEmail(input.email));
   const passwordOk = await verifyPassword(input.password, user?.passwordHash);
   const nowMs = Date.now();
   const locked = user?.lockedUntil !== undefined && user.lockedUntil > nowMs;
@@ -199,6 +201,8 @@ export async function login(
           }),
         );
       }
+    } else {
+      await recordLoginFailureForNobody();
     }
     await putSecurityEvent(
       newAuditEvent(actor, "auth.login_failed", {

@@ -182,6 +182,38 @@ export async function getUserByEmail(email: string): Promise<UserItem | null> {
   return id ? getUser(id) : null;
 }
 
+/**
+ * The login lookup. It always makes two reads (email claim, then user) so an unknown
+ * email costs the same round trips as a known one: without a claim it reads a user
+ * key that cannot exist.
+ */
+export async function getUserForLogin(email: string): Promise<UserItem | null> {
+  const id = await getUserIdByEmail(email);
+  const user = await getUser(id ?? `usr_NONE${Date.now()}`);
+  return id ? user : null;
+}
+
+/**
+ * The unknown-email twin of recordLoginFailure: one conditional update on a user key
+ * that does not exist. It writes nothing (the condition fails), but costs the caller
+ * the same round trip a real failure count does.
+ */
+export async function recordLoginFailureForNobody(): Promise<void> {
+  try {
+    await docClient().send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: userKey(`usr_NONE${Date.now()}`),
+        UpdateExpression: "ADD failedCount :one",
+        ConditionExpression: "attribute_exists(pk)",
+        ExpressionAttributeValues: { ":one": 1 },
+      }),
+    );
+  } catch (error) {
+    if (!isConditionalFailure(error)) throw error;
+  }
+}
+
 /** Newest first; `after` is the id of the last user of the previous page. */
 export async function listUsers(
   limit: number,
