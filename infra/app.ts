@@ -1,13 +1,14 @@
 import { App, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks, PCIDSS321Checks, ServerlessChecks } from "cdk-nag";
 import { MicroPayStack } from "./stack.ts";
-import { stageFromContext } from "./stage.ts";
+import { deployOptionsFromContext, stageFromContext } from "./stage.ts";
 
 /** Builds the CDK app for a stage, with the three cdk-nag packs registered on it. */
 export function buildApp(app = new App()): { app: App; stack: MicroPayStack } {
   const stage = stageFromContext(app.node.tryGetContext("stage"));
   const stack = new MicroPayStack(app, `MicroPay-${stage.name}`, {
     stage,
+    options: deployOptionsFromContext((key) => app.node.tryGetContext(key)),
     description: `MicroPay payments backend (${stage.name})`,
   });
   Validations.of(app).addPlugins(

@@ -1,55 +1,116 @@
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CfnOutput, Stack, type StackProps } from "aws-cdk-lib";
-import { RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
-import { routes } from "../lib/routes/index.ts";
+import { routes as allRoutes } from "../lib/routes/index.ts";
+import type { RouteDef } from "../lib/routes/types.ts";
 import { Api } from "./constructs/api.ts";
 import { Audit } from "./constructs/audit.ts";
 import { Data } from "./constructs/data.ts";
+import { Keys } from "./constructs/keys.ts";
+import { Monitoring } from "./constructs/monitoring.ts";
+import { SigningKey } from "./constructs/signing-key.ts";
+import { Waf } from "./constructs/waf.ts";
 import { acknowledgeFindings } from "./nag.ts";
-import type { StageSettings } from "./stage.ts";
+import type { DeployOptions, StageSettings } from "./stage.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
+/** API.md: request bodies are at most 16 KiB. */
+export const MAX_BODY_BYTES = 16 * 1024;
+
 export interface MicroPayStackProps extends StackProps {
   readonly stage: StageSettings;
+  readonly options: DeployOptions;
+  /** The route table; defaults to lib/routes (tests may pass their own). */
+  readonly routes?: readonly RouteDef[];
 }
 
-/** MicroPay: data, API and audit composed into one stack per stage. */
+/**
+ * MicroPay: keys, data, signing key, API + WAF, audit and monitoring composed into
+ * one stack per stage.
+ */
 export class MicroPayStack extends Stack {
+  readonly keys: Keys;
   readonly data: Data;
+  readonly signingKey: SigningKey;
   readonly api: Api;
+  readonly waf: Waf;
   readonly audit: Audit;
+  readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: MicroPayStackProps) {
     super(scope, id, props);
-    const { stage } = props;
-    this.data = new Data(this, "Data");
+    const { stage, options } = props;
+    this.keys = new Keys(this, "Keys", { stageName: stage.name });
+    this.data = new Data(this, "Data", { key: this.keys.table });
     const environment = {
       MICROPAY_TABLE_NAME: this.data.table.tableName,
       MICROPAY_STAGE: stage.name,
       MICROPAY_LOG_LEVEL: "INFO",
     };
+    this.signingKey = new SigningKey(this, "SigningKey", {
+      stageName: stage.name,
+      generatorEntry: join(root, "infra", "runtime", "signing-key.ts"),
+      key: this.keys.secrets,
+      logsKey: this.keys.logs,
+      logRetention: stage.logRetention,
+      removalPolicy: stage.removalPolicy,
+    });
     this.api = new Api(this, "Api", {
-      routes,
+      routes: props.routes ?? allRoutes,
       functionsDir: join(root, "functions"),
-      table: this.data.table,
+      data: this.data,
+      signingKey: this.signingKey,
+      signingKeyKey: this.keys.secrets,
+      logsKey: this.keys.logs,
       stage,
       environment,
       logRetention: stage.logRetention,
       removalPolicy: stage.removalPolicy,
+      ...(options.domainName && options.certificateArn
+        ? { domain: { domainName: options.domainName, certificateArn: options.certificateArn } }
+        : {}),
     });
-    this.audit = new Audit(this, "Audit", {
-      entry: join(root, "functions", "audit.ts"),
-      table: this.data.table,
-      environment,
+    this.waf = new Waf(this, "Waf", {
+      stageName: stage.name,
+      apiStage: this.api.api.deploymentStage,
+      ratePerIp: stage.wafRatePerIp,
+      authRatePerIp: stage.wafAuthRatePerIp,
+      maxBodyBytes: MAX_BODY_BYTES,
+      logsKey: this.keys.logs,
       logRetention: stage.logRetention,
-      auditRetention: RetentionDays.ONE_YEAR,
       removalPolicy: stage.removalPolicy,
     });
-    new CfnOutput(this, "ApiUrl", { value: this.api.api.url });
-    new CfnOutput(this, "AuditLogGroup", { value: this.audit.logGroup.logGroupName });
+    this.audit = new Audit(this, "Audit", {
+      stageName: stage.name,
+      entry: join(root, "functions", "audit.ts"),
+      table: this.data.table,
+      tableStatements: this.data.statementsFor("write"),
+      logsKey: this.keys.logs,
+      messagingKey: this.keys.messaging,
+      environment,
+      logRetention: stage.logRetention,
+      auditRetention: options.auditRetention,
+      removalPolicy: stage.removalPolicy,
+    });
+    this.monitoring = new Monitoring(this, "Monitoring", {
+      stage,
+      api: this.api.api,
+      accessLogs: this.api.accessLogs,
+      webAclName: `micropay-${stage.name}`,
+      auditFunction: this.audit.fn.fn,
+      auditDeadLetters: this.audit.deadLetters,
+      messagingKey: this.keys.messaging,
+      ...(options.alarmTopicArn ? { alarmTopicArn: options.alarmTopicArn } : {}),
+    });
+    new CfnOutput(this, "ApiUrl", { value: this.api.url, description: "Base URL of the API" });
+    new CfnOutput(this, "AuditLogGroup", {
+      value: this.audit.logGroup.logGroupName,
+      description: "CloudWatch Logs group of the audit trail",
+    });
+    new CfnOutput(this, "AlarmTopicArn", { value: this.monitoring.topic.topicArn });
+    new CfnOutput(this, "SigningKeySecretArn", { value: this.signingKey.secret.secretArn });
     acknowledgeFindings(this);
   }
 }

@@ -2,105 +2,262 @@ import { join } from "node:path";
 import { type RemovalPolicy, Stack } from "aws-cdk-lib";
 import {
   AccessLogFormat,
+  CfnAccount,
+  DomainName,
   EndpointType,
+  type IModel,
   type IResource,
   LambdaIntegration,
   LogGroupLogDestination,
   MethodLoggingLevel,
+  RequestValidator,
   RestApi,
+  SecurityPolicy,
 } from "aws-cdk-lib/aws-apigateway";
-import type { Table } from "aws-cdk-lib/aws-dynamodb";
+import { Certificate } from "aws-cdk-lib/aws-certificatemanager";
+import { PolicyStatement, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import type { IKey } from "aws-cdk-lib/aws-kms";
 import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import type { RouteDef } from "../../lib/routes/types.ts";
+import { requestModelSchema } from "../models.ts";
 import type { StageSettings } from "../stage.ts";
+import type { Data } from "./data.ts";
+import { addGatewayResponses } from "./gateway-responses.ts";
 import { HouseFunction } from "./house-function.ts";
+import { ManagedPolicyRole } from "./managed-role.ts";
+import type { SigningKey } from "./signing-key.ts";
 
 export interface ApiProps {
   readonly routes: readonly RouteDef[];
   readonly functionsDir: string;
-  readonly table: Table;
+  readonly data: Data;
+  readonly signingKey: SigningKey;
+  readonly signingKeyKey: IKey;
+  readonly logsKey: IKey;
   readonly stage: StageSettings;
   readonly environment: Readonly<Record<string, string>>;
   readonly logRetention: RetentionDays;
   readonly removalPolicy: RemovalPolicy;
+  readonly domain?: { readonly domainName: string; readonly certificateArn: string };
 }
+
+/** Routes whose rows need `dynamodb:DescribeTable` (the health check reads table status). */
+export const DESCRIBE_TABLE_ROUTES: ReadonlySet<string> = new Set(["health"]);
+
+/** The per-method throttle of a route: its row's own, capped by the stage's auth ceiling. */
+export function methodThrottle(
+  route: RouteDef,
+  stage: StageSettings,
+): { rate: number; burst: number } | undefined {
+  const isAuth = route.path.startsWith("/v1/auth/");
+  if (!route.throttle && !isAuth) return undefined;
+  const own = route.throttle ?? { rate: stage.authThrottleRate, burst: stage.authThrottleBurst };
+  return isAuth
+    ? {
+        rate: Math.min(own.rate, stage.authThrottleRate),
+        burst: Math.min(own.burst, stage.authThrottleBurst),
+      }
+    : own;
+}
+
+/** Access log record: JSON, one line per request, no bodies, no headers but the user agent. */
+export const ACCESS_LOG_FIELDS: Readonly<Record<string, string>> = {
+  requestId: "$context.requestId",
+  extendedRequestId: "$context.extendedRequestId",
+  requestTime: "$context.requestTime",
+  requestTimeEpoch: "$context.requestTimeEpoch",
+  ip: "$context.identity.sourceIp",
+  userAgent: "$context.identity.userAgent",
+  httpMethod: "$context.httpMethod",
+  resourcePath: "$context.resourcePath",
+  path: "$context.path",
+  protocol: "$context.protocol",
+  status: "$context.status",
+  responseLength: "$context.responseLength",
+  responseLatency: "$context.responseLatency",
+  integrationLatency: "$context.integration.latency",
+  integrationStatus: "$context.integration.status",
+  errorType: "$context.error.responseType",
+  wafResponseCode: "$context.wafResponseCode",
+  xrayTraceId: "$context.xrayTraceId",
+};
 
 /**
  * The REST API, built row by row from the route table: one Lambda per route (the
- * entry file functions/<id>.ts), table permissions from the row's declared access,
- * stage throttling with stricter per-method limits where a row asks for them.
+ * entry file functions/<id>.ts) with exactly the table actions its row declares, the
+ * signing key only where the row says so; stage throttling with stricter per-method
+ * limits on the auth routes; request validation; JSON access logs in a KMS-encrypted
+ * log group; ERROR execution logs without data traces; X-Ray; problem+json gateway
+ * responses with the security headers; an optional TLS 1.2 custom domain.
  */
 export class Api extends Construct {
   readonly api: RestApi;
   readonly functions: ReadonlyMap<string, HouseFunction>;
+  readonly accessLogs: LogGroup;
+  readonly cloudWatchRole: ManagedPolicyRole;
+  readonly domain: DomainName | undefined;
+  readonly url: string;
 
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
-    const accessLogs = new LogGroup(this, "AccessLogs", {
+    const { stage } = props;
+    const { region, account } = Stack.of(this);
+    this.accessLogs = new LogGroup(this, "AccessLogs", {
       retention: props.logRetention,
       removalPolicy: props.removalPolicy,
+      encryptionKey: props.logsKey,
     });
+
     const methodOptions: Record<
       string,
       { throttlingRateLimit: number; throttlingBurstLimit: number }
     > = {};
     for (const route of props.routes) {
-      if (route.throttle) {
+      const t = methodThrottle(route, stage);
+      if (t) {
         methodOptions[`${route.path}/${route.method}`] = {
-          throttlingRateLimit: Math.min(route.throttle.rate, props.stage.authThrottleRate),
-          throttlingBurstLimit: Math.min(route.throttle.burst, props.stage.authThrottleBurst),
+          throttlingRateLimit: t.rate,
+          throttlingBurstLimit: t.burst,
         };
       }
     }
+
     this.api = new RestApi(this, "Rest", {
-      restApiName: `micropay-${props.stage.name}`,
+      restApiName: `micropay-${stage.name}`,
       description: "MicroPay payments API",
       endpointConfiguration: { types: [EndpointType.REGIONAL] },
-      cloudWatchRole: true,
+      // The account-level CloudWatch role is ours (below): least privilege, no AWS managed policy.
+      cloudWatchRole: false,
+      disableExecuteApiEndpoint: props.domain !== undefined,
       deployOptions: {
-        stageName: props.stage.name,
-        throttlingRateLimit: props.stage.throttleRate,
-        throttlingBurstLimit: props.stage.throttleBurst,
+        stageName: stage.name,
+        throttlingRateLimit: stage.throttleRate,
+        throttlingBurstLimit: stage.throttleBurst,
         tracingEnabled: true,
         loggingLevel: MethodLoggingLevel.ERROR,
         dataTraceEnabled: false,
         metricsEnabled: true,
-        accessLogDestination: new LogGroupLogDestination(accessLogs),
-        accessLogFormat: AccessLogFormat.jsonWithStandardFields({
-          caller: false,
-          httpMethod: true,
-          ip: true,
-          protocol: true,
-          requestTime: true,
-          resourcePath: true,
-          responseLength: true,
-          status: true,
-          user: false,
-        }),
+        accessLogDestination: new LogGroupLogDestination(this.accessLogs),
+        accessLogFormat: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
         methodOptions,
       },
     });
 
+    // API Gateway writes execution and access logs with the account's CloudWatch role.
+    this.cloudWatchRole = new ManagedPolicyRole(this, "CloudWatchRole", {
+      assumedBy: new ServicePrincipal("apigateway.amazonaws.com"),
+      description: "API Gateway execution and access logging (account setting)",
+    });
+    this.cloudWatchRole.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: "ExecutionLogs",
+        actions: [
+          "logs:CreateLogGroup",
+          "logs:CreateLogStream",
+          "logs:DescribeLogStreams",
+          "logs:PutLogEvents",
+          "logs:PutRetentionPolicy",
+        ],
+        resources: [
+          `arn:${Stack.of(this).partition}:logs:${region}:${account}:log-group:API-Gateway-Execution-Logs_*`,
+        ],
+      }),
+    );
+    this.cloudWatchRole.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: "AccessLogs",
+        actions: ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+        resources: [this.accessLogs.logGroupArn],
+      }),
+    );
+    this.cloudWatchRole.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: "DescribeLogGroups",
+        actions: ["logs:DescribeLogGroups"],
+        resources: ["*"],
+      }),
+    );
+    const account_ = new CfnAccount(this, "Account", {
+      cloudWatchRoleArn: this.cloudWatchRole.roleArn,
+    });
+    account_.node.addDependency(this.cloudWatchRole.policy);
+    this.api.deploymentStage.node.addDependency(account_);
+
+    addGatewayResponses(this.api);
+
+    const validator = new RequestValidator(this, "Validator", {
+      restApi: this.api,
+      requestValidatorName: "body-and-parameters",
+      validateRequestBody: true,
+      validateRequestParameters: true,
+    });
+
     const functions = new Map<string, HouseFunction>();
     for (const route of props.routes) {
+      const environment: Record<string, string> = { ...props.environment };
+      if (route.usesSigningKey) {
+        environment.MICROPAY_SIGNING_KEY_SECRET_ID = props.signingKey.secret.secretArn;
+      }
       const fn = new HouseFunction(this, `Fn-${route.id}`, {
         entry: join(props.functionsDir, `${route.id}.ts`),
         description: `MicroPay ${route.method} ${route.path}`,
-        environment: props.environment,
+        environment,
         logRetention: props.logRetention,
         removalPolicy: props.removalPolicy,
+        logsKey: props.logsKey,
       });
-      if (route.tableAccess === "read") props.table.grantReadData(fn.fn);
-      if (route.tableAccess === "write") props.table.grantReadWriteData(fn.fn);
+      for (const statement of props.data.statementsFor(route.tableAccess, {
+        describe: DESCRIBE_TABLE_ROUTES.has(route.id),
+      })) {
+        fn.role.addToPrincipalPolicy(statement);
+      }
+      if (route.usesSigningKey) props.signingKey.grantRead(fn.role, props.signingKeyKey.keyArn);
       functions.set(route.id, fn);
+
+      const requestParameters: Record<string, boolean> = {};
+      for (const m of route.path.matchAll(/\{([A-Za-z0-9_]+)\}/g)) {
+        requestParameters[`method.request.path.${m[1]}`] = true;
+      }
+      const requestModels: Record<string, IModel> = {};
+      const bodySchema = route.body ? requestModelSchema(route.body) : undefined;
+      if (bodySchema) {
+        requestModels["application/json"] = this.api.addModel(`Model-${route.id}`, {
+          contentType: "application/json",
+          description: `Request body of ${route.method} ${route.path}`,
+          schema: bodySchema,
+        });
+      }
       resourceFor(this.api.root, route.path).addMethod(
         route.method,
         new LambdaIntegration(fn.fn, { proxy: true }),
+        {
+          operationName: route.id,
+          requestValidator: validator,
+          requestParameters,
+          requestModels,
+        },
       );
     }
     this.functions = functions;
-    void Stack.of(this);
+
+    if (props.domain) {
+      this.domain = new DomainName(this, "Domain", {
+        domainName: props.domain.domainName,
+        certificate: Certificate.fromCertificateArn(
+          this,
+          "Certificate",
+          props.domain.certificateArn,
+        ),
+        securityPolicy: SecurityPolicy.TLS_1_2,
+        endpointType: EndpointType.REGIONAL,
+      });
+      this.domain.addBasePathMapping(this.api, { stage: this.api.deploymentStage });
+      this.url = `https://${props.domain.domainName}/`;
+    } else {
+      this.domain = undefined;
+      this.url = this.api.url;
+    }
   }
 }
 

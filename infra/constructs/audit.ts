@@ -1,41 +1,65 @@
-import { Duration, type RemovalPolicy } from "aws-cdk-lib";
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import type { Table } from "aws-cdk-lib/aws-dynamodb";
-import { StartingPosition } from "aws-cdk-lib/aws-lambda";
-import { DynamoEventSource, SqsDlq } from "aws-cdk-lib/aws-lambda-event-sources";
-import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
+import { PolicyStatement } from "aws-cdk-lib/aws-iam";
+import type { IKey } from "aws-cdk-lib/aws-kms";
+import { EventSourceMapping, type IEventSourceDlq, StartingPosition } from "aws-cdk-lib/aws-lambda";
+import { CfnQueryDefinition, LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
+import { AUDIT_QUERIES } from "../../lib/audit/queries.ts";
 import { HouseFunction } from "./house-function.ts";
 
 export interface AuditProps {
+  readonly stageName: string;
   readonly entry: string;
   readonly table: Table;
+  /** The audit function's own table statements (its exactly-once dedupe markers). */
+  readonly tableStatements: readonly PolicyStatement[];
+  readonly logsKey: IKey;
+  readonly messagingKey: IKey;
   readonly environment: Readonly<Record<string, string>>;
   readonly logRetention: RetentionDays;
+  /** Retention of the audit log group (at least a year; validated in stage.ts). */
   readonly auditRetention: RetentionDays;
   readonly removalPolicy: RemovalPolicy;
 }
 
 /**
  * The audit trail: the table's stream feeds the audit function (batches, bisect on
- * error, bounded retries, partial batch responses, failures parked in an encrypted
- * SQS queue), which writes one record per audit event to the audit log group.
+ * error, bounded retries, partial batch responses, failed batches' descriptions
+ * parked in a KMS-encrypted SQS queue), which writes one record per audit event to
+ * the audit log group (KMS, retention >= 1 year, always RETAIN). Only the audit
+ * function's role may write to that log group: every other role's log permissions
+ * name its own log group only. The saved Logs Insights queries come from
+ * lib/audit/queries.ts.
  */
 export class Audit extends Construct {
   readonly fn: HouseFunction;
   readonly logGroup: LogGroup;
   readonly deadLetters: Queue;
+  readonly mapping: EventSourceMapping;
 
   constructor(scope: Construct, id: string, props: AuditProps) {
     super(scope, id);
+    if (props.auditRetention < 365) {
+      throw new Error("Audit: the audit log must be kept at least one year");
+    }
+    const streamArn = props.table.tableStreamArn;
+    if (!streamArn) throw new Error("Audit: the table needs a stream");
+
     this.logGroup = new LogGroup(this, "AuditLog", {
       retention: props.auditRetention,
-      removalPolicy: props.removalPolicy,
+      // An audit trail outlives any stack: never deleted with it, in any stage.
+      removalPolicy: RemovalPolicy.RETAIN,
+      encryptionKey: props.logsKey,
     });
     this.deadLetters = new Queue(this, "DeadLetters", {
-      encryption: QueueEncryption.SQS_MANAGED,
+      encryption: QueueEncryption.KMS,
+      encryptionMasterKey: props.messagingKey,
+      dataKeyReuse: Duration.hours(1),
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
+      removalPolicy: props.removalPolicy,
     });
     this.fn = new HouseFunction(this, "Consumer", {
       entry: props.entry,
@@ -43,20 +67,79 @@ export class Audit extends Construct {
       environment: { ...props.environment, MICROPAY_AUDIT_LOG_GROUP: this.logGroup.logGroupName },
       logRetention: props.logRetention,
       removalPolicy: props.removalPolicy,
+      logsKey: props.logsKey,
       memorySize: 512,
       timeout: Duration.seconds(60),
     });
-    this.fn.fn.addEventSource(
-      new DynamoEventSource(props.table, {
-        startingPosition: StartingPosition.TRIM_HORIZON,
-        batchSize: 100,
-        maxBatchingWindow: Duration.seconds(1),
-        bisectBatchOnError: true,
-        retryAttempts: 5,
-        reportBatchItemFailures: true,
-        onFailure: new SqsDlq(this.deadLetters),
+    const role = this.fn.role;
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: "ReadTableStream",
+        actions: [
+          "dynamodb:DescribeStream",
+          "dynamodb:GetRecords",
+          "dynamodb:GetShardIterator",
+          "dynamodb:ListStreams",
+        ],
+        resources: [streamArn],
       }),
     );
-    this.logGroup.grantWrite(this.fn.fn);
+    // Dedupe markers (get/put/update/delete of marker items) and the stream's key.
+    for (const statement of props.tableStatements) role.addToPrincipalPolicy(statement);
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: "ParkFailedBatches",
+        actions: ["sqs:SendMessage"],
+        resources: [this.deadLetters.queueArn],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: "DeadLetterKey",
+        actions: ["kms:GenerateDataKey", "kms:Decrypt"],
+        resources: [props.messagingKey.keyArn],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: "WriteAuditLog",
+        actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
+        resources: [this.logGroup.logGroupArn],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        // Before re-writing a record after an ambiguous failure, the sink checks it is not there yet.
+        sid: "ReadAuditLog",
+        actions: ["logs:FilterLogEvents"],
+        resources: [this.logGroup.logGroupArn],
+      }),
+    );
+
+    // The on-failure destination, without CDK's broad grantSendMessages (explicit statements above).
+    const onFailure: IEventSourceDlq = {
+      bind: () => ({ destination: this.deadLetters.queueArn }),
+    };
+    this.mapping = new EventSourceMapping(this, "Stream", {
+      target: this.fn.fn,
+      eventSourceArn: streamArn,
+      startingPosition: StartingPosition.TRIM_HORIZON,
+      batchSize: 100,
+      maxBatchingWindow: Duration.seconds(1),
+      bisectBatchOnError: true,
+      retryAttempts: 5,
+      maxRecordAge: Duration.days(1),
+      reportBatchItemFailures: true,
+      onFailure,
+    });
+    this.mapping.node.addDependency(role.policy);
+
+    for (const q of AUDIT_QUERIES) {
+      new CfnQueryDefinition(this, `Query-${q.name}`, {
+        name: `micropay-${props.stageName}/audit/${q.name}`,
+        queryString: q.query,
+        logGroupNames: [this.logGroup.logGroupName],
+      });
+    }
   }
 }

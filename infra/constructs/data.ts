@@ -6,23 +6,50 @@ import {
   Table,
   TableEncryption,
 } from "aws-cdk-lib/aws-dynamodb";
+import { PolicyStatement } from "aws-cdk-lib/aws-iam";
+import type { IKey } from "aws-cdk-lib/aws-kms";
 import { Construct } from "constructs";
 import { TABLE } from "../../lib/store/table.ts";
 
 export interface DataProps {
   readonly tableName?: string;
+  /** Customer-managed key (with rotation) that encrypts the table and its stream. */
+  readonly key: IKey;
 }
+
+/** Table actions a function may be granted: never `dynamodb:*`, never Scan. */
+export const READ_ACTIONS = [
+  "dynamodb:GetItem",
+  "dynamodb:BatchGetItem",
+  "dynamodb:Query",
+] as const;
+/**
+ * Item writes. Transactions (TransactWriteItems) are authorized per item action, so
+ * these four cover them; BatchWriteItem is deliberately absent.
+ */
+export const WRITE_ACTIONS = [
+  "dynamodb:PutItem",
+  "dynamodb:UpdateItem",
+  "dynamodb:DeleteItem",
+  "dynamodb:ConditionCheckItem",
+] as const;
 
 /**
  * The MicroPay table, from the same definition DynamoDB Local uses
  * (lib/store/table.ts): on-demand, NEW_AND_OLD_IMAGES stream, TTL, point-in-time
- * recovery, deletion protection, and RETAIN so a stack deletion never drops money.
+ * recovery, deletion protection, a customer-managed KMS key, and RETAIN so a stack
+ * deletion never drops money. Grants are explicit statements (`readStatements`,
+ * `writeStatements`), never CDK's broad grantRead/WriteData.
  */
 export class Data extends Construct {
   readonly table: Table;
+  readonly key: IKey;
+  /** The table and each index, by ARN (no `index/*` wildcard). */
+  readonly itemResources: string[];
 
-  constructor(scope: Construct, id: string, props: DataProps = {}) {
+  constructor(scope: Construct, id: string, props: DataProps) {
     super(scope, id);
+    this.key = props.key;
     this.table = new Table(this, "Table", {
       ...(props.tableName ? { tableName: props.tableName } : {}),
       partitionKey: { name: TABLE.partitionKey, type: AttributeType.STRING },
@@ -33,7 +60,8 @@ export class Data extends Construct {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       deletionProtection: true,
       removalPolicy: RemovalPolicy.RETAIN,
-      encryption: TableEncryption.AWS_MANAGED,
+      encryption: TableEncryption.CUSTOMER_MANAGED,
+      encryptionKey: props.key,
     });
     for (const index of TABLE.indexes) {
       this.table.addGlobalSecondaryIndex({
@@ -42,5 +70,43 @@ export class Data extends Construct {
         sortKey: { name: index.sortKey, type: AttributeType.STRING },
       });
     }
+    this.itemResources = [
+      this.table.tableArn,
+      ...TABLE.indexes.map((i) => `${this.table.tableArn}/index/${i.name}`),
+    ];
+  }
+
+  /** Least-privilege statements for a function's declared table access. */
+  statementsFor(
+    access: "none" | "read" | "write",
+    opts: { describe?: boolean } = {},
+  ): PolicyStatement[] {
+    if (access === "none") return [];
+    const out: PolicyStatement[] = [];
+    if (opts.describe) {
+      out.push(
+        new PolicyStatement({
+          sid: "TableDescribe",
+          actions: ["dynamodb:DescribeTable"],
+          resources: [this.table.tableArn],
+        }),
+      );
+    }
+    out.push(
+      new PolicyStatement({
+        sid: access === "write" ? "TableReadWrite" : "TableRead",
+        actions: access === "write" ? [...READ_ACTIONS, ...WRITE_ACTIONS] : [...READ_ACTIONS],
+        resources: this.itemResources,
+      }),
+      new PolicyStatement({
+        sid: "TableKey",
+        actions:
+          access === "write"
+            ? ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
+            : ["kms:Decrypt"],
+        resources: [this.key.keyArn],
+      }),
+    );
+    return out;
   }
 }

@@ -1,8 +1,11 @@
-import { Duration, type RemovalPolicy } from "aws-cdk-lib";
+import { Duration, type RemovalPolicy, Stack } from "aws-cdk-lib";
+import { PolicyStatement, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import type { IKey } from "aws-cdk-lib/aws-kms";
 import { Architecture, LoggingFormat, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
 import { NodejsFunction, OutputFormat, SourceMapMode } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
+import { ManagedPolicyRole } from "./managed-role.ts";
 
 export interface HouseFunctionProps {
   /** Absolute path of the entry file in functions/. */
@@ -11,18 +14,24 @@ export interface HouseFunctionProps {
   readonly environment: Readonly<Record<string, string>>;
   readonly logRetention: RetentionDays;
   readonly removalPolicy: RemovalPolicy;
+  /** KMS key of the function's log group. */
+  readonly logsKey: IKey;
   readonly memorySize?: number;
   readonly timeout?: Duration;
 }
 
 /**
  * The one way MicroPay builds a Lambda function: Node.js 24 on arm64, esbuild ESM
- * bundle (minified, source maps), X-Ray tracing, JSON logs into an explicit log
- * group with retention. Props are validated here so a bad stack fails at synth.
+ * bundle (minified, source maps), X-Ray tracing, JSON logs into an explicit
+ * KMS-encrypted log group with retention, and an execution role of its own whose
+ * permissions live in one customer-managed policy: it starts with writing to its own
+ * log group only; callers add exactly what the function needs. Props are validated
+ * here so a bad stack fails at synth.
  */
 export class HouseFunction extends Construct {
   readonly fn: NodejsFunction;
   readonly logGroup: LogGroup;
+  readonly role: ManagedPolicyRole;
 
   constructor(scope: Construct, id: string, props: HouseFunctionProps) {
     super(scope, id);
@@ -30,10 +39,26 @@ export class HouseFunction extends Construct {
     if (memorySize < 128 || memorySize > 10240) {
       throw new Error(`HouseFunction ${id}: memorySize ${memorySize} is outside 128..10240`);
     }
+    const timeout = props.timeout ?? Duration.seconds(10);
+    if (timeout.toSeconds() < 1 || timeout.toSeconds() > 900) {
+      throw new Error(`HouseFunction ${id}: timeout must be within 1..900 seconds`);
+    }
     this.logGroup = new LogGroup(this, "Logs", {
       retention: props.logRetention,
       removalPolicy: props.removalPolicy,
+      encryptionKey: props.logsKey,
     });
+    this.role = new ManagedPolicyRole(this, "Role", {
+      assumedBy: new ServicePrincipal("lambda.amazonaws.com"),
+      description: `MicroPay ${Stack.of(this).stackName}: ${props.description}`,
+    });
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: "OwnLogGroup",
+        actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
+        resources: [this.logGroup.logGroupArn],
+      }),
+    );
     this.fn = new NodejsFunction(this, "Fn", {
       entry: props.entry,
       handler: "handler",
@@ -41,7 +66,8 @@ export class HouseFunction extends Construct {
       runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
       memorySize,
-      timeout: props.timeout ?? Duration.seconds(10),
+      timeout,
+      role: this.role,
       tracing: Tracing.ACTIVE,
       logGroup: this.logGroup,
       loggingFormat: LoggingFormat.JSON,

@@ -31,7 +31,7 @@ describe("the synthesized stack", () => {
     });
   });
 
-  it("builds one Node.js 24 arm64 traced function per route, plus the audit consumer", () => {
+  it("builds one Node.js 24 arm64 traced function per route, plus the audit consumer and the key generator", () => {
     const fns = template.findResources("AWS::Lambda::Function", {
       Properties: {
         Runtime: "nodejs24.x",
@@ -39,7 +39,7 @@ describe("the synthesized stack", () => {
         TracingConfig: { Mode: "Active" },
       },
     });
-    expect(Object.keys(fns).length).toBe(routes.length + 1);
+    expect(Object.keys(fns).length).toBe(routes.length + 2);
     for (const fn of Object.values(fns)) {
       expect(fn.Properties.LoggingConfig?.LogGroup).toBeDefined();
     }
