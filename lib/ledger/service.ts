@@ -28,6 +28,7 @@ import { systemAccountId } from "./model.ts";
 import {
   accountRefusal,
   canRead,
+  currencyMismatch,
   entryPair,
   isAdmin,
   refundAmount,
@@ -255,6 +256,9 @@ export async function createPayment(req: HttpRequest<PaymentBody>): Promise<Http
     requireActor(p, [src.ownerId], [src.ownerId]);
     const dst = await getAccount(b.destinationAccountId);
     if (!dst || dst.kind === "system") throw notFound("No such destination account.");
+    // A currency that differs from either side is the first answer (422), whatever
+    // the balances.
+    if (src.currency !== b.currency || dst.currency !== b.currency) throw currencyMismatch();
     const refusal =
       accountRefusal(src, "debit", b.amount, b.currency) ??
       accountRefusal(dst, "credit", b.amount, b.currency);

@@ -1,0 +1,238 @@
+import { randomUUID } from "node:crypto";
+import { DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
+import { localClient } from "../../local/dynamodb.ts";
+import { type ApiResponse, call } from "./http.ts";
+
+/**
+ * Ledger helpers for the stack-tier suites: money calls with Idempotency-Keys, and a
+ * whole-table snapshot with the invariant checks of issue 4 (conservation, no
+ * negative customer balance, balance == sum of entries, balanced payments, refunds
+ * within payments, each idempotency key at most one effect).
+ *
+ * The snapshot Scans the table: test code only, never a request path.
+ */
+
+export interface MoneyCall {
+  readonly base?: string;
+  readonly token: string;
+  readonly key?: string;
+}
+
+const opts = (c: MoneyCall, body: unknown) => ({
+  body,
+  token: c.token,
+  headers: { "Idempotency-Key": c.key ?? randomUUID() },
+  ...(c.base ? { base: c.base } : {}),
+});
+
+export const deposit = (c: MoneyCall, accountId: string, amount: number, reference = "test") =>
+  call("POST", `/v1/accounts/${accountId}/deposits`, opts(c, { amount, reference }));
+
+export const withdraw = (c: MoneyCall, accountId: string, amount: number, reference = "test") =>
+  call("POST", `/v1/accounts/${accountId}/withdrawals`, opts(c, { amount, reference }));
+
+export const pay = (
+  c: MoneyCall,
+  body: { sourceAccountId: string; destinationAccountId: string; amount: number; currency: string },
+) => call("POST", "/v1/payments", opts(c, body));
+
+export const refund = (
+  c: MoneyCall,
+  paymentId: string,
+  body: { amount?: number; reason?: string },
+) => call("POST", `/v1/payments/${paymentId}/refunds`, opts(c, body));
+
+export async function balanceOf(
+  c: { base?: string; token: string },
+  accountId: string,
+): Promise<number> {
+  const res = await call<{ balance: number }>("GET", `/v1/accounts/${accountId}`, {
+    token: c.token,
+    ...(c.base ? { base: c.base } : {}),
+  });
+  if (res.status !== 200) throw new Error(`GET account ${accountId}: ${res.status} ${res.text}`);
+  return res.json.balance;
+}
+
+export function expectOk(step: string, res: ApiResponse, status = 201): ApiResponse {
+  if (res.status !== status) {
+    throw new Error(`${step}: expected ${status}, got ${res.status} ${res.text.slice(0, 300)}`);
+  }
+  return res;
+}
+
+type Item = Record<string, unknown>;
+
+export interface LedgerSnapshot {
+  readonly accounts: Item[];
+  readonly entries: Item[];
+  readonly payments: Item[];
+  readonly refunds: Item[];
+  readonly idempotency: Item[];
+}
+
+/** Every ledger item of a stack's table (Scan: tests only). */
+export async function ledgerSnapshot(info: {
+  dynamodbEndpoint: string;
+  tableName: string;
+}): Promise<LedgerSnapshot> {
+  const raw = localClient(info.dynamodbEndpoint);
+  const doc = DynamoDBDocumentClient.from(raw);
+  const snap: LedgerSnapshot = {
+    accounts: [],
+    entries: [],
+    payments: [],
+    refunds: [],
+    idempotency: [],
+  };
+  try {
+    let start: Item | undefined;
+    do {
+      const out = await doc.send(
+        new ScanCommand({
+          TableName: info.tableName,
+          ConsistentRead: true,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      for (const item of out.Items ?? []) {
+        if (item.type === "account") snap.accounts.push(item);
+        else if (item.type === "entry") snap.entries.push(item);
+        else if (item.type === "payment") snap.payments.push(item);
+        else if (item.type === "refund") snap.refunds.push(item);
+        else if (item.type === "idempotency") snap.idempotency.push(item);
+      }
+      start = out.LastEvaluatedKey;
+    } while (start);
+  } finally {
+    doc.destroy();
+    raw.destroy();
+  }
+  return snap;
+}
+
+/** Every broken ledger invariant, as readable lines (empty when the ledger is sound). */
+export function ledgerViolations(s: LedgerSnapshot): string[] {
+  const bad: string[] = [];
+  const num = (v: unknown) => {
+    if (typeof v !== "number" || !Number.isSafeInteger(v)) bad.push(`not an integer: ${v}`);
+    return Number(v);
+  };
+
+  // Conservation, per currency and overall: the sum of all balances is zero.
+  const byCurrency = new Map<string, number>();
+  for (const a of s.accounts) {
+    const cur = String(a.currency);
+    byCurrency.set(cur, (byCurrency.get(cur) ?? 0) + num(a.balance));
+    if (a.kind !== "system" && num(a.balance) < 0) bad.push(`negative balance: ${a.id}`);
+  }
+  for (const [cur, sum] of byCurrency) if (sum !== 0) bad.push(`${cur} balances sum to ${sum}`);
+
+  // Every balance equals the sum of its entries; debits equal credits.
+  const fromEntries = new Map<string, number>();
+  let debits = 0;
+  let credits = 0;
+  for (const e of s.entries) {
+    const signed = e.direction === "credit" ? num(e.amount) : -num(e.amount);
+    if (e.direction === "credit") credits += num(e.amount);
+    else debits += num(e.amount);
+    fromEntries.set(String(e.accountId), (fromEntries.get(String(e.accountId)) ?? 0) + signed);
+  }
+  if (debits !== credits) bad.push(`debits ${debits} != credits ${credits}`);
+  const accountIds = new Set(s.accounts.map((a) => String(a.id)));
+  for (const a of s.accounts) {
+    const sum = fromEntries.get(String(a.id)) ?? 0;
+    if (sum !== num(a.balance)) bad.push(`account ${a.id}: balance ${a.balance} != entries ${sum}`);
+  }
+  for (const id of fromEntries.keys()) if (!accountIds.has(id)) bad.push(`orphan entries: ${id}`);
+
+  // Every payment has exactly its two balanced entries; refunds never exceed it.
+  const paymentEntries = new Map<string, Item[]>();
+  const refundEntries = new Map<string, Item[]>();
+  for (const e of s.entries) {
+    if (e.kind === "payment") {
+      const k = String(e.paymentId);
+      paymentEntries.set(k, [...(paymentEntries.get(k) ?? []), e]);
+    }
+    if (e.kind === "refund") {
+      const k = String(e.refundId);
+      refundEntries.set(k, [...(refundEntries.get(k) ?? []), e]);
+    }
+  }
+  const refundsOf = new Map<string, number>();
+  for (const r of s.refunds) {
+    refundsOf.set(String(r.paymentId), (refundsOf.get(String(r.paymentId)) ?? 0) + num(r.amount));
+    const es = refundEntries.get(String(r.id)) ?? [];
+    const d = es.find((e) => e.direction === "debit");
+    const c = es.find((e) => e.direction === "credit");
+    if (es.length !== 2 || !d || !c || d.amount !== r.amount || c.amount !== r.amount) {
+      bad.push(`refund ${r.id}: entries not one balanced pair`);
+    }
+  }
+  for (const p of s.payments) {
+    const es = paymentEntries.get(String(p.id)) ?? [];
+    const d = es.find((e) => e.direction === "debit");
+    const c = es.find((e) => e.direction === "credit");
+    if (
+      es.length !== 2 ||
+      !d ||
+      !c ||
+      d.accountId !== p.sourceAccountId ||
+      c.accountId !== p.destinationAccountId ||
+      d.amount !== p.amount ||
+      c.amount !== p.amount
+    ) {
+      bad.push(`payment ${p.id}: entries not one balanced pair`);
+    }
+    const refunded = refundsOf.get(String(p.id)) ?? 0;
+    if (refunded !== num(p.amountRefunded)) bad.push(`payment ${p.id}: refunds != amountRefunded`);
+    if (refunded > num(p.amount)) bad.push(`payment ${p.id}: refunds ${refunded} > ${p.amount}`);
+    if (num(p.remaining) !== num(p.amount) - refunded) bad.push(`payment ${p.id}: remaining off`);
+  }
+  for (const id of paymentEntries.keys()) {
+    if (!s.payments.some((p) => p.id === id)) bad.push(`entries of unknown payment ${id}`);
+  }
+
+  // Each idempotency key took effect at most once, and every effect has its key:
+  // each movement's id appears in exactly one completed record's stored body.
+  const claimed = new Map<string, number>();
+  for (const r of s.idempotency) {
+    if (r.state !== "completed" || r.status !== 201) continue;
+    const body = JSON.parse(String(r.body)) as {
+      id?: string;
+      entries?: { id: string }[];
+    };
+    const ids = body.entries ? body.entries.map((e) => e.id) : [String(body.id)];
+    for (const id of ids) claimed.set(id, (claimed.get(id) ?? 0) + 1);
+  }
+  for (const [id, n] of claimed) if (n > 1) bad.push(`${id} claimed by ${n} keys`);
+  for (const p of s.payments)
+    if (claimed.get(String(p.id)) !== 1) bad.push(`payment ${p.id} has no key`);
+  for (const r of s.refunds)
+    if (claimed.get(String(r.id)) !== 1) bad.push(`refund ${r.id} has no key`);
+  for (const e of s.entries) {
+    if ((e.kind === "deposit" || e.kind === "withdrawal") && claimed.get(String(e.id)) !== 1) {
+      bad.push(`${e.kind} entry ${e.id} has no key`);
+    }
+  }
+  for (const [id] of claimed) {
+    const exists =
+      s.payments.some((p) => p.id === id) ||
+      s.refunds.some((r) => r.id === id) ||
+      s.entries.some((e) => e.id === id);
+    if (!exists) bad.push(`key recorded without its effect: ${id}`);
+  }
+  return bad;
+}
+
+/** Sum of all balances (including system accounts) and money totals, for messages. */
+export function ledgerTotals(s: LedgerSnapshot) {
+  return {
+    accounts: s.accounts.length,
+    entries: s.entries.length,
+    payments: s.payments.length,
+    refunds: s.refunds.length,
+    keys: s.idempotency.length,
+    sum: s.accounts.reduce((n, a) => n + Number(a.balance), 0),
+  };
+}
