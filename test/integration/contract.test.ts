@@ -48,6 +48,7 @@ function parameterValue(p: Obj): string | undefined {
   const schema = (p.schema ?? {}) as Obj;
   if (Array.isArray(schema.examples) && schema.examples.length > 0)
     return String(schema.examples[0]);
+  if (schema.example !== undefined) return String(schema.example);
   if (p.in === "path") return "x_contract_placeholder";
   return undefined;
 }
