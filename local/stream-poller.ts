@@ -34,6 +34,35 @@ export interface Poller {
 }
 
 /**
+ * The SDK's DynamoDB Streams client deserializes an empty map attribute (`{"M":{}}` on
+ * the wire) as `{}`, an AttributeValue with no member, which unmarshall rejects. Lambda
+ * hands the handler the wire JSON, so restore `{M: {}}` to give the handler exactly
+ * what it gets in AWS. Only a member-less attribute value is touched.
+ */
+export function restoreEmptyMaps<T>(value: T): T {
+  const fixAttr = (av: unknown): unknown => {
+    if (av === null || typeof av !== "object" || Array.isArray(av)) return av;
+    const o = av as Record<string, unknown>;
+    const keys = Object.keys(o).filter((k) => o[k] !== undefined);
+    if (keys.length === 0) return { M: {} };
+    if (o.M && typeof o.M === "object") return { ...o, M: fixImage(o.M) };
+    if (Array.isArray(o.L)) return { ...o, L: o.L.map(fixAttr) };
+    return av;
+  };
+  const fixImage = (img: unknown): unknown =>
+    img && typeof img === "object"
+      ? Object.fromEntries(Object.entries(img).map(([k, v]) => [k, fixAttr(v)]))
+      : img;
+  if (!value || typeof value !== "object") return value;
+  const d = value as Record<string, unknown>;
+  return {
+    ...d,
+    ...(d.NewImage ? { NewImage: fixImage(d.NewImage) } : {}),
+    ...(d.OldImage ? { OldImage: fixImage(d.OldImage) } : {}),
+  } as T;
+}
+
+/**
  * The local stand-in for Lambda's DynamoDB event source mapping: reads DynamoDB
  * Local's stream shard by shard, hands batches to the same audit handler that runs
  * in AWS (with partial batch responses), retries a failed record a bounded number of
@@ -104,7 +133,9 @@ export async function startStreamPoller(opts: PollerOptions): Promise<Poller> {
           eventSource: "aws:dynamodb",
           awsRegion: "us-east-1",
           eventSourceARN: streamArn,
-          dynamodb: r.dynamodb as NonNullable<DynamoDBStreamEvent["Records"][number]["dynamodb"]>,
+          dynamodb: restoreEmptyMaps(r.dynamodb) as NonNullable<
+            DynamoDBStreamEvent["Records"][number]["dynamodb"]
+          >,
           ...(r.userIdentity ? { userIdentity: r.userIdentity } : {}),
         })),
       };

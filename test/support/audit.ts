@@ -114,3 +114,44 @@ export const SECRET_PATTERNS: readonly RegExp[] = [
   /refreshToken/i,
   /bearer\s/i,
 ];
+
+/** Runs `npm run audit -- <args>` (scripts/audit.ts) as a child process. */
+export async function runAuditCli(
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { spawn } = await import("node:child_process");
+  const { dirname, join, resolve } = await import("node:path");
+  const { fileURLToPath } = await import("node:url");
+  const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(
+      join(root, "node_modules/.bin/tsx"),
+      [join(root, "scripts/audit.ts"), ...args],
+      {
+        cwd: root,
+        env: { ...process.env, MICROPAY_LOG_LEVEL: "SILENT", ...env },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.once("error", reject);
+    child.once("exit", (code) => resolveRun({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+/** Ids of the movement a committed money response created (payment, refund, entries). */
+export function movementIdsOf(path: string, text: string): string[] {
+  const body = JSON.parse(text) as { id?: string; entries?: { id: string }[] };
+  if (path.includes("/deposits") || path.includes("/withdrawals")) {
+    return (body.entries ?? []).map((e) => e.id);
+  }
+  return body.id ? [body.id] : [];
+}
