@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * Runtime configuration, parsed once per container from the environment with zod.

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { MAX_BODY_BYTES } from "./http/body.ts";
 import { routes as routeTable } from "./routes/index.ts";
 import type { HttpMethod, RouteDef } from "./routes/types.ts";

@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 
 const bool = z
   .enum(["0", "1", "true", "false", ""])

@@ -18,7 +18,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { z } from "zod";
+import * as z from "zod";
 
 const USAGE =
   "usage: npm run admin:create -- --email <email> (--table <name> [--region <r>] [--endpoint <url>] | --local)\n" +

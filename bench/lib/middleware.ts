@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { issueAccessToken } from "../../lib/auth/access-token.ts";
 import { httpHandler } from "../../lib/http/handler.ts";
 import type { HttpRequest, HttpResult } from "../../lib/http/types.ts";

@@ -1,5 +1,5 @@
 import type { TransactWriteCommandInput } from "@aws-sdk/lib-dynamodb";
-import { z } from "zod";
+import * as z from "zod";
 import type { HttpRequest } from "../http/types.ts";
 import { newId } from "../ids.ts";
 import type { Role } from "../routes/types.ts";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { auditEventSchema } from "./events.ts";
 
 /** Version of the audit record layout; bump it when a field changes meaning. */

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import bcrypt from "bcryptjs";
-import { z } from "zod";
+import * as z from "zod";
 import { config } from "../config.ts";
 
 /**

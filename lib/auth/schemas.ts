@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { ROLES } from "../routes/types.ts";
 import { newPasswordSchema, presentedPasswordSchema } from "./passwords.ts";
 

@@ -22,6 +22,9 @@ export const API_SECURITY_HEADERS = {
 
 export function securityHeaders(): MiddlewareObj<ApiEvent, ApiResult>[] {
   const middy = httpSecurityHeaders({
+    // middy would overwrite any route's CSP on text/html with its own script-blocking
+    // policy; ours below is set on every response unless the route (e.g. /docs) set one.
+    contentSecurityPolicy: false,
     strictTransportSecurity: {
       maxAge: 365 * 24 * 60 * 60,
       includeSubDomains: true,

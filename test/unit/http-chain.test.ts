@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { z } from "zod";
+import * as z from "zod";
 import { MAX_BODY_BYTES } from "../../lib/http/body.ts";
 import { ApiError } from "../../lib/http/errors.ts";
 import { httpHandler } from "../../lib/http/handler.ts";
