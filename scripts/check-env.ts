@@ -15,3 +15,14 @@ if (major !== 24) {
   process.exit(1);
 }
 requireJava();
+
+// `npm test` only: the docs page browser test drives Debian's chromium; the script
+// installs it when missing and running as root, or says what to run.
+if (process.argv.includes("--test")) {
+  const { spawnSync } = await import("node:child_process");
+  const { existsSync } = await import("node:fs");
+  if (!existsSync("/usr/bin/chromium")) {
+    const r = spawnSync("bash", ["scripts/ensure-chromium.sh"], { stdio: "inherit" });
+    if (r.status !== 0) process.exit(r.status ?? 1);
+  }
+}
