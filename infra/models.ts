@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * API Gateway request model (JSON Schema draft 4) from a route's zod body schema, so
@@ -22,5 +22,17 @@ export function requestModelSchema(schema: z.ZodType): Record<string, unknown> |
     return undefined;
   }
   const { $schema: _drop, ...rest } = json;
-  return rest;
+  return withoutAnnotations(rest) as Record<string, unknown>;
+}
+
+/** Drops documentation-only keywords (`example`, `examples`) that draft 4 does not define. */
+function withoutAnnotations(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutAnnotations);
+  if (!value || typeof value !== "object") return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (k === "example" || k === "examples") continue;
+    out[k] = withoutAnnotations(v);
+  }
+  return out;
 }

@@ -234,8 +234,8 @@ export class Api extends Construct {
         {
           operationName: route.id,
           requestValidator: validator,
-          requestParameters,
-          requestModels,
+          ...(Object.keys(requestParameters).length > 0 ? { requestParameters } : {}),
+          ...(Object.keys(requestModels).length > 0 ? { requestModels } : {}),
         },
       );
     }

@@ -1,19 +1,33 @@
-import { App } from "aws-cdk-lib";
-import { Match, Template } from "aws-cdk-lib/assertions";
+import { Match, type Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
-import { buildApp } from "../../infra/app.ts";
+import { DESCRIBE_TABLE_ROUTES, methodThrottle } from "../../infra/constructs/api.ts";
+import { GATEWAY_PROBLEMS } from "../../infra/constructs/gateway-responses.ts";
+import { STAGES } from "../../infra/stage.ts";
+import { AUDIT_QUERIES } from "../../lib/audit/queries.ts";
+import { API_SECURITY_HEADERS } from "../../lib/http/security-headers.ts";
+import { METRIC_LOGIN_FAILED, METRIC_NAMESPACE } from "../../lib/observability.ts";
 import { routes } from "../../lib/routes/index.ts";
+import { idOf, type Json, synth } from "./support.ts";
 
+// The builtin CloudFormation schema check takes ~20 s per template; test/infra/nag.test.ts
+// runs it (as `cdk synth` does). Here only the cdk-nag packs run with each synth.
+process.env.CDK_VALIDATION = "false";
+
+let dev: ReturnType<typeof synth>;
 let template: Template;
+let resources: Record<string, Json>;
+
+const ofType = (type: string) =>
+  Object.entries(resources).filter(([, r]) => r.Type === type) as [string, Json][];
 
 beforeAll(() => {
-  // Bundling is skipped here (asset hashes only); `cdk synth` bundles for real.
-  const app = new App({ context: { stage: "dev", "aws:cdk:bundling-stacks": [] } });
-  template = Template.fromStack(buildApp(app).stack);
+  dev = synth({ stage: "dev" });
+  template = dev.template;
+  resources = template.toJSON().Resources;
 });
 
-describe("the synthesized stack", () => {
-  it("has the table: on-demand, NEW_AND_OLD_IMAGES stream, PITR, deletion protection, RETAIN, TTL", () => {
+describe("data", () => {
+  it("has the table: on-demand, stream, PITR, deletion protection, RETAIN, TTL, customer-managed KMS key", () => {
     template.hasResource("AWS::DynamoDB::Table", {
       DeletionPolicy: "Retain",
       UpdateReplacePolicy: "Retain",
@@ -23,15 +37,29 @@ describe("the synthesized stack", () => {
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
         DeletionProtectionEnabled: true,
         TimeToLiveSpecification: { AttributeName: "expiresAt", Enabled: true },
-        KeySchema: [
-          { AttributeName: "pk", KeyType: "HASH" },
-          { AttributeName: "sk", KeyType: "RANGE" },
-        ],
+        SSESpecification: {
+          SSEEnabled: true,
+          SSEType: "KMS",
+          KMSMasterKeyId: {
+            "Fn::GetAtt": [idOf(dev.stack, dev.stack.keys.table), "Arn"],
+          },
+        },
       }),
     });
   });
 
-  it("builds one Node.js 24 arm64 traced function per route, plus the audit consumer and the key generator", () => {
+  it("every KMS key rotates and is retained", () => {
+    const keys = ofType("AWS::KMS::Key");
+    expect(keys.length).toBe(4);
+    for (const [, k] of keys) {
+      expect(k.Properties.EnableKeyRotation).toBe(true);
+      expect(k.DeletionPolicy).toBe("Retain");
+    }
+  });
+});
+
+describe("functions", () => {
+  it("one Node.js 24 arm64 traced function per route, plus the audit consumer and the key generator", () => {
     const fns = template.findResources("AWS::Lambda::Function", {
       Properties: {
         Runtime: "nodejs24.x",
@@ -40,29 +68,380 @@ describe("the synthesized stack", () => {
       },
     });
     expect(Object.keys(fns).length).toBe(routes.length + 2);
+    expect(ofType("AWS::Lambda::Function").length).toBe(routes.length + 2);
     for (const fn of Object.values(fns)) {
       expect(fn.Properties.LoggingConfig?.LogGroup).toBeDefined();
+      expect(fn.Properties.Environment.Variables.POWERTOOLS_SERVICE_NAME).toBe("micropay");
     }
   });
 
-  it("exposes every route of the route table as an API Gateway method", () => {
-    const methods = template.findResources("AWS::ApiGateway::Method");
-    const verbs = Object.values(methods).map((m) => m.Properties.HttpMethod as string);
-    for (const route of routes) expect(verbs).toContain(route.method);
-    expect(verbs.length).toBeGreaterThanOrEqual(routes.length);
+  it("every log group is KMS-encrypted and has a retention", () => {
+    const groups = ofType("AWS::Logs::LogGroup");
+    expect(groups.length).toBeGreaterThanOrEqual(routes.length + 4);
+    for (const [, g] of groups) {
+      expect(g.Properties.KmsKeyId).toBeDefined();
+      expect(g.Properties.RetentionInDays).toBeGreaterThan(0);
+    }
+  });
+});
+
+describe("edge: REST API", () => {
+  it("exposes every route of the route table as a validated API Gateway method", () => {
+    const methods = ofType("AWS::ApiGateway::Method");
+    expect(methods.length).toBe(routes.length);
+    const validators = ofType("AWS::ApiGateway::RequestValidator");
+    expect(validators.length).toBe(1);
+    expect(validators[0]?.[1].Properties).toMatchObject({
+      ValidateRequestBody: true,
+      ValidateRequestParameters: true,
+    });
+    const validatorId = validators[0]?.[0];
+    for (const route of routes) {
+      const m = methods.find(([, r]) => r.Properties.OperationName === route.id);
+      expect(m, route.id).toBeDefined();
+      const props = m?.[1].Properties;
+      expect(props.HttpMethod).toBe(route.method);
+      expect(props.RequestValidatorId).toEqual({ Ref: validatorId });
+      for (const p of route.path.matchAll(/\{(\w+)\}/g)) {
+        expect(props.RequestParameters[`method.request.path.${p[1]}`], route.id).toBe(true);
+      }
+      if (props.RequestModels) expect(route.body, route.id).toBeDefined();
+      else expect(props.RequestParameters ?? {}).toEqual(expect.any(Object));
+    }
     template.resourceCountIs("AWS::ApiGateway::RestApi", 1);
   });
 
-  it("throttles the stage and keeps data traces off", () => {
-    template.hasResourceProperties("AWS::ApiGateway::Stage", {
-      TracingEnabled: true,
-      MethodSettings: Match.arrayWith([
-        Match.objectLike({
-          DataTraceEnabled: false,
-          ThrottlingRateLimit: Match.anyValue(),
-          ThrottlingBurstLimit: Match.anyValue(),
-        }),
-      ]),
+  it("request models are JSON Schema draft 4 without refs", () => {
+    for (const [, m] of ofType("AWS::ApiGateway::Model")) {
+      expect(m.Properties.ContentType).toBe("application/json");
+      expect(m.Properties.Schema.$schema).toBe("http://json-schema.org/draft-04/schema#");
+      expect(JSON.stringify(m.Properties.Schema)).not.toContain("$ref");
+    }
+  });
+
+  it("throttles the stage, stricter on /v1/auth/*, logs ERROR without data traces, X-Ray on", () => {
+    const stage = ofType("AWS::ApiGateway::Stage")[0]?.[1].Properties;
+    expect(stage.TracingEnabled).toBe(true);
+    const settings = stage.MethodSettings as Json[];
+    const all = settings.find((s) => s.ResourcePath === "/*" && s.HttpMethod === "*");
+    expect(all).toMatchObject({
+      DataTraceEnabled: false,
+      LoggingLevel: "ERROR",
+      MetricsEnabled: true,
+      ThrottlingRateLimit: STAGES.dev.throttleRate,
+      ThrottlingBurstLimit: STAGES.dev.throttleBurst,
     });
+    const authRoutes = routes.filter((r) => r.path.startsWith("/v1/auth/"));
+    for (const route of authRoutes) {
+      const path = `/~1${route.path.slice(1).replaceAll("/", "~1")}`;
+      const s = settings.find((x) => x.ResourcePath === path && x.HttpMethod === route.method);
+      expect(s, route.id).toBeDefined();
+      expect(s.ThrottlingRateLimit).toBeLessThanOrEqual(STAGES.dev.authThrottleRate);
+      expect(s.ThrottlingBurstLimit).toBeLessThanOrEqual(STAGES.dev.authThrottleBurst);
+      expect(s.ThrottlingRateLimit).toBeLessThan(all.ThrottlingRateLimit);
+      expect(methodThrottle(route, STAGES.dev)).toBeDefined();
+    }
+    for (const s of settings) expect(s.DataTraceEnabled).toBe(false);
+  });
+
+  it("writes JSON access logs to a KMS-encrypted log group", () => {
+    const stage = ofType("AWS::ApiGateway::Stage")[0]?.[1].Properties;
+    const format = stage.AccessLogSetting.Format as string;
+    const parsed = JSON.parse(format) as Record<string, string>;
+    expect(parsed.requestId).toBe("$context.requestId");
+    expect(parsed.status).toBe("$context.status");
+    expect(format).not.toMatch(/authorization|\$input|body/i);
+    const groupId = idOf(dev.stack, dev.stack.api.accessLogs);
+    expect(stage.AccessLogSetting.DestinationArn).toEqual({ "Fn::GetAtt": [groupId, "Arn"] });
+    expect(resources[groupId].Properties.KmsKeyId).toBeDefined();
+  });
+
+  it("gateway responses carry the security headers and the problem+json shape", () => {
+    const responses = ofType("AWS::ApiGateway::GatewayResponse");
+    const required = [
+      "DEFAULT_4XX",
+      "DEFAULT_5XX",
+      "THROTTLED",
+      "WAF_FILTERED",
+      "UNAUTHORIZED",
+      "ACCESS_DENIED",
+      "MISSING_AUTHENTICATION_TOKEN",
+      "REQUEST_TOO_LARGE",
+    ];
+    for (const type of required) {
+      expect(
+        responses.some(([, r]) => r.Properties.ResponseType === type),
+        type,
+      ).toBe(true);
+    }
+    expect(responses.length).toBe(GATEWAY_PROBLEMS.length);
+    for (const [, r] of responses) {
+      const p = r.Properties;
+      for (const [name, value] of Object.entries(API_SECURITY_HEADERS)) {
+        expect(
+          p.ResponseParameters[`gatewayresponse.header.${name}`],
+          `${p.ResponseType} ${name}`,
+        ).toBe(`'${value}'`);
+      }
+      expect(p.ResponseParameters["gatewayresponse.header.Content-Type"]).toBe(
+        "'application/problem+json'",
+      );
+      const body = JSON.parse(
+        (p.ResponseTemplates["application/json"] as string).replace("$context.requestId", "abc"),
+      );
+      expect(Object.keys(body).sort()).toEqual([
+        "code",
+        "detail",
+        "requestId",
+        "status",
+        "title",
+        "type",
+      ]);
+      expect(body.requestId).toBe("abc");
+      expect(String(body.status)).toBe(p.StatusCode);
+      expect(body.type).toBe(`urn:micropay:problem:${body.code}`);
+    }
+    const byType = (t: string) =>
+      responses.find(([, r]) => r.Properties.ResponseType === t)?.[1].Properties;
+    expect(byType("THROTTLED")).toMatchObject({ StatusCode: "429" });
+    expect(byType("THROTTLED").ResponseParameters["gatewayresponse.header.Retry-After"]).toBe(
+      "'1'",
+    );
+    expect(byType("THROTTLED").ResponseTemplates["application/json"]).toContain(
+      '"code":"rate_limited"',
+    );
+    expect(byType("MISSING_AUTHENTICATION_TOKEN")).toMatchObject({ StatusCode: "404" });
+    expect(byType("MISSING_AUTHENTICATION_TOKEN").ResponseTemplates["application/json"]).toContain(
+      '"code":"not_found"',
+    );
+    expect(byType("REQUEST_TOO_LARGE")).toMatchObject({ StatusCode: "413" });
+    expect(byType("UNAUTHORIZED")).toMatchObject({ StatusCode: "401" });
+    expect(byType("WAF_FILTERED")).toMatchObject({ StatusCode: "403" });
+  });
+
+  it("uses its own least-privilege CloudWatch role (no AWS managed policy)", () => {
+    const account = ofType("AWS::ApiGateway::Account")[0]?.[1];
+    const roleId = idOf(dev.stack, dev.stack.api.cloudWatchRole);
+    expect(account.Properties.CloudWatchRoleArn).toEqual({ "Fn::GetAtt": [roleId, "Arn"] });
+  });
+
+  it("has no custom domain unless one is given in context", () => {
+    template.resourceCountIs("AWS::ApiGateway::DomainName", 0);
+    const api = ofType("AWS::ApiGateway::RestApi")[0]?.[1];
+    expect(api.Properties.DisableExecuteApiEndpoint).toBeFalsy();
+  });
+});
+
+describe("edge: WAF", () => {
+  it("has the managed rule groups, per-IP and stricter /v1/auth/ rate rules and the 16 KiB body limit", () => {
+    const acl = ofType("AWS::WAFv2::WebACL")[0]?.[1].Properties;
+    expect(acl.Scope).toBe("REGIONAL");
+    const rules = acl.Rules as Json[];
+    const managed = rules.map((r) => r.Statement.ManagedRuleGroupStatement?.Name).filter(Boolean);
+    expect(managed).toEqual(
+      expect.arrayContaining([
+        "AWSManagedRulesCommonRuleSet",
+        "AWSManagedRulesKnownBadInputsRuleSet",
+        "AWSManagedRulesAmazonIpReputationList",
+        "AWSManagedRulesSQLiRuleSet",
+      ]),
+    );
+    const rate = rules.filter((r) => r.Statement.RateBasedStatement);
+    const general = rate.find((r) => !r.Statement.RateBasedStatement.ScopeDownStatement);
+    const auth = rate.find((r) => r.Statement.RateBasedStatement.ScopeDownStatement);
+    expect(general.Statement.RateBasedStatement).toMatchObject({
+      AggregateKeyType: "IP",
+      Limit: STAGES.dev.wafRatePerIp,
+    });
+    expect(auth.Statement.RateBasedStatement.AggregateKeyType).toBe("IP");
+    expect(auth.Statement.RateBasedStatement.Limit * 5).toBeLessThanOrEqual(
+      general.Statement.RateBasedStatement.Limit,
+    );
+    const scope = JSON.stringify(auth.Statement.RateBasedStatement.ScopeDownStatement);
+    expect(scope).toContain('"SearchString":"/v1/auth/"');
+    expect(scope).toContain('"PositionalConstraint":"STARTS_WITH"');
+    expect(auth.Action.Block.CustomResponse.ResponseCode).toBe(429);
+    const size = rules.find((r) => r.Statement.SizeConstraintStatement);
+    expect(size.Statement.SizeConstraintStatement).toMatchObject({
+      ComparisonOperator: "GT",
+      Size: 16 * 1024,
+      FieldToMatch: { Body: { OversizeHandling: "MATCH" } },
+    });
+    expect(size.Action.Block.CustomResponse.ResponseCode).toBe(413);
+  });
+
+  it("is associated with the stage and logs to a KMS-encrypted aws-waf-logs- group", () => {
+    const assoc = ofType("AWS::WAFv2::WebACLAssociation")[0]?.[1].Properties;
+    expect(JSON.stringify(assoc.ResourceArn)).toContain(
+      idOf(dev.stack, dev.stack.api.api.deploymentStage),
+    );
+    const group = idOf(dev.stack, dev.stack.waf.logGroup);
+    expect(resources[group].Properties.LogGroupName).toMatch(/^aws-waf-logs-/);
+    expect(resources[group].Properties.KmsKeyId).toBeDefined();
+    const logging = ofType("AWS::WAFv2::LoggingConfiguration")[0]?.[1].Properties;
+    expect(JSON.stringify(logging.LogDestinationConfigs)).toContain(`{"Ref":"${group}"}`);
+    expect(JSON.stringify(logging.RedactedFields).toLowerCase()).toContain("authorization");
+  });
+});
+
+describe("secrets", () => {
+  it("the signing key secret is KMS-encrypted and generated by a custom resource, never in the template", () => {
+    const secret = ofType("AWS::SecretsManager::Secret")[0]?.[1].Properties;
+    expect(secret.KmsKeyId).toEqual({
+      "Fn::GetAtt": [idOf(dev.stack, dev.stack.keys.secrets), "Arn"],
+    });
+    expect(secret.SecretString).toBeUndefined();
+    const cr = ofType("Custom::MicroPaySigningKey")[0]?.[1].Properties;
+    expect(cr.SecretId).toEqual({
+      Ref: idOf(dev.stack, dev.stack.signingKey.secret),
+    });
+    const text = JSON.stringify(template.toJSON());
+    expect(text).not.toMatch(/BEGIN (EC )?PRIVATE KEY|"d":"/);
+  });
+
+  it("MICROPAY_SIGNING_KEY_SECRET_ID is set only on functions whose row uses the signing key", () => {
+    for (const route of routes) {
+      const fn = dev.stack.api.functions.get(route.id);
+      if (!fn) throw new Error(`no function for ${route.id}`);
+      const id = idOf(dev.stack, fn.fn);
+      const env = resources[id].Properties.Environment.Variables;
+      expect(env.MICROPAY_SIGNING_KEY_SECRET_ID !== undefined, route.id).toBe(route.usesSigningKey);
+    }
+  });
+});
+
+describe("audit", () => {
+  it("the stream event source mapping parks failures in a KMS-encrypted queue", () => {
+    const esm = ofType("AWS::Lambda::EventSourceMapping")[0]?.[1].Properties;
+    const queueId = idOf(dev.stack, dev.stack.audit.deadLetters);
+    expect(esm.DestinationConfig.OnFailure.Destination).toEqual({ "Fn::GetAtt": [queueId, "Arn"] });
+    expect(esm).toMatchObject({
+      BisectBatchOnFunctionError: true,
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+    });
+    expect(esm.MaximumRetryAttempts).toBeGreaterThan(0);
+    expect(resources[queueId].Properties.KmsMasterKeyId).toBeDefined();
+  });
+
+  it("the audit log group is KMS-encrypted, kept a year by default, and RETAINed even in dev", () => {
+    const id = idOf(dev.stack, dev.stack.audit.logGroup);
+    expect(resources[id].Properties.KmsKeyId).toBeDefined();
+    expect(resources[id].Properties.RetentionInDays).toBe(365);
+    expect(resources[id].DeletionPolicy).toBe("Retain");
+  });
+
+  it("saves every query of lib/audit/queries.ts as a Logs Insights query definition on the audit log group", () => {
+    const defs = ofType("AWS::Logs::QueryDefinition");
+    expect(defs.length).toBe(AUDIT_QUERIES.length);
+    const groupRef = {
+      Ref: idOf(dev.stack, dev.stack.audit.logGroup),
+    };
+    for (const q of AUDIT_QUERIES) {
+      const d = defs.find(([, r]) => String(r.Properties.Name).endsWith(`/audit/${q.name}`));
+      expect(d, q.name).toBeDefined();
+      expect(d?.[1].Properties.QueryString).toBe(q.query);
+      expect(d?.[1].Properties.LogGroupNames).toEqual([groupRef]);
+    }
+  });
+
+  it("the audit retention comes from context and must be at least a year", () => {
+    const { stack, template: t } = synth({ stage: "dev", auditRetentionDays: "1827" });
+    const id = idOf(stack, stack.audit.logGroup);
+    expect(t.toJSON().Resources[id].Properties.RetentionInDays).toBe(1827);
+    expect(() => synth({ stage: "dev", auditRetentionDays: "30" })).toThrow(/at least one year/);
+  });
+});
+
+describe("observability", () => {
+  it("has the seven alarms, each notifying the created encrypted topic", () => {
+    const alarms = ofType("AWS::CloudWatch::Alarm");
+    const names = alarms.map(([, a]) =>
+      String(a.Properties.AlarmName).replace("micropay-dev-", ""),
+    );
+    expect(names.sort()).toEqual(
+      [
+        "api-5xx-rate",
+        "api-p99-latency",
+        "api-throttled",
+        "audit-dlq-not-empty",
+        "audit-iterator-age",
+        "login-failed-spike",
+        "waf-blocked-spike",
+      ].sort(),
+    );
+    const topics = ofType("AWS::SNS::Topic");
+    expect(topics.length).toBe(1);
+    expect(topics[0]?.[1].Properties.KmsMasterKeyId).toBeDefined();
+    for (const [, a] of alarms)
+      expect(a.Properties.AlarmActions).toEqual([{ Ref: topics[0]?.[0] }]);
+    const login = alarms.find(([, a]) =>
+      String(a.Properties.AlarmName).endsWith("login-failed-spike"),
+    )?.[1];
+    expect(login.Properties).toMatchObject({
+      Namespace: METRIC_NAMESPACE,
+      MetricName: METRIC_LOGIN_FAILED,
+    });
+    const p99 = alarms.find(([, a]) => String(a.Properties.AlarmName).endsWith("p99-latency"))?.[1];
+    expect(p99.Properties.ExtendedStatistic).toBe("p99");
+    template.resourceCountIs("AWS::CloudWatch::Dashboard", 1);
+    template.hasResourceProperties("AWS::Logs::MetricFilter", {
+      FilterPattern: Match.stringLikeRegexp("status.*429"),
+    });
+  });
+
+  it("uses the alarm topic given at deploy time and a TLS 1.2 custom domain from context", () => {
+    const arn = "arn:aws:sns:eu-west-1:123456789012:ops-alarms";
+    const { template: t } = synth({
+      stage: "prod",
+      alarmTopicArn: arn,
+      domainName: "api.example.com",
+      certificateArn: "arn:aws:acm:eu-west-1:123456789012:certificate/abcd-1234",
+    });
+    t.resourceCountIs("AWS::SNS::Topic", 0);
+    for (const a of Object.values(t.findResources("AWS::CloudWatch::Alarm"))) {
+      expect(a.Properties.AlarmActions).toEqual([arn]);
+    }
+    t.hasResourceProperties("AWS::ApiGateway::DomainName", {
+      DomainName: "api.example.com",
+      SecurityPolicy: "TLS_1_2",
+      EndpointConfiguration: { Types: ["REGIONAL"] },
+    });
+    t.resourceCountIs("AWS::ApiGateway::BasePathMapping", 1);
+    t.hasResourceProperties("AWS::ApiGateway::RestApi", { DisableExecuteApiEndpoint: true });
+    t.hasOutput("ApiUrl", { Value: "https://api.example.com/" });
+    expect(() => synth({ stage: "dev", domainName: "api.example.com" })).toThrow(/certificateArn/);
+  });
+});
+
+describe("stages and outputs", () => {
+  it("prod has higher limits and retains operational resources; dev destroys them", () => {
+    const prod = synth({ stage: "prod" });
+    const stageOf = (t: Template) =>
+      (Object.values(t.findResources("AWS::ApiGateway::Stage"))[0] as Json).Properties;
+    const all = (t: Template) =>
+      (stageOf(t).MethodSettings as Json[]).find((s) => s.ResourcePath === "/*");
+    expect(all(prod.template).ThrottlingRateLimit).toBe(STAGES.prod.throttleRate);
+    expect(all(template).ThrottlingRateLimit).toBe(STAGES.dev.throttleRate);
+    expect(STAGES.prod.throttleRate).not.toBe(STAGES.dev.throttleRate);
+    expect(stageOf(prod.template).StageName).toBe("prod");
+    const fnLog = (s: typeof dev) => {
+      const health = s.stack.api.functions.get("health");
+      if (!health) throw new Error("no health function");
+      return s.template.toJSON().Resources[idOf(s.stack, health.logGroup)];
+    };
+    expect(fnLog(prod).DeletionPolicy).toBe("Retain");
+    expect(fnLog(dev).DeletionPolicy).toBe("Delete");
+    prod.template.hasResource("AWS::DynamoDB::Table", { DeletionPolicy: "Retain" });
+  });
+
+  it("outputs the API URL and the audit log group", () => {
+    template.hasOutput("ApiUrl", {});
+    template.hasOutput("AuditLogGroup", {
+      Value: { Ref: idOf(dev.stack, dev.stack.audit.logGroup) },
+    });
+  });
+
+  it("the health route is the only one granted DescribeTable", () => {
+    for (const id of DESCRIBE_TABLE_ROUTES) expect(routes.some((r) => r.id === id)).toBe(true);
   });
 });

@@ -1,0 +1,183 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { READ_ACTIONS, WRITE_ACTIONS } from "../../infra/constructs/data.ts";
+import { routes } from "../../lib/routes/index.ts";
+import {
+  actionsOf,
+  allStatements,
+  type Json,
+  mentions,
+  policyStatements,
+  resourcesOf,
+  type Statement,
+  idOf as stackIdOf,
+  synth,
+} from "./support.ts";
+
+// Builtin CloudFormation schema validation runs in nag.test.ts; cdk-nag packs run here too.
+process.env.CDK_VALIDATION = "false";
+
+let dev: ReturnType<typeof synth>;
+const WRITE = new Set<string>(WRITE_ACTIONS);
+const TRACING = new Set(["xray:PutTraceSegments", "xray:PutTelemetryRecords"]);
+
+beforeAll(() => {
+  dev = synth({ stage: "dev" });
+});
+
+const idOf = (c: { node: { defaultChild?: unknown } }) => stackIdOf(dev.stack, c);
+
+function fnOf(routeId: string) {
+  const fn = dev.stack.api.functions.get(routeId);
+  if (!fn) throw new Error(`no function for ${routeId}`);
+  return fn;
+}
+
+function routeStatements(routeId: string): Statement[] {
+  return policyStatements(dev.stack, dev.template, fnOf(routeId).role.policy);
+}
+
+describe("per-function least privilege (derived from the route table)", () => {
+  it("no policy anywhere grants dynamodb:*, Scan, BatchWriteItem or any wildcard action", () => {
+    for (const { policyId, statement } of allStatements(dev.template)) {
+      for (const action of actionsOf(statement)) {
+        expect(action, policyId).not.toMatch(/\*/);
+        expect(action, policyId).not.toMatch(/^dynamodb:(Scan|BatchWriteItem|PartiQL)/);
+      }
+      expect(statement.Effect).toBe("Allow");
+    }
+  });
+
+  it("there are no inline policies and no AWS managed policies", () => {
+    const resources = dev.template.toJSON().Resources as Record<string, Json>;
+    for (const [id, r] of Object.entries(resources)) {
+      expect(r.Type, id).not.toBe("AWS::IAM::Policy");
+      if (r.Type === "AWS::IAM::Role") {
+        expect(r.Properties.Policies, id).toBeUndefined();
+        for (const arn of r.Properties.ManagedPolicyArns ?? []) {
+          expect(JSON.stringify(arn), id).not.toContain("iam::aws:policy");
+          expect(arn).toHaveProperty("Ref");
+        }
+      }
+    }
+  });
+
+  it("'*' resources are only for X-Ray (and DescribeLogGroups in API Gateway's logging role)", () => {
+    for (const { policyId, statement } of allStatements(dev.template)) {
+      if (!resourcesOf(statement).includes("*")) continue;
+      for (const action of actionsOf(statement)) {
+        expect(
+          TRACING.has(action) || action === "logs:DescribeLogGroups",
+          `${policyId} ${action}`,
+        ).toBe(true);
+      }
+    }
+  });
+
+  for (const route of routes) {
+    it(`${route.id} (${route.tableAccess}, signing key: ${route.usesSigningKey}) has only what its row declares`, () => {
+      const statements = routeStatements(route.id);
+      const actions = new Set(statements.flatMap(actionsOf));
+      const dynamo = [...actions].filter((a) => a.startsWith("dynamodb:"));
+      const tableKeyId = idOf(dev.stack.keys.table);
+      const touchesTableKey = statements.some((s) => mentions(s.Resource, tableKeyId));
+      if (route.tableAccess === "none") {
+        expect(dynamo).toEqual([]);
+        expect(touchesTableKey).toBe(false);
+      }
+      if (route.tableAccess === "read") {
+        for (const a of dynamo) {
+          expect([...READ_ACTIONS, "dynamodb:DescribeTable"], a).toContain(a);
+        }
+        expect(dynamo.some((a) => WRITE.has(a))).toBe(false);
+        expect(actions.has("kms:Encrypt") || actions.has("kms:GenerateDataKey")).toBe(false);
+      }
+      if (route.tableAccess === "write") {
+        for (const a of WRITE_ACTIONS) expect(dynamo).toContain(a);
+      }
+      if (route.id !== "health") expect(actions.has("dynamodb:DescribeTable")).toBe(false);
+      expect(actions.has("secretsmanager:GetSecretValue")).toBe(route.usesSigningKey);
+      // Logs: its own log group only.
+      const ownLogs = idOf(fnOf(route.id).logGroup);
+      for (const s of statements.filter((x) => actionsOf(x).some((a) => a.startsWith("logs:")))) {
+        expect(mentions(s.Resource, ownLogs), route.id).toBe(true);
+      }
+      // Every allowed action is from the expected families.
+      for (const a of actions) {
+        expect(a, route.id).toMatch(/^(dynamodb|kms|logs|xray|secretsmanager):/);
+      }
+      // Table actions name the table and its indexes by ARN, never `index/*`.
+      for (const s of statements.filter((x) =>
+        actionsOf(x).some((a) => a.startsWith("dynamodb:")),
+      )) {
+        expect(JSON.stringify(s.Resource)).not.toContain("index/*");
+        expect(mentions(s.Resource, idOf(dev.stack.data.table))).toBe(true);
+      }
+    });
+  }
+
+  it("the health function can describe the table and read, but has no write action", () => {
+    const actions = routeStatements("health").flatMap(actionsOf);
+    expect(actions).toContain("dynamodb:DescribeTable");
+    expect(actions.filter((a) => WRITE.has(a) || a === "kms:Encrypt")).toEqual([]);
+  });
+
+  it("only signing-key routes (and the key generator) can touch the signing key secret or its KMS key", () => {
+    const secretId = idOf(dev.stack.signingKey.secret);
+    const keyId = idOf(dev.stack.keys.secrets);
+    const allowed = new Set(
+      routes.filter((r) => r.usesSigningKey).map((r) => idOf(fnOf(r.id).role.policy)),
+    );
+    allowed.add(idOf(dev.stack.signingKey.generator.role.policy));
+    for (const { policyId, statement } of allStatements(dev.template)) {
+      if (mentions(statement.Resource, secretId) || mentions(statement.Resource, keyId)) {
+        expect(allowed.has(policyId), policyId).toBe(true);
+      }
+    }
+    const generator = policyStatements(
+      dev.stack,
+      dev.template,
+      dev.stack.signingKey.generator.role.policy,
+    );
+    const genActions = generator.flatMap(actionsOf);
+    expect(genActions).toContain("secretsmanager:PutSecretValue");
+    expect(genActions).not.toContain("secretsmanager:GetSecretValue");
+  });
+
+  it("only the audit function's role can write to the audit log group", () => {
+    const auditGroup = idOf(dev.stack.audit.logGroup);
+    const auditPolicy = idOf(dev.stack.audit.fn.role.policy);
+    let found = false;
+    for (const { policyId, statement } of allStatements(dev.template)) {
+      const writes = actionsOf(statement).some(
+        (a) => a === "logs:PutLogEvents" || a === "logs:CreateLogStream",
+      );
+      if (!writes) continue;
+      if (mentions(statement.Resource, auditGroup)) {
+        expect(policyId).toBe(auditPolicy);
+        found = true;
+      }
+      // No other log-writing statement can reach it by wildcard: only the
+      // API Gateway execution-log prefix is a pattern, and it cannot match.
+      for (const r of resourcesOf(statement)) {
+        const text = JSON.stringify(r);
+        if (text.includes("*")) expect(text).toContain("API-Gateway-Execution-Logs_*");
+      }
+    }
+    expect(found).toBe(true);
+  });
+
+  it("the audit function reads the stream, parks failures, and writes its dedupe markers, nothing else", () => {
+    const statements = policyStatements(dev.stack, dev.template, dev.stack.audit.fn.role.policy);
+    const actions = statements.flatMap(actionsOf);
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        "dynamodb:GetRecords",
+        "dynamodb:GetShardIterator",
+        "sqs:SendMessage",
+      ]),
+    );
+    expect(actions).not.toContain("secretsmanager:GetSecretValue");
+    const sqs = statements.find((s) => actionsOf(s).includes("sqs:SendMessage"));
+    expect(sqs?.Resource).toEqual({ "Fn::GetAtt": [idOf(dev.stack.audit.deadLetters), "Arn"] });
+  });
+});
