@@ -63,7 +63,8 @@ export async function verifyPassword(password: string, hash: string | undefined)
 /** True when a stored hash is weaker than the configured cost (upgrade on next login). */
 export function needsRehash(hash: string): boolean {
   try {
-    return bcrypt.getRounds(hash) < config().MICROPAY_BCRYPT_COST;
+    const rounds = bcrypt.getRounds(hash);
+    return !Number.isInteger(rounds) || rounds < config().MICROPAY_BCRYPT_COST;
   } catch {
     return true;
   }
