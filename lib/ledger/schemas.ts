@@ -23,15 +23,10 @@ const currency = z
   .string()
   .regex(/^[A-Z]{3}$/)
   .meta({ description: "Upper-case ISO 4217 code from the allow-list.", example: "USD" });
-const amount = z
-  .number()
-  .int()
-  .min(1)
-  .max(Number.MAX_SAFE_INTEGER)
-  .meta({
-    description: "Integer amount in the currency's minor unit (cents for USD).",
-    example: 2500,
-  });
+const amount = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).meta({
+  description: "Integer amount in the currency's minor unit (cents for USD).",
+  example: 2500,
+});
 const text = (max: number) => z.string().min(1).max(max);
 const when = z.iso.datetime();
 
