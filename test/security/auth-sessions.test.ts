@@ -170,12 +170,22 @@ describe("role changes", () => {
     expect((await put("not-an-id", { roles: ["admin"] })).status).toBe(400);
     const missing = await put("usr_01ARZ3NDEKTSV4RRFFQ69G5FAV", { roles: ["admin"] });
     expect(missing.status).toBe(404);
-    // A customer may not change roles, not even its own.
+    // A customer may not change roles, not even its own; the denial is audited.
+    const requestId = `denied-${u.user.id}`;
     const self = await call("PUT", `/v1/admin/users/${u.user.id}/roles`, {
       token: u.accessToken,
       body: { roles: ["admin"] },
+      headers: { "X-Request-Id": requestId },
     });
     expect(self.status).toBe(403);
+    const denials = await table.auditEvents((e) => e.actor.requestId === requestId);
+    expect(denials).toHaveLength(1);
+    expect(denials[0]).toMatchObject({
+      action: "auth.access_denied",
+      reason: "role_not_allowed",
+      actor: { userId: u.user.id, roles: ["customer"] },
+      targets: { routeId: "admin-users-roles" },
+    });
   });
 });
 
