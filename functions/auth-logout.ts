@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import type * as z from "zod";
 import { logout } from "../lib/auth/service.ts";
 import { unauthorized } from "../lib/http/errors.ts";
 import { httpHandler } from "../lib/http/handler.ts";

@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import type * as z from "zod";
 import { refresh } from "../lib/auth/service.ts";
 import { httpHandler } from "../lib/http/handler.ts";
 import { refreshRoute } from "../lib/routes/auth.ts";

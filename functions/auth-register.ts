@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import type * as z from "zod";
 import { register } from "../lib/auth/service.ts";
 import { httpHandler } from "../lib/http/handler.ts";
 import { registerRoute } from "../lib/routes/auth.ts";
