@@ -72,6 +72,8 @@ export class MicroPayStack extends Stack {
         ? { domain: { domainName: options.domainName, certificateArn: options.certificateArn } }
         : {}),
     });
+    // No traffic before the signing key exists: the stage is deployed after the generator ran.
+    this.api.api.deploymentStage.node.addDependency(this.signingKey.generate);
     this.waf = new Waf(this, "Waf", {
       stageName: stage.name,
       apiStage: this.api.api.deploymentStage,
@@ -108,6 +110,10 @@ export class MicroPayStack extends Stack {
     new CfnOutput(this, "AuditLogGroup", {
       value: this.audit.logGroup.logGroupName,
       description: "CloudWatch Logs group of the audit trail",
+    });
+    new CfnOutput(this, "TableName", {
+      value: this.data.table.tableName,
+      description: "DynamoDB table (for npm run admin:create)",
     });
     new CfnOutput(this, "AlarmTopicArn", { value: this.monitoring.topic.topicArn });
     new CfnOutput(this, "SigningKeySecretArn", { value: this.signingKey.secret.secretArn });

@@ -24,6 +24,8 @@ export interface SigningKeyProps {
 export class SigningKey extends Construct {
   readonly secret: Secret;
   readonly generator: HouseFunction;
+  /** The custom resource that writes the key; the API stage waits for it. */
+  readonly generate: CustomResource;
 
   constructor(scope: Construct, id: string, props: SigningKeyProps) {
     super(scope, id);
@@ -32,7 +34,7 @@ export class SigningKey extends Construct {
       encryptionKey: props.key,
       // Placeholder until the generator writes the JWK (same deployment, before any traffic).
       generateSecretString: { passwordLength: 32, excludePunctuation: true },
-      // A signing key is RETAINed even in dev: deleting it invalidates every issued token.
+      // The stage's policy: RETAIN in prod (deleting the key invalidates every issued token).
       removalPolicy: props.removalPolicy,
     });
     this.generator = new HouseFunction(this, "Generator", {
@@ -59,12 +61,12 @@ export class SigningKey extends Construct {
         resources: [props.key.keyArn],
       }),
     );
-    const generate = new CustomResource(this, "Generate", {
+    this.generate = new CustomResource(this, "Generate", {
       serviceToken: this.generator.fn.functionArn,
       resourceType: "Custom::MicroPaySigningKey",
       properties: { SecretId: this.secret.secretArn },
     });
-    generate.node.addDependency(this.generator.role);
+    this.generate.node.addDependency(this.generator.role.policy);
   }
 
   /** Read access for one function: GetSecretValue on this secret, Decrypt with its key. */
