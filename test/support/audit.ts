@@ -155,3 +155,13 @@ export function movementIdsOf(path: string, text: string): string[] {
   }
   return body.id ? [body.id] : [];
 }
+
+/** Polls `probe` until it returns a truthy value or the deadline passes (then returns it). */
+export async function pollUntil<T>(probe: () => T, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = probe();
+    if (v || Date.now() > deadline) return v;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
