@@ -4,6 +4,12 @@ import { ApiError, badRequest, conflict, notFound } from "../http/errors.ts";
 import type { HttpRequest } from "../http/types.ts";
 import { isId, newId } from "../ids.ts";
 import { type AccountView, newAccountTransactItems } from "../ledger/accounts.ts";
+import {
+  countMetric,
+  METRIC_ACCOUNT_LOCKED,
+  METRIC_LOGIN_FAILED,
+  METRIC_REFRESH_REUSE,
+} from "../observability.ts";
 import type { Principal, Role } from "../routes/types.ts";
 import { decodeCursor, encodeCursor } from "../store/cursor.ts";
 import {
@@ -190,6 +196,7 @@ export async function login(
         c.MICROPAY_LOCKOUT_WINDOW_SECONDS * 1000,
       );
       if (count >= c.MICROPAY_LOCKOUT_THRESHOLD && !locked) {
+        countMetric(METRIC_ACCOUNT_LOCKED);
         await lockAccount(
           user.id,
           nowMs,
@@ -204,6 +211,7 @@ export async function login(
     } else {
       await recordLoginFailureForNobody();
     }
+    countMetric(METRIC_LOGIN_FAILED);
     await putSecurityEvent(
       newAuditEvent(actor, "auth.login_failed", {
         outcome: "failure",
@@ -314,6 +322,7 @@ export async function refresh(caller: Caller, presented: string): Promise<TokenP
 
 async function revokeForReuse(actor: AuditActor, family: FamilyItem, now: string): Promise<void> {
   const targets = { userId: family.userId, familyId: family.familyId };
+  countMetric(METRIC_REFRESH_REUSE);
   await putSecurityEvent(
     newAuditEvent(actor, "auth.refresh_token_reused", { outcome: "failure", targets }),
   );

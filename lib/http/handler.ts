@@ -69,7 +69,10 @@ export function httpHandler<B = unknown, Q = unknown, P = unknown>(
     .use({
       before: async (request: MiddyRequest) => {
         const state = stateOf(request);
-        state.principal = await authenticate(route, state.headers);
+        state.principal = await authenticate(route, state.headers, {
+          requestId: state.requestId,
+          sourceIp: request.event.requestContext?.identity?.sourceIp,
+        });
         const parsed = parseJsonBody(
           route.method,
           state.headers,
