@@ -31,7 +31,14 @@ export interface AuditEvent {
   };
   /** Ids of what the action touched, e.g. { accountId, paymentId }. */
   readonly targets: Readonly<Record<string, string>>;
-  /** For money movements. */
+  /**
+   * For money movements. `npm run audit -- verify` matches a committed movement's
+   * success event (`payment.created`, `refund.created`, `deposit.created`,
+   * `withdrawal.created`) to its ledger entries: payments by `targets.paymentId`,
+   * refunds by `targets.refundId`, deposits and withdrawals by an entry id in
+   * `targets` (e.g. `debitEntryId`); `debitAccountId` / `creditAccountId` are the
+   * accounts of the debit and credit entries, `amount` their (equal) amount.
+   */
   readonly money?: {
     readonly amount: number;
     readonly currency: string;
