@@ -1,3 +1,4 @@
+import { createRequire } from "node:module";
 import { join } from "node:path";
 import { type RemovalPolicy, Stack } from "aws-cdk-lib";
 import {
@@ -206,6 +207,14 @@ export class Api extends Construct {
         logRetention: props.logRetention,
         removalPolicy: props.removalPolicy,
         logsKey: props.logsKey,
+        ...(route.assets
+          ? {
+              assets: route.assets.map((a) => ({
+                source: createRequire(import.meta.url).resolve(a.module),
+                file: a.file,
+              })),
+            }
+          : {}),
       });
       for (const statement of props.data.statementsFor(route.tableAccess, {
         describe: DESCRIBE_TABLE_ROUTES.has(route.id),

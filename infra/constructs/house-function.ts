@@ -18,6 +18,8 @@ export interface HouseFunctionProps {
   readonly logsKey: IKey;
   readonly memorySize?: number;
   readonly timeout?: Duration;
+  /** Files copied beside the bundle (absolute source path, file name in the asset). */
+  readonly assets?: readonly { readonly source: string; readonly file: string }[];
 }
 
 /**
@@ -86,6 +88,16 @@ export class HouseFunction extends Construct {
         // ESM bundles need a CommonJS `require` for the few CJS dependencies.
         banner:
           "import { createRequire as __cr } from 'module'; const require = __cr(import.meta.url);",
+        ...(props.assets && props.assets.length > 0
+          ? {
+              commandHooks: {
+                beforeBundling: () => [],
+                beforeInstall: () => [],
+                afterBundling: (_input: string, output: string) =>
+                  (props.assets ?? []).map((a) => `cp "${a.source}" "${output}/${a.file}"`),
+              },
+            }
+          : {}),
       },
     });
   }

@@ -52,6 +52,7 @@ export const docsAssetRoute = defineRoute({
   successStatus: 200,
   tableAccess: "none",
   usesSigningKey: false,
+  assets: [{ module: "@scalar/api-reference/browser/standalone.js", file: "scalar-standalone.js" }],
 });
 
 export const docsRoutes = [openapiRoute, docsRoute, docsAssetRoute] as const;

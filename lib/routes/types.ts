@@ -35,6 +35,11 @@ export interface RouteDef {
   readonly usesSigningKey: boolean;
   /** Stricter edge throttling (auth routes). */
   readonly throttle?: { readonly rate: number; readonly burst: number };
+  /**
+   * Files a function needs beside its bundle at run time: `module` is resolved from
+   * node_modules at synth time and copied into the Lambda asset as `file`.
+   */
+  readonly assets?: readonly { readonly module: string; readonly file: string }[];
   /** Example request for docs and the contract test. */
   readonly example?: { readonly body?: unknown; readonly query?: Record<string, string> };
 }
