@@ -1,0 +1,89 @@
+import { readFileSync } from "node:fs";
+import { createMicroPayClient } from "../client/index.ts";
+
+/**
+ * The five-minute walkthrough, with the typed client: register a payer and a
+ * merchant, fund the payer (admin), pay, refund, read the statement, and find the
+ * payment's audit record. README.md shows this file; a test runs it.
+ */
+export async function walkthrough(opts: {
+  baseUrl: string;
+  admin: { email: string; password: string };
+  auditLog: string;
+}) {
+  const { baseUrl } = opts;
+  const run = Date.now().toString(36);
+  const password = "a long and private passphrase";
+
+  // 1. Anyone can register: a customer with one USD account.
+  const signup = createMicroPayClient({ baseUrl });
+  const { data: payer } = await signup.POST("/v1/auth/register", {
+    body: { email: `payer-${run}@example.com`, password },
+  });
+  const { data: shop } = await signup.POST("/v1/auth/register", {
+    body: { email: `shop-${run}@example.com`, password },
+  });
+  if (!payer || !shop) throw new Error("registration failed");
+
+  // 2. An admin funds the payer ($100.00 from the system funding account) and makes
+  //    the shop a merchant (roles reach a token at the next login or refresh).
+  const admin = createMicroPayClient({ baseUrl });
+  await admin.login(opts.admin.email, opts.admin.password);
+  await admin.POST("/v1/accounts/{accountId}/deposits", {
+    params: { path: { accountId: payer.account.id } },
+    body: { amount: 10_000, reference: "welcome credit" },
+  });
+  await admin.PUT("/v1/admin/users/{userId}/roles", {
+    params: { path: { userId: shop.user.id } },
+    body: { roles: ["merchant"] },
+  });
+
+  // 3. The payer pays the shop $25.00 (the client adds an Idempotency-Key).
+  const alice = createMicroPayClient({ baseUrl });
+  await alice.login(`payer-${run}@example.com`, password);
+  const { data: payment, error } = await alice.POST("/v1/payments", {
+    body: {
+      sourceAccountId: payer.account.id,
+      destinationAccountId: shop.account.id,
+      amount: 2_500,
+      currency: "USD",
+      description: "Order 1001",
+    },
+  });
+  if (!payment) throw new Error(`payment refused: ${JSON.stringify(error)}`);
+
+  // 4. The merchant refunds $5.00 of it.
+  const merchant = createMicroPayClient({ baseUrl });
+  await merchant.login(`shop-${run}@example.com`, password);
+  const { data: refund } = await merchant.POST("/v1/payments/{paymentId}/refunds", {
+    params: { path: { paymentId: payment.id } },
+    body: { amount: 500, reason: "one item out of stock" },
+  });
+
+  // 5. The payer's statement: balance and ledger entries, newest first.
+  const { data: account } = await alice.GET("/v1/accounts/{accountId}", {
+    params: { path: { accountId: payer.account.id } },
+  });
+  const { data: statement } = await alice.GET("/v1/accounts/{accountId}/entries", {
+    params: { path: { accountId: payer.account.id }, query: { limit: 10 } },
+  });
+
+  // 6. The payment's audit record, as CloudWatch Logs would return it (locally: a
+  //    file the stream poller appends to within a moment of the commit).
+  const auditRecord = await auditRecordOf(opts.auditLog, payment.id);
+
+  return { payment, refund, balance: account?.balance, statement, auditRecord };
+}
+
+async function auditRecordOf(auditLog: string, paymentId: string) {
+  for (const deadline = Date.now() + 15_000; Date.now() < deadline; ) {
+    const record = readFileSync(auditLog, "utf8")
+      .split("\n")
+      .filter((line) => line.includes(paymentId))
+      .map((line) => JSON.parse(JSON.parse(line).message))
+      .find((r) => r.action === "payment.created");
+    if (record) return record;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return undefined;
+}
