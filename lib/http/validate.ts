@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import type * as z from "zod";
 import { ApiError, type FieldError } from "./errors.ts";
 
 /** Runs a zod schema; failures become one 400 naming each bad field (never echoing values). */

@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import type * as z from "zod";
 
 export const ROLES = ["customer", "merchant", "admin", "auditor"] as const;
 export type Role = (typeof ROLES)[number];
