@@ -376,7 +376,10 @@ export async function createRefund(
     const refusal =
       accountRefusal(destination, "debit", amount, payment.currency) ??
       accountRefusal(source, "credit", amount, payment.currency);
-    if (refusal) throw refusal;
+    // The balances were read after the payment, so under racing refunds a drained
+    // balance can sit beside a stale `remaining`. Funds are therefore judged by the
+    // transaction alone, which reports the payment's limit before the balance.
+    if (refusal && refusal.code !== "insufficient_funds") throw refusal;
 
     const now = nowIso();
     const refund: RefundView = {
