@@ -213,3 +213,31 @@ describe("refresh tokens", () => {
     expect(a.hash).not.toContain(a.token.slice(3));
   });
 });
+
+describe("the verified-token cache", () => {
+  it("serves a repeated token without re-verifying, and never a different or expired one", async () => {
+    const { verifyAccessToken, clearVerifiedTokensForTests } = await import(
+      "../../lib/auth/access-token.ts"
+    );
+    const { vi } = await import("vitest");
+    clearVerifiedTokensForTests();
+    const { token } = await issueAccessToken(USER, ["customer"]);
+    const first = await verifyAccessToken(token);
+    expect(first).toMatchObject({ userId: USER, roles: ["customer"] });
+    expect(await verifyAccessToken(token)).toBe(first); // the cached principal itself
+
+    // One flipped signature character is another token: verified again, refused.
+    const [h, p, sig] = token.split(".") as [string, string, string];
+    const forged = `${h}.${p}.${sig.startsWith("A") ? "B" : "A"}${sig.slice(1)}`;
+    await expect(verifyAccessToken(forged)).rejects.toMatchObject({ status: 401 });
+
+    // Past its exp the cached entry is dropped and the token refused.
+    const exp = (decodeJwt(token).exp as number) * 1000;
+    vi.useFakeTimers({ now: exp + 60_000, toFake: ["Date"] });
+    try {
+      await expect(verifyAccessToken(token)).rejects.toMatchObject({ status: 401 });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
