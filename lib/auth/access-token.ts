@@ -68,6 +68,18 @@ export type TokenCheck =
 
 /** Verifies an access token without throwing for a bad token (key outages still throw 503). */
 export async function checkAccessToken(token: string): Promise<TokenCheck> {
+  const now = Date.now();
+  const hit = verified.get(token);
+  if (hit) {
+    if (hit.until > now) return hit.check;
+    verified.delete(token);
+  }
+  const check = await verifyUncached(token);
+  if (check.ok) remember(token, check, now);
+  return check;
+}
+
+async function verifyUncached(token: string): Promise<TokenCheck> {
   if (token.length > MAX_TOKEN_BYTES) return { ok: false, reason: "oversized" };
   if (!COMPACT_JWS.test(token)) return { ok: false, reason: "malformed" };
   let header: Record<string, unknown>;
@@ -136,29 +148,22 @@ export const invalidToken = () =>
  */
 const VERIFIED_MAX = 1_000;
 const VERIFIED_TTL_MS = 60_000;
-const verified = new Map<string, { principal: Principal; until: number }>();
+const verified = new Map<string, { check: TokenCheck; until: number }>();
+
+function remember(token: string, check: TokenCheck, now: number): void {
+  const exp = expiryMs(token);
+  if (exp === undefined || exp <= now) return;
+  if (verified.size >= VERIFIED_MAX) {
+    const oldest = verified.keys().next().value;
+    if (oldest !== undefined) verified.delete(oldest);
+  }
+  verified.set(token, { check, until: Math.min(exp, now + VERIFIED_TTL_MS) });
+}
 
 /** Verifies a bearer access token and returns who it belongs to (401 otherwise). */
 export async function verifyAccessToken(token: string): Promise<Principal> {
-  const now = Date.now();
-  const hit = verified.get(token);
-  if (hit) {
-    if (hit.until > now) return hit.principal;
-    verified.delete(token);
-  }
   const result = await checkAccessToken(token);
   if (!result.ok) throw invalidToken();
-  const exp = expiryMs(token);
-  if (exp !== undefined && exp > now) {
-    if (verified.size >= VERIFIED_MAX) {
-      const oldest = verified.keys().next().value;
-      if (oldest !== undefined) verified.delete(oldest);
-    }
-    verified.set(token, {
-      principal: result.principal,
-      until: Math.min(exp, now + VERIFIED_TTL_MS),
-    });
-  }
   return result.principal;
 }
 
