@@ -1,5 +1,6 @@
 import * as z from "zod";
 import { MAX_BODY_BYTES } from "./http/body.ts";
+import { STATUS_TITLES } from "./http/errors.ts";
 import { routes as routeTable } from "./routes/index.ts";
 import type { HttpMethod, RouteDef } from "./routes/types.ts";
 
@@ -311,7 +312,7 @@ function problemResponse(outcome: ProblemOutcome): JsonObject {
   if (outcome.status === 401) headers["WWW-Authenticate"] = ref("headers", "WWWAuthenticate");
   const first = codes[0] as string;
   return {
-    description: `${STATUS_TEXT[outcome.status] ?? "Error"}: ${codes.map((c) => `\`${c}\``).join(", ")}`,
+    description: `${STATUS_TITLES[outcome.status] ?? "Error"}: ${codes.map((c) => `\`${c}\``).join(", ")}`,
     headers,
     content: {
       "application/problem+json": {
@@ -329,7 +330,7 @@ function problemResponse(outcome: ProblemOutcome): JsonObject {
         },
         example: {
           type: `urn:micropay:problem:${first}`,
-          title: STATUS_TEXT[outcome.status] ?? "Error",
+          title: STATUS_TITLES[outcome.status] ?? "Error",
           status: outcome.status,
           code: first,
           detail: PROBLEM_EXAMPLE_DETAIL[first] ?? "See the code.",
@@ -339,22 +340,6 @@ function problemResponse(outcome: ProblemOutcome): JsonObject {
     },
   };
 }
-
-const STATUS_TEXT: Readonly<Record<number, string>> = {
-  400: "Bad Request",
-  401: "Unauthorized",
-  402: "Payment Required",
-  403: "Forbidden",
-  404: "Not Found",
-  405: "Method Not Allowed",
-  409: "Conflict",
-  413: "Content Too Large",
-  415: "Unsupported Media Type",
-  422: "Unprocessable Content",
-  429: "Too Many Requests",
-  500: "Internal Server Error",
-  503: "Service Unavailable",
-};
 
 const PROBLEM_EXAMPLE_DETAIL: Readonly<Record<string, string>> = {
   validation_failed: "The request is invalid.",

@@ -14,7 +14,8 @@ export interface ApiErrorInit {
   headers?: Record<string, string>;
 }
 
-const TITLES: Record<number, string> = {
+/** RFC 9110 reason phrases of the statuses MicroPay answers: problem titles and OpenAPI text. */
+export const STATUS_TITLES: Readonly<Record<number, string>> = {
   400: "Bad Request",
   401: "Unauthorized",
   402: "Payment Required",
@@ -42,13 +43,13 @@ export class ApiError extends Error {
     super(`${status} ${code}`);
     this.status = status;
     this.code = code;
-    this.detail = init.detail ?? TITLES[status] ?? "Error";
+    this.detail = init.detail ?? STATUS_TITLES[status] ?? "Error";
     this.errors = init.errors;
     this.headers = init.headers ?? {};
   }
 
   get title(): string {
-    return TITLES[this.status] ?? "Error";
+    return STATUS_TITLES[this.status] ?? "Error";
   }
 }
 
