@@ -274,13 +274,19 @@ export async function listRefunds(
 
 /** Which side of a movement an account is on, and how its update is conditioned. */
 export type Side =
-  | { readonly type: "customer"; readonly accountId: string }
+  | {
+      readonly type: "customer";
+      readonly accountId: string;
+      /** Only if the account belongs to this user (the payer of a payment). */
+      readonly ownerId?: string;
+    }
   | { readonly type: "system"; readonly purpose: SystemPurpose };
 
 /**
  * The balance update of one side. Customer accounts: must exist, be a customer
  * account, be active and hold the movement's currency; a debit also needs
- * `balance >= amount` (no overdraft). System accounts are created by their first
+ * `balance >= amount` (no overdraft); with `ownerId`, the account must be that user's.
+ * System accounts are created by their first
  * movement (if_not_exists) and may go negative.
  */
 export function balanceUpdate(
@@ -336,6 +342,7 @@ export function balanceUpdate(
     };
   }
   const debit = direction === "debit";
+  const owned = side.ownerId !== undefined;
   return {
     Update: {
       TableName: T(),
@@ -343,13 +350,15 @@ export function balanceUpdate(
       UpdateExpression: `SET #balance = #balance ${debit ? "-" : "+"} :amt, #updatedAt = :now`,
       ConditionExpression:
         "attribute_exists(pk) AND #kind = :customer AND #status = :active AND #currency = :cur" +
-        (debit ? " AND #balance >= :amt" : ""),
+        (debit ? " AND #balance >= :amt" : "") +
+        (owned ? " AND #ownerId = :owner" : ""),
       ExpressionAttributeNames: {
         "#balance": "balance",
         "#updatedAt": "updatedAt",
         "#kind": "kind",
         "#status": "status",
         "#currency": "currency",
+        ...(owned ? { "#ownerId": "ownerId" } : {}),
       },
       ExpressionAttributeValues: {
         ":amt": amount,
@@ -357,6 +366,7 @@ export function balanceUpdate(
         ":customer": "customer",
         ":active": "active",
         ":cur": currency,
+        ...(owned ? { ":owner": side.ownerId } : {}),
       },
       ReturnValuesOnConditionCheckFailure: "ALL_OLD",
     },
@@ -462,33 +472,53 @@ export type TransactOutcome =
       readonly failed: ReadonlyArray<{ index: number; item: Item | undefined }>;
     };
 
+/** Rounds of a transaction cancelled with condition failures beside unjudged items. */
+const UNSETTLED_ROUNDS = 3;
+
 /**
  * Sends one TransactWriteItems, retrying conflicts and throttling (bounded, jittered;
- * then 503). A condition failure is returned, never retried. `token(attempt)` gives
- * the ClientRequestToken of each attempt: the SDK's own resend of one attempt after
- * a lost response then cannot apply it twice.
+ * then 503). A condition failure is returned, never retried, with every failed item:
+ * callers rank the failures to give one answer, so an item reported with neither
+ * "None" nor ConditionalCheckFailed (say, a TransactionConflict beside a failed
+ * condition) was not judged and might hide a refusal that ranks higher. Such a
+ * cancellation is sent again (it had no effect) a bounded number of times.
+ * `token(attempt)` gives the ClientRequestToken of each attempt: the SDK's own resend
+ * of one attempt after a lost response then cannot apply it twice.
  */
 export async function transact(
   items: TransactItem[],
   token?: (attempt: number) => string,
 ): Promise<TransactOutcome> {
-  try {
-    await withRetry((attempt) =>
-      docClient().send(
-        new TransactWriteCommand({
-          TransactItems: items,
-          ...(token ? { ClientRequestToken: token(attempt) } : {}),
-        }),
-      ),
-    );
-    return { ok: true };
-  } catch (error) {
-    const reasons = cancellationReasons(error);
-    if (!reasons?.some((r) => r.Code === "ConditionalCheckFailed")) throw error;
-    const failed = reasons.flatMap((r, index) =>
-      r.Code === "ConditionalCheckFailed" ? [{ index, item: plain(r.Item) }] : [],
-    );
-    return { ok: false, failed };
+  let sent = 0;
+  for (let round = 1; ; round++) {
+    let last = sent;
+    try {
+      await withRetry((attempt) => {
+        last = sent + attempt;
+        return docClient().send(
+          new TransactWriteCommand({
+            TransactItems: items,
+            ...(token ? { ClientRequestToken: token(last) } : {}),
+          }),
+        );
+      });
+      return { ok: true };
+    } catch (error) {
+      const reasons = cancellationReasons(error);
+      if (!reasons?.some((r) => r.Code === "ConditionalCheckFailed")) throw error;
+      const unsettled = reasons.some(
+        (r) => r.Code !== undefined && r.Code !== "None" && r.Code !== "ConditionalCheckFailed",
+      );
+      if (unsettled && round < UNSETTLED_ROUNDS) {
+        sent = last + 1;
+        await new Promise((r) => setTimeout(r, 10 + Math.floor(Math.random() * 20)));
+        continue;
+      }
+      const failed = reasons.flatMap((r, index) =>
+        r.Code === "ConditionalCheckFailed" ? [{ index, item: plain(r.Item) }] : [],
+      );
+      return { ok: false, failed };
+    }
   }
 }
 
