@@ -28,9 +28,11 @@ import { systemAccountId } from "./model.ts";
 import {
   accountRefusal,
   canRead,
-  currencyMismatch,
+  type Explainer,
   entryPair,
+  firstRefusal,
   isAdmin,
+  paymentChecks,
   refundAmount,
   refundExceedsPayment,
   requireActor,
@@ -55,20 +57,22 @@ const entryId = () => newId("ent");
 const ok = (body: unknown, status = 200): HttpResult => ({ status, body });
 const pageResult = <T>(p: Page<T>): HttpResult => ok(p);
 
-/** The first refusal among the failed conditions, by item index. */
+/**
+ * The business answer of a refused transaction: the first refusal of `checks`
+ * (item index, explainer) in precedence order among the items whose conditions
+ * failed. A failed idempotency completion (`leaseIndex`) outranks everything.
+ */
 function explain(
   outcome: Extract<TransactOutcome, { ok: false }>,
   leaseIndex: number,
-  explainers: Record<number, (item: Record<string, unknown> | undefined) => ApiError | null>,
+  checks: ReadonlyArray<readonly [number, Explainer]>,
 ): never {
   if (outcome.failed.some((f) => f.index === leaseIndex)) throw new LeaseLostError();
-  const ordered = [...outcome.failed].sort((a, b) => a.index - b.index);
-  for (const f of ordered) {
-    const refusal = explainers[f.index]?.(f.item);
-    if (refusal) throw refusal;
-  }
+  const failed = new Map(outcome.failed.map((f) => [f.index, f.item] as const));
+  const refusal = firstRefusal(checks, failed);
+  if (refusal) throw refusal;
   // A condition that should never fail (an id collision): a bug, not a business answer.
-  throw new Error(`transaction refused at items ${ordered.map((f) => f.index).join(",")}`);
+  throw new Error(`transaction refused at items ${[...failed.keys()].join(",")}`);
 }
 
 async function visibleAccount(req: HttpRequest, accountId: string): Promise<AccountView> {
@@ -158,6 +162,9 @@ async function transfer(
   lease: Lease,
 ): Promise<Completed> {
   const p = principalOf(req);
+  // Unlike a payment, a deposit or withdrawal must read its account first: the body
+  // names no currency, and the account's currency decides the amount's range (minor
+  // units) and which system account is the other side of the transaction.
   const account = await getAccount(req.params.accountId);
   if (!account || !canRead(p, [account.ownerId])) throw notFound("No such account.");
   if (account.kind === "system") {
@@ -212,10 +219,12 @@ async function transfer(
   const out = await transact(items, (a) => requestToken(lease, a));
   if (!out.ok) {
     const customerIndex = kind === "deposit" ? 1 : 0;
-    explain(out, 4, {
-      [customerIndex]: (item) =>
-        accountRefusal(item, kind === "deposit" ? "credit" : "debit", amount, currency),
-    });
+    explain(out, 4, [
+      [
+        customerIndex,
+        (item) => accountRefusal(item, kind === "deposit" ? "credit" : "debit", amount, currency),
+      ],
+    ]);
   }
   return { status: 201, body };
 }
@@ -247,29 +256,26 @@ export async function createPayment(req: HttpRequest<PaymentBody>): Promise<Http
       { path: "body.destinationAccountId", message: "must differ from sourceAccountId" },
     ]);
   }
+  // No read before the transaction. Everything a read of the two accounts would
+  // decide is a condition of the transaction's balance updates: the source exists,
+  // is a customer account, belongs to the caller (`ownerId = caller`), is active,
+  // holds the payment's currency and covers the amount; the destination exists, is a
+  // customer account, is active and holds the currency. DynamoDB judges every
+  // condition of a cancelled transaction and returns each failed account as it stood
+  // (ALL_OLD), which is all `paymentChecks` needs to give the same answer, in the same
+  // precedence, that a read would have. So a payment costs two round trips (the
+  // idempotency lease and the transaction), and a read can never be stale against
+  // the write it was meant to guard.
+  const p = principalOf(req);
   return runIdempotent(req, async (lease) => {
-    const p = principalOf(req);
-    const src = await getAccount(b.sourceAccountId);
-    if (!src || src.kind === "system" || !canRead(p, [src.ownerId])) {
-      throw notFound("No such source account.");
-    }
-    requireActor(p, [src.ownerId], [src.ownerId]);
-    const dst = await getAccount(b.destinationAccountId);
-    if (!dst || dst.kind === "system") throw notFound("No such destination account.");
-    // A currency that differs from either side is the first answer (422), whatever
-    // the balances.
-    if (src.currency !== b.currency || dst.currency !== b.currency) throw currencyMismatch();
-    const refusal =
-      accountRefusal(src, "debit", b.amount, b.currency) ??
-      accountRefusal(dst, "credit", b.amount, b.currency);
-    if (refusal) throw refusal;
-
+    const srcId = b.sourceAccountId;
+    const dstId = b.destinationAccountId;
     const now = nowIso();
     const payment: PaymentView = {
       id: newId("pay"),
       status: "succeeded",
-      sourceAccountId: src.id,
-      destinationAccountId: dst.id,
+      sourceAccountId: srcId,
+      destinationAccountId: dstId,
       amount: b.amount,
       currency: b.currency,
       amountRefunded: 0,
@@ -278,8 +284,8 @@ export async function createPayment(req: HttpRequest<PaymentBody>): Promise<Http
     };
     const entries = entryPair({
       kind: "payment",
-      debitAccountId: src.id,
-      creditAccountId: dst.id,
+      debitAccountId: srcId,
+      creditAccountId: dstId,
       amount: b.amount,
       currency: b.currency,
       now,
@@ -290,19 +296,25 @@ export async function createPayment(req: HttpRequest<PaymentBody>): Promise<Http
     const event = newAuditEvent(actorOf(req), "payment.created", {
       targets: {
         paymentId: payment.id,
-        sourceAccountId: src.id,
-        destinationAccountId: dst.id,
+        sourceAccountId: srcId,
+        destinationAccountId: dstId,
       },
       money: {
         amount: b.amount,
         currency: b.currency,
-        debitAccountId: src.id,
-        creditAccountId: dst.id,
+        debitAccountId: srcId,
+        creditAccountId: dstId,
       },
     });
     const items = [
-      balanceUpdate({ type: "customer", accountId: src.id }, "debit", b.amount, b.currency, now),
-      balanceUpdate({ type: "customer", accountId: dst.id }, "credit", b.amount, b.currency, now),
+      balanceUpdate(
+        { type: "customer", accountId: srcId, ownerId: p.userId },
+        "debit",
+        b.amount,
+        b.currency,
+        now,
+      ),
+      balanceUpdate({ type: "customer", accountId: dstId }, "credit", b.amount, b.currency, now),
       entryPut(entries[0]),
       entryPut(entries[1]),
       ...paymentPuts(payment),
@@ -311,10 +323,12 @@ export async function createPayment(req: HttpRequest<PaymentBody>): Promise<Http
     ];
     const out = await transact(items, (a) => requestToken(lease, a));
     if (!out.ok) {
-      explain(out, items.length - 2, {
-        0: (item) => accountRefusal(item, "debit", b.amount, b.currency),
-        1: (item) => accountRefusal(item, "credit", b.amount, b.currency),
-      });
+      const index = { source: 0, destination: 1 } as const;
+      explain(
+        out,
+        items.length - 2,
+        paymentChecks(p, b.amount, b.currency).map(([side, check]) => [index[side], check]),
+      );
     }
     return { status: 201, body };
   });
@@ -436,11 +450,11 @@ export async function createRefund(
     ];
     const out = await transact(items, (a) => requestToken(lease, a));
     if (!out.ok) {
-      explain(out, 6, {
-        0: () => refundExceedsPayment(),
-        1: (item) => accountRefusal(item, "debit", amount, cur),
-        2: (item) => accountRefusal(item, "credit", amount, cur),
-      });
+      explain(out, 6, [
+        [0, () => refundExceedsPayment()],
+        [1, (item) => accountRefusal(item, "debit", amount, cur)],
+        [2, (item) => accountRefusal(item, "credit", amount, cur)],
+      ]);
     }
     return { status: 201, body };
   });

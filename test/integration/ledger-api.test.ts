@@ -196,6 +196,52 @@ describe("accounts and ledger", () => {
     expect((await pay({ token: x.accessToken }, body)).status).toBe(201);
   });
 
+  it("ranks refusals as before: destination 404, then currency 422, then frozen 409, then 402", async () => {
+    const [x, y] = await Promise.all([registerUser(), registerUser()]);
+    expectOk("fund", await deposit({ token: admin }, x.account.id, 100));
+    const eur = (
+      await call<Page<{ id: string; currency: string }>>("GET", "/v1/accounts", {
+        token: a.accessToken,
+      })
+    ).json.data.find((acc) => acc.currency === "EUR");
+    const body = (destinationAccountId: string, amount: number) => ({
+      sourceAccountId: x.account.id,
+      destinationAccountId,
+      amount,
+      currency: "USD",
+    });
+    const answer = async (destinationAccountId: string, amount: number) => {
+      const res = await pay({ token: x.accessToken }, body(destinationAccountId, amount));
+      return `${res.status} ${code(res)}`;
+    };
+    const missing = "acc_01J9Z8Q4N7V3XKQ2T5W6Y8B0CD";
+    // Overdrawn and to another currency: the currency answers first.
+    expect(await answer(String(eur?.id), 1_000)).toBe("422 currency_mismatch");
+    // Overdrawn to a frozen account: the source's refusal answers first.
+    await call("PATCH", `/v1/admin/accounts/${y.account.id}`, {
+      token: admin,
+      body: { status: "frozen" },
+    });
+    expect(await answer(y.account.id, 1_000)).toBe("402 insufficient_funds");
+    expect(await answer(y.account.id, 10)).toBe("409 account_frozen");
+    // A frozen and overdrawn source: frozen first; a missing destination before both.
+    await call("PATCH", `/v1/admin/accounts/${x.account.id}`, {
+      token: admin,
+      body: { status: "frozen" },
+    });
+    expect(await answer(b.account.id, 1_000)).toBe("409 account_frozen");
+    expect(await answer(missing, 1_000)).toBe("404 not_found");
+    expect(await answer(String(eur?.id), 1_000)).toBe("422 currency_mismatch");
+    for (const acc of [x, y]) {
+      await call("PATCH", `/v1/admin/accounts/${acc.account.id}`, {
+        token: admin,
+        body: { status: "active" },
+      });
+    }
+    expect(await balanceOf({ token: x.accessToken }, x.account.id)).toBe(100);
+    expect(await balanceOf({ token: y.accessToken }, y.account.id)).toBe(0);
+  });
+
   it("lists entries newest first with cursor pages that cover everything once", async () => {
     const [x, y] = await Promise.all([registerUser(), registerUser()]);
     expectOk("fund", await deposit({ token: admin }, x.account.id, 1_000));

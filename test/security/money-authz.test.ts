@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
+import { systemAccountId } from "../../lib/ledger/model.ts";
 import { adminToken, type RegisteredUser, registerUser, tokenWithRoles } from "../support/auth.ts";
 import { type ApiResponse, call } from "../support/http.ts";
 import { balanceOf, deposit, expectOk, pay } from "../support/ledger.ts";
@@ -177,6 +178,74 @@ describe("money authorization", () => {
       headers: idem(),
     });
     expect(res.status).toBe(403);
+  });
+
+  // Payments read no account before their transaction: the source's debit is
+  // conditioned on belonging to the caller, and the refusal is explained from the
+  // failed conditions. These hold that to the same answers a read gave.
+  it("paying from another's, a system or a missing account is one 404; the key is released", async () => {
+    const t = mallory.accessToken;
+    const from = (sourceAccountId: string, key: string = randomUUID()) =>
+      pay(
+        { token: t, key },
+        { sourceAccountId, destinationAccountId: mallory.account.id, amount: 5, currency: "USD" },
+      );
+    const strip = (r: ApiResponse) => ({ ...(r.json as object), requestId: "" });
+    const key = randomUUID();
+    const theirs = await from(alice.account.id, key);
+    expect(theirs.status).toBe(404);
+    expect((theirs.json as { detail?: string }).detail).toBe("No such source account.");
+    for (const other of [missingAccount, systemAccountId("funding", "USD")]) {
+      const res = await from(other);
+      expect(res.status, other).toBe(404);
+      expect(strip(res)).toEqual(strip(theirs));
+    }
+    // A 404 releases the key: the same request runs again, it is not a replay.
+    const again = await from(alice.account.id, key);
+    expect(again.status).toBe(404);
+    expect(again.headers.get("idempotent-replayed")).toBeNull();
+    expect(await balanceOf({ token: alice.accessToken }, alice.account.id)).toBe(9_000);
+    expect(await balanceOf({ token: t }, mallory.account.id)).toBe(0);
+  });
+
+  it("a missing or system destination is a 404 for the destination, and nothing moves", async () => {
+    const t = alice.accessToken;
+    for (const destinationAccountId of [missingAccount, systemAccountId("payout", "USD")]) {
+      const res = await pay(
+        { token: t },
+        { sourceAccountId: alice.account.id, destinationAccountId, amount: 5, currency: "USD" },
+      );
+      expect(res.status, destinationAccountId).toBe(404);
+      expect((res.json as { detail?: string }).detail).toBe("No such destination account.");
+    }
+    expect(await balanceOf({ token: t }, alice.account.id)).toBe(9_000);
+  });
+
+  it("a customer who is also an admin pays only from their own account (403), nothing moves", async () => {
+    const both = await tokenWithRoles(["customer", "admin"]);
+    const res = await pay(
+      { token: both.accessToken },
+      {
+        sourceAccountId: alice.account.id,
+        destinationAccountId: both.account.id,
+        amount: 5,
+        currency: "USD",
+      },
+    );
+    expect(res.status).toBe(403);
+    expect(code(res)).toBe("forbidden");
+    const missing = await pay(
+      { token: both.accessToken },
+      {
+        sourceAccountId: missingAccount,
+        destinationAccountId: both.account.id,
+        amount: 5,
+        currency: "USD",
+      },
+    );
+    expect(missing.status).toBe(404);
+    expect(await balanceOf({ token: admin }, alice.account.id)).toBe(9_000);
+    expect(await balanceOf({ token: admin }, both.account.id)).toBe(0);
   });
 
   it("cursors are tamper-proof and bound to their list", async () => {

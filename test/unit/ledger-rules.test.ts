@@ -5,6 +5,8 @@ import { paymentStatus, systemAccountId } from "../../lib/ledger/model.ts";
 import {
   accountRefusal,
   entryPair,
+  firstRefusal,
+  paymentChecks,
   refundAmount,
   requireActor,
   requireAmount,
@@ -61,6 +63,88 @@ describe("account rules", () => {
     expect(statusOf(() => requireActor(customer, ["u9"], ["u9"]))).toBe("404 not_found");
     expect(statusOf(() => requireActor(admin, ["u9"], ["u9"]))).toBe("403 forbidden");
     expect(statusOf(() => requireActor(customer, ["u1"], ["u1"]))).toBe("ok");
+  });
+});
+
+describe("payment refusals from the transaction's failed conditions", () => {
+  const customer = { userId: "u1", roles: ["customer"] as const, tokenId: "t" };
+  const staffPayer = { userId: "u1", roles: ["customer", "admin"] as const, tokenId: "t" };
+  const mine = { ownerId: "u1", kind: "customer", status: "active", currency: "USD", balance: 100 };
+  const theirs = { ...mine, ownerId: "u9" };
+  type Side = "source" | "destination";
+  /** The answer when `failed` items failed their conditions (the others said "None"). */
+  const answer = (
+    p: typeof customer | typeof staffPayer,
+    failed: Partial<Record<Side, Record<string, unknown> | undefined>>,
+    amount = 10,
+  ) => {
+    const r = firstRefusal(
+      paymentChecks(p, amount, "USD"),
+      new Map(Object.entries(failed) as [Side, Record<string, unknown> | undefined][]),
+    );
+    return r ? `${r.status} ${r.code} ${r.detail}` : null;
+  };
+  const noSource = "404 not_found No such source account.";
+  const noDestination = "404 not_found No such destination account.";
+
+  it("a source the caller may not pay from: 404 unseen, 403 for staff, before all else", () => {
+    expect(answer(customer, { source: undefined })).toBe(noSource);
+    expect(answer(customer, { source: { ...mine, kind: "system" } })).toBe(noSource);
+    expect(answer(customer, { source: theirs })).toBe(noSource);
+    expect(
+      answer(customer, { source: { ...theirs, status: "frozen" }, destination: undefined }),
+    ).toBe(noSource);
+    expect(answer(staffPayer, { source: undefined })).toBe(noSource);
+    expect(answer(staffPayer, { source: { ...theirs, kind: "system" } })).toBe(noSource);
+    expect(answer(staffPayer, { source: theirs, destination: undefined })).toMatch(
+      /^403 forbidden/,
+    );
+  });
+
+  it("then a missing or system destination (404), then currency (422) on either side", () => {
+    expect(answer(customer, { destination: undefined })).toBe(noDestination);
+    expect(answer(customer, { destination: { ...theirs, kind: "system" } })).toBe(noDestination);
+    expect(
+      answer(customer, { source: { ...mine, status: "frozen" }, destination: undefined }),
+    ).toBe(noDestination);
+    expect(answer(customer, { source: { ...mine, balance: 0 }, destination: undefined })).toBe(
+      noDestination,
+    );
+    expect(
+      answer(customer, {
+        source: { ...mine, balance: 0, status: "frozen" },
+        destination: { ...theirs, currency: "EUR" },
+      }),
+    ).toMatch(/^422 currency_mismatch/);
+    expect(answer(customer, { source: { ...mine, currency: "EUR" } })).toMatch(
+      /^422 currency_mismatch/,
+    );
+    expect(
+      answer(customer, { destination: { ...theirs, currency: "EUR", status: "frozen" } }),
+    ).toMatch(/^422 currency_mismatch/);
+  });
+
+  it("then the source (frozen 409 before funds 402), then a frozen destination (409)", () => {
+    expect(answer(customer, { source: { ...mine, status: "frozen", balance: 0 } })).toMatch(
+      /^409 account_frozen/,
+    );
+    expect(answer(customer, { source: { ...mine, balance: 9 } })).toMatch(
+      /^402 insufficient_funds/,
+    );
+    expect(
+      answer(customer, {
+        source: { ...mine, balance: 9 },
+        destination: { ...theirs, status: "frozen" },
+      }),
+    ).toMatch(/^402 insufficient_funds/);
+    expect(answer(customer, { destination: { ...theirs, status: "frozen" } })).toMatch(
+      /^409 account_frozen/,
+    );
+  });
+
+  it("finds no refusal in an item that satisfies every check (not a business answer)", () => {
+    expect(answer(customer, {})).toBeNull();
+    expect(answer(customer, { source: mine, destination: theirs })).toBeNull();
   });
 });
 
