@@ -43,9 +43,6 @@ export interface ApiProps {
   readonly domain?: { readonly domainName: string; readonly certificateArn: string };
 }
 
-/** Routes whose rows need `dynamodb:DescribeTable` (the health check reads table status). */
-export const DESCRIBE_TABLE_ROUTES: ReadonlySet<string> = new Set(["health"]);
-
 /** The per-method throttle of a route: its row's own, capped by the stage's auth ceiling. */
 export function methodThrottle(
   route: RouteDef,
@@ -216,9 +213,7 @@ export class Api extends Construct {
             }
           : {}),
       });
-      for (const statement of props.data.statementsFor(route.tableAccess, {
-        describe: DESCRIBE_TABLE_ROUTES.has(route.id),
-      })) {
+      for (const statement of props.data.statementsFor(route.tableAccess)) {
         fn.role.addToPrincipalPolicy(statement);
       }
       if (route.usesSigningKey) props.signingKey.grantRead(fn.role, props.signingKeyKey.keyArn);

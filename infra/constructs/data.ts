@@ -77,21 +77,9 @@ export class Data extends Construct {
   }
 
   /** Least-privilege statements for a function's declared table access. */
-  statementsFor(
-    access: "none" | "read" | "write",
-    opts: { describe?: boolean } = {},
-  ): PolicyStatement[] {
+  statementsFor(access: "none" | "read" | "write"): PolicyStatement[] {
     if (access === "none") return [];
     const out: PolicyStatement[] = [];
-    if (opts.describe) {
-      out.push(
-        new PolicyStatement({
-          sid: "TableDescribe",
-          actions: ["dynamodb:DescribeTable"],
-          resources: [this.table.tableArn],
-        }),
-      );
-    }
     out.push(
       new PolicyStatement({
         sid: access === "write" ? "TableReadWrite" : "TableRead",
