@@ -2,7 +2,15 @@ import { randomUUID } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { adminToken, type RegisteredUser, registerUser, tokenWithRoles } from "../support/auth.ts";
 import { call } from "../support/http.ts";
-import { balanceOf, deposit, expectOk, pay, refund, withdraw } from "../support/ledger.ts";
+import {
+  balanceOf,
+  deposit,
+  expectOk,
+  fundAndPay,
+  pay,
+  refund,
+  withdraw,
+} from "../support/ledger.ts";
 
 /** The Accounts, ledger, payments and refunds contract of API.md, end to end over HTTP. */
 type Page<T> = { data: T[]; hasMore: boolean; nextCursor: string | null };
@@ -74,19 +82,7 @@ describe("accounts and ledger", () => {
   it("pays, refunds partially then fully, and lists both", async () => {
     const m = await tokenWithRoles(["customer", "merchant"]);
     const payer = await registerUser();
-    expectOk("fund", await deposit({ token: admin }, payer.account.id, 5_000));
-    const p = expectOk(
-      "pay",
-      await pay(
-        { token: payer.accessToken },
-        {
-          sourceAccountId: payer.account.id,
-          destinationAccountId: m.account.id,
-          amount: 1_200,
-          currency: "USD",
-        },
-      ),
-    ).json as { id: string; status: string; amountRefunded: number; description: unknown };
+    const p = await fundAndPay(admin, payer, m.account.id, 1_200, 5_000);
     expect(p).toMatchObject({ status: "succeeded", amountRefunded: 0, description: null });
     expect(p.id).toMatch(/^pay_/);
 

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { adminToken, registerUser, tokenWithRoles } from "../support/auth.ts";
 import { call } from "../support/http.ts";
-import { balanceOf, deposit, expectOk, pay, refund } from "../support/ledger.ts";
+import { balanceOf, deposit, expectOk, fundAndPay, pay, refund } from "../support/ledger.ts";
 
 /** Targeted races on the shared stack (issue 4): the ledger's conditions under contention. */
 describe("ledger races", () => {
@@ -73,19 +73,7 @@ describe("ledger races", () => {
 
   it("parallel refunds that together exceed the payment: never more than the payment", async () => {
     const [a, m] = await Promise.all([registerUser(), tokenWithRoles(["customer", "merchant"])]);
-    expectOk("fund", await deposit({ token: admin }, a.account.id, 100));
-    const p = expectOk(
-      "pay",
-      await pay(
-        { token: a.accessToken },
-        {
-          sourceAccountId: a.account.id,
-          destinationAccountId: m.account.id,
-          amount: 100,
-          currency: "USD",
-        },
-      ),
-    ).json as { id: string };
+    const p = await fundAndPay(admin, a, m.account.id, 100, 100);
     const results = await Promise.all(
       Array.from({ length: 12 }, (_, i) =>
         refund({ token: i % 2 === 0 ? m.accessToken : admin }, p.id, { amount: 30 }),

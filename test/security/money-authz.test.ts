@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { systemAccountId } from "../../lib/ledger/model.ts";
 import { adminToken, type RegisteredUser, registerUser, tokenWithRoles } from "../support/auth.ts";
 import { type ApiResponse, call } from "../support/http.ts";
-import { balanceOf, deposit, expectOk, pay } from "../support/ledger.ts";
+import { balanceOf, fundAndPay, pay } from "../support/ledger.ts";
 
 /**
  * Authorization of the money routes (API.md "Roles"): what the caller may not see is a
@@ -31,20 +31,8 @@ describe("money authorization", () => {
       tokenWithRoles(["auditor"]),
       tokenWithRoles(["customer", "merchant"]),
     ]);
-    expectOk("fund", await deposit({ token: admin }, alice.account.id, 10_000));
-    const p = expectOk(
-      "pay",
-      await pay(
-        { token: alice.accessToken },
-        {
-          sourceAccountId: alice.account.id,
-          destinationAccountId: bob.account.id,
-          amount: 1_000,
-          currency: "USD",
-        },
-      ),
-    );
-    paymentId = (p.json as { id: string }).id;
+    const p = await fundAndPay(admin, alice, bob.account.id, 1_000, 10_000);
+    paymentId = p.id;
   });
 
   it("a user never reads another's account, entries, payments or refunds (404 like missing)", async () => {
@@ -99,20 +87,8 @@ describe("money authorization", () => {
     });
     expect(unseen.status).toBe(404);
     // The merchant pays bob, then tries to refund its own outgoing payment.
-    expectOk("fund", await deposit({ token: admin }, merchant.account.id, 100));
-    const out = expectOk(
-      "pay",
-      await pay(
-        { token: merchant.accessToken },
-        {
-          sourceAccountId: merchant.account.id,
-          destinationAccountId: bob.account.id,
-          amount: 50,
-          currency: "USD",
-        },
-      ),
-    );
-    const own = await call("POST", `/v1/payments/${(out.json as { id: string }).id}/refunds`, {
+    const out = await fundAndPay(admin, merchant, bob.account.id, 50, 100);
+    const own = await call("POST", `/v1/payments/${out.id}/refunds`, {
       token: merchant.accessToken,
       body: {},
       headers: idem(),

@@ -11,7 +11,7 @@ import {
 } from "../../lib/ledger/schemas.ts";
 import { adminToken, type RegisteredUser, registerUser, tokenWithRoles } from "../support/auth.ts";
 import { call } from "../support/http.ts";
-import { deposit, expectOk, pay } from "../support/ledger.ts";
+import { fundAndPay } from "../support/ledger.ts";
 
 /**
  * Property-based fuzzing (fast-check) of every money route's body: arbitrary JSON
@@ -66,20 +66,8 @@ describe("money route bodies under fuzzing", () => {
   beforeAll(async () => {
     admin = await adminToken();
     [a, m] = await Promise.all([registerUser(), tokenWithRoles(["customer", "merchant"])]);
-    expectOk("fund", await deposit({ token: admin }, a.account.id, 50_000));
-    const p = expectOk(
-      "pay",
-      await pay(
-        { token: a.accessToken },
-        {
-          sourceAccountId: a.account.id,
-          destinationAccountId: m.account.id,
-          amount: 5_000,
-          currency: "USD",
-        },
-      ),
-    );
-    paymentId = (p.json as { id: string }).id;
+    const p = await fundAndPay(admin, a, m.account.id, 5_000, 50_000);
+    paymentId = p.id;
   });
 
   /** What a rejected body must not change. */

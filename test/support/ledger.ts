@@ -63,6 +63,28 @@ export function expectOk(step: string, res: ApiResponse, status = 201): ApiRespo
 
 type Item = Record<string, unknown>;
 
+/**
+ * Funds `payer` (an admin deposit of `fund`) and pays `amount` USD from it to
+ * `destinationAccountId`; returns the payment body. Fails loudly when either step does.
+ */
+export async function fundAndPay(
+  admin: string,
+  payer: { accessToken: string; account: { id: string } },
+  destinationAccountId: string,
+  amount: number,
+  fund: number,
+): Promise<{ id: string; status: string; amountRefunded: number; description: unknown }> {
+  expectOk("fund", await deposit({ token: admin }, payer.account.id, fund));
+  const res = expectOk(
+    "pay",
+    await pay(
+      { token: payer.accessToken },
+      { sourceAccountId: payer.account.id, destinationAccountId, amount, currency: "USD" },
+    ),
+  );
+  return res.json as { id: string; status: string; amountRefunded: number; description: unknown };
+}
+
 export interface LedgerSnapshot {
   readonly accounts: Item[];
   readonly entries: Item[];
