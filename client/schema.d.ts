@@ -601,6 +601,8 @@ export interface components {
         balance: number;
         /** @enum {string} */
         status: "active" | "frozen";
+        /** @enum {string} */
+        kind: "customer" | "system";
         /** Format: date-time */
         createdAt: string;
         /** Format: date-time */

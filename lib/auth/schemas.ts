@@ -38,16 +38,6 @@ export const userView = z.object({
 
 export const adminUserView = userView.extend({ updatedAt: z.iso.datetime() });
 
-export const accountView = z.object({
-  id: z.string(),
-  ownerId: z.string(),
-  currency: z.string(),
-  balance: z.number().int(),
-  status: z.enum(["active", "frozen"]),
-  createdAt: z.iso.datetime(),
-  updatedAt: z.iso.datetime(),
-});
-
 export const tokenPair = z.object({
   accessToken: z.string(),
   tokenType: z.literal("Bearer"),

@@ -1,6 +1,5 @@
 import * as z from "zod";
 import {
-  accountView,
   jwks,
   loginBody,
   refreshBody,
@@ -8,6 +7,7 @@ import {
   tokenPair,
   userView,
 } from "../auth/schemas.ts";
+import { accountView } from "../ledger/schemas.ts";
 import { defineRoute, ROLES } from "./types.ts";
 
 /** Identity routes (API.md "Authentication"). Auth routes get a stricter edge throttle. */
