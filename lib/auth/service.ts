@@ -255,12 +255,17 @@ async function startSession(user: UserItem, now: string, actor: AuditActor): Pro
       targets: { userId: user.id, familyId: family.familyId },
     }),
   ]);
+  return tokenPair(user, refresh.token);
+}
+
+/** The answer of a login or refresh: a new access token with the user's current roles. */
+async function tokenPair(user: UserItem, refreshToken: string): Promise<TokenPair> {
   const access = await issueAccessToken(user.id, user.roles);
   return {
     accessToken: access.token,
     tokenType: "Bearer",
     expiresIn: access.expiresIn,
-    refreshToken: refresh.token,
+    refreshToken,
   };
 }
 
@@ -311,13 +316,7 @@ export async function refresh(caller: Caller, presented: string): Promise<TokenP
     throw invalidRefresh();
   }
   if (outcome !== "rotated") throw invalidRefresh();
-  const access = await issueAccessToken(user.id, user.roles);
-  return {
-    accessToken: access.token,
-    tokenType: "Bearer",
-    expiresIn: access.expiresIn,
-    refreshToken: next.token,
-  };
+  return tokenPair(user, next.token);
 }
 
 async function revokeForReuse(actor: AuditActor, family: FamilyItem, now: string): Promise<void> {
