@@ -95,7 +95,7 @@ async function verify(): Promise<number> {
     const s = report.stats;
     process.stdout.write(
       `audit log: ${source}\nledger: table ${table}${endpoint ? ` at ${endpoint}` : ""}\n` +
-        `${s.records} audit records, ${s.movements} movements, ${s.accounts} accounts, ${s.entries} entries\n`,
+        `${s.records} audit records (${s.redacted} with redacted text), ${s.movements} movements, ${s.accounts} accounts, ${s.entries} entries\n`,
     );
     for (const p of report.problems) process.stdout.write(`MISMATCH ${p}\n`);
     process.stdout.write(

@@ -18,6 +18,7 @@ import { FilterPattern, type ILogGroup, MetricFilter } from "aws-cdk-lib/aws-log
 import { type ITopic, Topic } from "aws-cdk-lib/aws-sns";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
+import { METRIC_AUDIT_RECORD_REDACTED } from "../../lib/audit/metrics.ts";
 import { METRIC_LOGIN_FAILED, METRIC_NAMESPACE } from "../../lib/observability.ts";
 import type { StageSettings } from "../stage.ts";
 
@@ -38,7 +39,8 @@ export const METRIC_API_THROTTLED = "ApiThrottled";
 
 /**
  * Alarms (5xx rate, p99 latency, 429 throttles, WAF blocks, login failures, audit DLQ
- * not empty, audit iterator age) to one SNS topic, and one dashboard.
+ * not empty, audit iterator age, audit record redacted by the guard) to one SNS topic,
+ * and one dashboard.
  */
 export class Monitoring extends Construct {
   readonly topic: ITopic;
@@ -119,6 +121,13 @@ export class Monitoring extends Construct {
       period,
     });
     const iteratorAge = props.auditFunction.metric("IteratorAge", { statistic: "Maximum", period });
+    const auditRedacted = new Metric({
+      namespace: METRIC_NAMESPACE,
+      metricName: METRIC_AUDIT_RECORD_REDACTED,
+      dimensionsMap: { service: "micropay", stage: stage.name },
+      statistic: "Sum",
+      period,
+    });
 
     const alarm = (
       name: string,
@@ -173,6 +182,12 @@ export class Monitoring extends Construct {
       a.auditIteratorAgeMs,
       "The audit consumer lags behind the table stream",
     );
+    alarm(
+      "audit-record-redacted",
+      auditRedacted,
+      0,
+      "The audit guard found a secret-looking value in a server-built audit field and wrote the record redacted: find the code that put it there",
+    );
 
     this.dashboard = new Dashboard(this, "Dashboard", {
       dashboardName: `micropay-${stage.name}`,
@@ -189,8 +204,9 @@ export class Monitoring extends Construct {
           new GraphWidget({ title: "Failed logins", left: [loginFailed], width: 8 }),
         ],
         [
-          new GraphWidget({ title: "Audit DLQ messages", left: [dlqVisible], width: 12 }),
-          new GraphWidget({ title: "Audit iterator age (ms)", left: [iteratorAge], width: 12 }),
+          new GraphWidget({ title: "Audit DLQ messages", left: [dlqVisible], width: 8 }),
+          new GraphWidget({ title: "Audit iterator age (ms)", left: [iteratorAge], width: 8 }),
+          new GraphWidget({ title: "Audit records redacted", left: [auditRedacted], width: 8 }),
         ],
       ],
     });

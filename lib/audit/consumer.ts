@@ -1,4 +1,6 @@
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
+import { countMetric } from "../observability.ts";
+import { METRIC_AUDIT_RECORD_REDACTED } from "./metrics.ts";
 import { AuditRecordError, mapStreamRecord } from "./record.ts";
 import type { AuditRecord } from "./schema.ts";
 
@@ -25,9 +27,14 @@ import type { AuditRecord } from "./schema.ts";
  * wrong (CloudWatch indexes new events within seconds; the lease is minutes), the
  * verifier still counts records per event id and names any duplicate.
  *
- * A record that cannot be mapped (malformed event, schema failure, secret found) is a
- * poison record: reported as a batch item failure, never written; the rest of the
- * batch is written. A failed sink write releases its claims and reports those records.
+ * What a record holds never fails it: caller-supplied text is redacted in place, and
+ * a record the redaction guard refuses is written in redacted form (flagged in its
+ * `redacted` member), logged by event id and field path (never the value) and counted
+ * (METRIC_AUDIT_RECORD_REDACTED, alarmed). Only an item that is not a well-formed
+ * audit event at all (a code bug) is a poison record: reported as a batch item
+ * failure, never written; the rest of the batch is written; after the bounded retries
+ * it is parked on the on-failure queue. A failed sink write releases its claims and
+ * reports those records.
  */
 
 export type ClaimResult =
@@ -69,9 +76,18 @@ export interface ConsumerDeps {
   /** How long a `pending` claim is honoured; must exceed the function timeout. */
   readonly leaseMs?: number;
   readonly log?: ConsumerLog;
+  /** Counts one metric data point (default: lib/observability.ts countMetric). */
+  readonly metric?: (name: string, value?: number) => void;
 }
 
 export const DEFAULT_LEASE_MS = 5 * 60_000;
+
+interface Candidate {
+  readonly index: number;
+  readonly record: AuditRecord;
+  /** Paths the redaction guard had to redact (empty for a normal record). */
+  readonly guardRedacted: readonly string[];
+}
 
 /** The batch item identifier Lambda expects for a DynamoDB stream record. */
 function itemId(r: DynamoDBRecord): string {
@@ -82,6 +98,7 @@ export function createAuditConsumer(deps: ConsumerDeps) {
   const now = deps.now ?? Date.now;
   const leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
   const log = deps.log;
+  const metric = deps.metric ?? countMetric;
 
   return async function consume(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> {
     const owner = deps.owner();
@@ -89,7 +106,7 @@ export function createAuditConsumer(deps: ConsumerDeps) {
     const fail = (i: number) => failed.add(i);
 
     // 1. Map every record; poison ones fail alone.
-    const candidates: { index: number; record: AuditRecord }[] = [];
+    const candidates: Candidate[] = [];
     const inBatch = new Set<string>();
     event.Records.forEach((r, index) => {
       try {
@@ -98,7 +115,7 @@ export function createAuditConsumer(deps: ConsumerDeps) {
         // The same event twice in one batch (a replay glued to a retry): keep the first.
         if (inBatch.has(mapped.record.eventId)) return;
         inBatch.add(mapped.record.eventId);
-        candidates.push({ index, record: mapped.record });
+        candidates.push({ index, record: mapped.record, guardRedacted: mapped.guardRedacted });
       } catch (error) {
         fail(index);
         log?.error("audit record refused", {
@@ -109,7 +126,7 @@ export function createAuditConsumer(deps: ConsumerDeps) {
     });
 
     // 2. Claim them (in parallel; each claim is one conditional write).
-    const toWrite: { index: number; record: AuditRecord }[] = [];
+    const toWrite: Candidate[] = [];
     await Promise.all(
       candidates.map(async (c) => {
         try {
@@ -152,6 +169,14 @@ export function createAuditConsumer(deps: ConsumerDeps) {
         );
         return response(event, failed);
       }
+      const redacted = toWrite.filter((c) => c.guardRedacted.length > 0);
+      for (const c of redacted) {
+        log?.error("audit record redacted by the guard", {
+          eventId: c.record.eventId,
+          fields: c.guardRedacted,
+        });
+      }
+      if (redacted.length > 0) metric(METRIC_AUDIT_RECORD_REDACTED, redacted.length);
       await Promise.all(
         toWrite.map(async (c) => {
           try {

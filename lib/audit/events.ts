@@ -4,6 +4,7 @@ import type { HttpRequest } from "../http/types.ts";
 import { newId } from "../ids.ts";
 import type { Role } from "../routes/types.ts";
 import { tableName } from "../store/client.ts";
+import { redactText } from "./redact.ts";
 
 /**
  * The audit event: the outbox record a state change writes in the same DynamoDB
@@ -26,8 +27,12 @@ export interface AuditEvent {
     readonly userId: string | null;
     readonly roles: readonly Role[];
     readonly sourceIp: string;
+    /** The caller's User-Agent: bounded, secret-looking parts redacted. */
     readonly userAgent: string;
+    /** The gateway's own id of the request (never the caller's X-Request-Id). */
     readonly requestId: string;
+    /** A well-formed X-Request-Id the caller sent, if any (bounded, redacted). */
+    readonly clientRequestId?: string | undefined;
   };
   /** Ids of what the action touched, e.g. { accountId, paymentId }. */
   readonly targets: Readonly<Record<string, string>>;
@@ -45,6 +50,11 @@ export interface AuditEvent {
     readonly debitAccountId?: string;
     readonly creditAccountId?: string;
   };
+  /**
+   * Dotted paths of the members whose text was redacted (e.g. `actor.userAgent`),
+   * absent when nothing was. Set by newAuditEvent and by the stream consumer.
+   */
+  readonly redacted?: readonly string[] | undefined;
 }
 
 /** Item attribute that marks an audit outbox item (the stream consumer keys on it). */
@@ -54,19 +64,69 @@ const OUTBOX_TTL_SECONDS = 7 * 24 * 3600;
 
 export type AuditActor = AuditEvent["actor"];
 
-/** The actor of an HTTP request (anonymous callers have a null userId). */
+/** Bounds of the caller-supplied actor fields (the schemas below enforce them too). */
+export const USER_AGENT_MAX = 256;
+export const REQUEST_ID_MAX = 128;
+
+/**
+ * The actor fields whose text a caller can choose (or, for `requestId`, could in
+ * events written before it became the gateway's id), with their bounds. Their text is
+ * never trusted: it is bounded and redacted, never a reason to refuse a record.
+ */
+const CALLER_TEXT_FIELDS = [
+  ["userAgent", USER_AGENT_MAX],
+  ["requestId", REQUEST_ID_MAX],
+  ["clientRequestId", REQUEST_ID_MAX],
+] as const;
+
+/**
+ * Bounds and redacts the caller-supplied text of an actor (lib/audit/redact.ts);
+ * returns the copy and the paths (`actor.userAgent`, ...) of the fields it redacted.
+ * Members that are not strings are left for the schema to judge.
+ */
+export function redactCallerText<A extends object>(actor: A): { actor: A; redacted: string[] } {
+  const out: Record<string, unknown> = { ...(actor as Record<string, unknown>) };
+  const redacted: string[] = [];
+  for (const [field, max] of CALLER_TEXT_FIELDS) {
+    const value = out[field];
+    if (typeof value !== "string") continue;
+    const r = redactText(value, max);
+    out[field] = r.text;
+    if (r.redacted) redacted.push(`actor.${field}`);
+  }
+  return { actor: out as A, redacted };
+}
+
+/** Sorted union of redacted paths; undefined when there are none. */
+export function mergeRedacted(...lists: (readonly string[] | undefined)[]): string[] | undefined {
+  const all = [...new Set(lists.flatMap((l) => l ?? []))].sort();
+  return all.length > 0 ? all : undefined;
+}
+
+/**
+ * The actor of an HTTP request (anonymous callers have a null userId). `requestId` is
+ * the gateway's own id of the request; a well-formed id the caller sent is kept apart
+ * as `clientRequestId`. (A caller object without `gatewayRequestId`, such as a CLI
+ * script's, records its own server-made `requestId`.)
+ */
 export function actorOf(
-  req: Pick<HttpRequest, "principal" | "sourceIp" | "userAgent" | "requestId">,
+  req: Pick<HttpRequest, "principal" | "sourceIp" | "userAgent" | "requestId"> &
+    Partial<Pick<HttpRequest, "gatewayRequestId" | "clientRequestId">>,
 ): AuditActor {
   return {
     userId: req.principal?.userId ?? null,
     roles: req.principal?.roles ?? [],
     sourceIp: req.sourceIp,
-    userAgent: req.userAgent.slice(0, 256),
-    requestId: req.requestId,
+    userAgent: req.userAgent,
+    requestId: req.gatewayRequestId ?? req.requestId,
+    ...(req.clientRequestId ? { clientRequestId: req.clientRequestId } : {}),
   };
 }
 
+/**
+ * A new audit event. The actor's caller-supplied text is bounded and redacted here
+ * (so the outbox item never stores it either) and the event lists what was redacted.
+ */
 export function newAuditEvent(
   actor: AuditActor,
   action: string,
@@ -74,13 +134,17 @@ export function newAuditEvent(
     outcome?: AuditEvent["outcome"];
   },
 ): AuditEvent {
+  const clean = redactCallerText(actor);
+  const redacted = mergeRedacted(init.redacted, clean.redacted);
+  const { redacted: _given, ...rest } = init;
   return {
     eventId: newId("evt"),
     action,
     at: new Date().toISOString(),
-    actor,
+    actor: clean.actor,
     outcome: "success",
-    ...init,
+    ...rest,
+    ...(redacted ? { redacted } : {}),
   };
 }
 
@@ -127,8 +191,9 @@ export const auditEventSchema = z.strictObject({
     userId: z.string().min(1).max(64).nullable(),
     roles: z.array(z.enum(ROLE_VALUES)).max(ROLE_VALUES.length),
     sourceIp: z.string().min(1).max(64),
-    userAgent: z.string().max(256),
-    requestId: z.string().min(1).max(128),
+    userAgent: z.string().max(USER_AGENT_MAX),
+    requestId: z.string().min(1).max(REQUEST_ID_MAX),
+    clientRequestId: z.string().min(1).max(REQUEST_ID_MAX).optional(),
   }),
   targets: z.record(
     z
@@ -144,5 +209,16 @@ export const auditEventSchema = z.strictObject({
       debitAccountId: z.string().min(1).max(64).optional(),
       creditAccountId: z.string().min(1).max(64).optional(),
     })
+    .optional(),
+  /** Dotted member paths (`actor.userAgent`, `targets.x`), sorted, no duplicates. */
+  redacted: z
+    .array(
+      z
+        .string()
+        .max(128)
+        .regex(/^[a-zA-Z][a-zA-Z0-9]*(\.[a-zA-Z0-9]+)*$/),
+    )
+    .min(1)
+    .max(32)
     .optional(),
 });

@@ -1,8 +1,12 @@
 import * as z from "zod";
 import { auditEventSchema } from "./events.ts";
 
-/** Version of the audit record layout; bump it when a field changes meaning. */
-export const AUDIT_RECORD_VERSION = 1;
+/**
+ * Version of the audit record layout; bump it when a field changes meaning.
+ * 2: `actor.requestId` is the gateway's own request id (in 1 it could be the caller's
+ * X-Request-Id); `actor.clientRequestId` and `redacted` added. Readers accept both.
+ */
+export const AUDIT_RECORD_VERSION = 2;
 
 /**
  * One audit record: what the audit Lambda writes, as one JSON log event, to the audit
@@ -14,22 +18,25 @@ export const AUDIT_RECORD_VERSION = 1;
  * | type of event      | `action` (dotted verb, e.g. `payment.created`, `auth.login_failed`) |
  * | date and time      | `at` (RFC 3339 UTC, milliseconds; also the log event timestamp) |
  * | success / failure  | `outcome` (`success` or `failure`) and `reason` (problem code or note) |
- * | origination        | `actor.sourceIp`, `actor.userAgent`, `actor.requestId`        |
+ * | origination        | `actor.sourceIp`, `actor.userAgent`, `actor.requestId` (the gateway's request id), `actor.clientRequestId` (a well-formed X-Request-Id the caller sent) |
  * | affected resource  | `targets` (ids, e.g. `{ accountId, paymentId }`); for money `money.amount` (integer minor units), `money.currency`, `money.debitAccountId`, `money.creditAccountId` |
  *
- * plus `v` (layout version), `eventId` (the outbox event id; the dedupe key) and
- * `digest`: SHA-256 hex of the canonical JSON (lib/audit/canonical.ts: keys sorted,
+ * plus `v` (layout version), `eventId` (the outbox event id; the dedupe key),
+ * `redacted` (present only when some text was redacted: the dotted paths of those
+ * members, e.g. `["actor.userAgent"]`) and `digest`: SHA-256 hex of the canonical JSON (lib/audit/canonical.ts: keys sorted,
  * no whitespace, UTF-8) of the record without its `digest` member.
  *
  * Logs Insights discovers these fields from the JSON message, nested ones with dots
  * (`actor.userId`, `money.amount`, `targets.paymentId`).
  *
  * Never a password, hash, token, key or request body: the record is built from the
- * strict event schema's fields only, and lib/audit/redact.ts refuses anything that
- * still looks like a secret.
+ * strict event schema's fields only; caller-supplied text (User-Agent, the caller's
+ * request id) is bounded and its secret-looking parts redacted in place; and
+ * lib/audit/redact.ts's guard redacts (and the consumer counts) any other member that
+ * still looks like a secret. A record is never dropped for what it holds.
  */
 export const auditRecordSchema = z.strictObject({
-  v: z.literal(AUDIT_RECORD_VERSION),
+  v: z.union([z.literal(1), z.literal(AUDIT_RECORD_VERSION)]),
   eventId: auditEventSchema.shape.eventId,
   action: auditEventSchema.shape.action,
   outcome: auditEventSchema.shape.outcome,
@@ -45,6 +52,7 @@ export const auditRecordSchema = z.strictObject({
     }),
   targets: auditEventSchema.shape.targets,
   money: auditEventSchema.shape.money,
+  redacted: auditEventSchema.shape.redacted,
   digest: z.string().regex(/^[0-9a-f]{64}$/),
 });
 

@@ -12,8 +12,9 @@ import {
  * `npm run audit -- verify` (scripts/audit.ts reads the inputs).
  *
  * It reports, naming each mismatch:
- * - audit log: every log event holds a schema-valid record whose digest matches its
- *   content and whose timestamp is its `at`; no event id is recorded twice;
+ * - audit log: every log event holds a schema-valid record (layout v1 or v2) whose
+ *   digest matches its content and whose timestamp is its `at`; no event id is
+ *   recorded twice (records with redacted text are counted, never a mismatch);
  * - movements: every movement found in the ledger entries (payment, refund, deposit,
  *   withdrawal) has debits equal to credits in one currency and exactly one success
  *   audit record (`payment.created`, ...) whose amount, currency and debit/credit
@@ -61,6 +62,8 @@ export interface VerifyReport {
   readonly problems: string[];
   readonly stats: {
     readonly records: number;
+    /** Records with redacted text (`redacted` member): written, never a mismatch. */
+    readonly redacted: number;
     readonly movements: number;
     readonly accounts: number;
     readonly entries: number;
@@ -338,6 +341,7 @@ export function verifyAudit(input: VerifyInput): VerifyReport {
     problems,
     stats: {
       records: records.length,
+      redacted: records.filter((r) => r.redacted !== undefined).length,
       movements: movements.length,
       accounts: input.accounts.length,
       entries: input.entries.length,

@@ -6,12 +6,14 @@ import { forbidden, unauthorized } from "./errors.ts";
 
 /** What the chain knows about the request besides its headers (for the audit trail). */
 export interface AuthRequestContext {
+  /** The gateway's own request id (the audit trail never records the caller's as this). */
   readonly requestId?: string | undefined;
+  /** A well-formed X-Request-Id the caller sent (kept apart, redacted by the audit code). */
+  readonly clientRequestId?: string | undefined;
   readonly sourceIp?: string | undefined;
 }
 
 const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]+)$/;
-const WELL_FORMED_ID = /^[A-Za-z0-9._-]{8,128}$/;
 
 /**
  * The one place roles are enforced: a route's declared roles (route table) against
@@ -58,14 +60,13 @@ async function deny(
   reason: string,
   principal: Principal | null,
 ): Promise<void> {
-  const incomingId = headers["x-request-id"];
   const actor: AuditActor = {
     userId: principal?.userId ?? null,
     roles: principal?.roles ?? [],
     sourceIp: (ctx.sourceIp ?? "unknown").slice(0, 64) || "unknown",
-    userAgent: (headers["user-agent"] ?? "").slice(0, 256),
-    requestId:
-      ctx.requestId ?? (incomingId && WELL_FORMED_ID.test(incomingId) ? incomingId : "unknown"),
+    userAgent: headers["user-agent"] ?? "",
+    requestId: ctx.requestId ?? "unknown",
+    ...(ctx.clientRequestId ? { clientRequestId: ctx.clientRequestId } : {}),
   };
   await putSecurityEvent(
     newAuditEvent(actor, action, {

@@ -6,7 +6,7 @@ import { parseJsonBody } from "./body.ts";
 import { corsMiddleware } from "./cors.ts";
 import { ApiError } from "./errors.ts";
 import { toProblemResult } from "./problem.ts";
-import { lowerCaseHeaders, pickRequestId } from "./request-id.ts";
+import { clientRequestIdOf, gatewayRequestIdOf, lowerCaseHeaders } from "./request-id.ts";
 import { securityHeaders } from "./security-headers.ts";
 import type { ApiEvent, ApiResult, ChainState, Context, HttpRequest, HttpResult } from "./types.ts";
 import { validate } from "./validate.ts";
@@ -19,7 +19,8 @@ type MiddyRequest = middy.Request<ApiEvent, ApiResult, Error, Context, { mp?: Ch
 /**
  * The shared Middy chain, in this order (after/onError hooks run in reverse):
  *
- *   1. request id      picks or makes the id; puts X-Request-Id on every response
+ *   1. request id      the gateway's id (audited) and a well-formed caller id (echoed
+ *                      in X-Request-Id on every response, else the gateway's)
  *   2. security headers  HSTS, nosniff, frame/CSP, no-store, no-referrer (errors too)
  *   3. CORS            only for MICROPAY_CORS_ORIGINS; never `*`, never an echoed stranger
  *   4. problem+json    turns anything thrown below into RFC 9457 (runs first on error,
@@ -44,6 +45,8 @@ export function httpHandler<B = unknown, Q = unknown, P = unknown>(
       params: state.params as P,
       principal: state.principal,
       requestId: state.requestId,
+      gatewayRequestId: state.gatewayRequestId,
+      clientRequestId: state.clientRequestId,
       sourceIp: event.requestContext?.identity?.sourceIp ?? "unknown",
       userAgent: state.headers["user-agent"] ?? "",
       headers: state.headers,
@@ -70,7 +73,9 @@ export function httpHandler<B = unknown, Q = unknown, P = unknown>(
       before: async (request: MiddyRequest) => {
         const state = stateOf(request);
         state.principal = await authenticate(route, state.headers, {
-          requestId: state.requestId,
+          // The audit trail records the gateway's id, never the caller's.
+          requestId: state.gatewayRequestId,
+          clientRequestId: state.clientRequestId,
           sourceIp: request.event.requestContext?.identity?.sourceIp,
         });
         const parsed = parseJsonBody(
@@ -103,8 +108,12 @@ function stateOf(request: MiddyRequest): ChainState {
   const internal = request.internal as { mp?: ChainState };
   if (!internal.mp) {
     const headers = lowerCaseHeaders(request.event);
+    const gatewayRequestId = gatewayRequestIdOf(request.event);
+    const clientRequestId = clientRequestIdOf(headers);
     internal.mp = {
-      requestId: pickRequestId(request.event, headers),
+      requestId: clientRequestId ?? gatewayRequestId,
+      gatewayRequestId,
+      clientRequestId,
       principal: null,
       body: undefined,
       rawBody: "",
@@ -124,6 +133,7 @@ function requestIdMiddleware(): middy.MiddlewareObj<ApiEvent, ApiResult> {
       request.response.headers = { ...request.response.headers, "X-Request-Id": state.requestId };
       logger.info("request", {
         requestId: state.requestId,
+        gatewayRequestId: state.gatewayRequestId,
         method: request.event.httpMethod,
         resource: request.event.resource,
         status: request.response.statusCode,

@@ -8,7 +8,16 @@ export interface HttpRequest<B = unknown, Q = unknown, P = unknown> {
   readonly query: Q;
   readonly params: P;
   readonly principal: Principal | null;
+  /**
+   * This request's id as its responses and log lines carry it (`X-Request-Id`, the
+   * problem body's `requestId`): a well-formed id the caller sent, echoed, else the
+   * gateway's own.
+   */
   readonly requestId: string;
+  /** The gateway's own id of this request, never caller-chosen: what the audit trail records. */
+  readonly gatewayRequestId: string;
+  /** The well-formed `X-Request-Id` the caller sent, if any (caller-controlled text). */
+  readonly clientRequestId: string | undefined;
   readonly sourceIp: string;
   readonly userAgent: string;
   /** Header names lower-cased. */
@@ -29,7 +38,10 @@ export interface HttpResult {
 
 /** Per-invocation state the middlewares share (middy's request.internal is untyped). */
 export interface ChainState {
+  /** See HttpRequest: the response id, the gateway's id, the caller's id. */
   requestId: string;
+  gatewayRequestId: string;
+  clientRequestId: string | undefined;
   principal: Principal | null;
   body: unknown;
   rawBody: string;

@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { methodThrottle } from "../../infra/constructs/api.ts";
 import { GATEWAY_PROBLEMS } from "../../infra/constructs/gateway-responses.ts";
 import { STAGES } from "../../infra/stage.ts";
+import { METRIC_AUDIT_RECORD_REDACTED } from "../../lib/audit/metrics.ts";
 import { AUDIT_QUERIES } from "../../lib/audit/queries.ts";
 import { API_SECURITY_HEADERS } from "../../lib/http/security-headers.ts";
 import { METRIC_LOGIN_FAILED, METRIC_NAMESPACE } from "../../lib/observability.ts";
@@ -353,7 +354,7 @@ describe("audit", () => {
 });
 
 describe("observability", () => {
-  it("has the seven alarms, each notifying the created encrypted topic", () => {
+  it("has the eight alarms, each notifying the created encrypted topic", () => {
     const alarms = ofType("AWS::CloudWatch::Alarm");
     const names = alarms.map(([, a]) =>
       String(a.Properties.AlarmName).replace("micropay-dev-", ""),
@@ -409,6 +410,7 @@ describe("observability", () => {
     t.resourceCountIs("AWS::ApiGateway::BasePathMapping", 1);
     t.hasResourceProperties("AWS::ApiGateway::RestApi", { DisableExecuteApiEndpoint: true });
     t.hasOutput("ApiUrl", { Value: "https://api.example.com/" });
+        "audit-record-redacted",
     expect(() => synth({ stage: "dev", domainName: "api.example.com" })).toThrow(/certificateArn/);
   });
 });
@@ -433,6 +435,21 @@ describe("stages and outputs", () => {
     expect(fnLog(dev).DeletionPolicy).toBe("Delete");
     prod.template.hasResource("AWS::DynamoDB::Table", { DeletionPolicy: "Retain" });
   });
+  it("alarms on any audit record the redaction guard had to write in redacted form", () => {
+    const redacted = ofType("AWS::CloudWatch::Alarm").find(([, a]) =>
+      String(a.Properties.AlarmName).endsWith("-audit-record-redacted"),
+    )?.[1];
+    expect(redacted?.Properties).toMatchObject({
+      Namespace: METRIC_NAMESPACE,
+      MetricName: METRIC_AUDIT_RECORD_REDACTED,
+      Dimensions: expect.arrayContaining([{ Name: "stage", Value: "dev" }]),
+      Statistic: "Sum",
+      Threshold: 0,
+      ComparisonOperator: "GreaterThanThreshold",
+      TreatMissingData: "notBreaching",
+    });
+  });
+
 
   it("outputs the API URL and the audit log group", () => {
     template.hasOutput("ApiUrl", {});

@@ -110,6 +110,20 @@ describe("the audit trail after a seeded workload", () => {
     for (const a of report.accounts) expect(text).not.toContain(a.token.slice(-24));
   });
 
+  it("records the gateway's request id in every record and redacts nothing in a clean workload", () => {
+    const { records } = readAuditLog(auditLog);
+    const http = records.filter((r) => r.action !== "user.admin_created");
+    expect(http.length).toBeGreaterThan(committed().length);
+    for (const r of http) {
+      expect(r.v, r.eventId).toBe(2);
+      // The local gateway, like API Gateway, names each request with a UUID.
+      expect(r.actor.requestId, r.eventId).toMatch(
+        /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+      );
+    }
+    expect(records.filter((r) => r.redacted !== undefined).map((r) => r.eventId)).toEqual([]);
+  });
+
   it("npm run audit -- verify finds the running stack by itself and passes", async () => {
     const out = await runAuditCli(["verify"], { MICROPAY_DATA_DIR: stack.info.dataDir });
     expect(out.stderr).toBe("");
@@ -126,9 +140,13 @@ describe("the audit trail after a seeded workload", () => {
       stack.info.tableName,
     ]);
     expect(json.code).toBe(0);
-    const parsed = JSON.parse(json.stdout) as { ok: boolean; stats: { movements: number } };
+    const parsed = JSON.parse(json.stdout) as {
+      ok: boolean;
+      stats: { movements: number; redacted: number };
+    };
     expect(parsed.ok).toBe(true);
     expect(parsed.stats.movements).toBe(committed().length);
+    expect(parsed.stats.redacted).toBe(0);
   });
 
   it("npm run audit -- query answers with the saved Logs Insights queries", async () => {

@@ -12,8 +12,9 @@ import { type SpawnedStack, spawnStack } from "../support/spawn-stack.ts";
 
 /**
  * Tampering and delivery faults on a private stack: verify must name a record altered,
- * deleted or duplicated in the audit log and an entry altered in the ledger; a poison
- * outbox item goes to the dead-letter file while the rest is written; a whole-stream
+ * deleted or duplicated in the audit log and an entry altered in the ledger; an outbox
+ * item with a secret-looking field is written redacted, a malformed one goes to the
+ * dead-letter file, and the rest is written; a whole-stream
  * replay (a second poller, in parallel with the stack's own) writes nothing twice.
  */
 
@@ -178,7 +179,7 @@ describe("verify against tampering", () => {
 });
 
 describe("delivery faults", () => {
-  it("parks a poison outbox item in the dead-letter file and writes the rest", async () => {
+  it("writes a secret-looking outbox item redacted, parks a malformed one, writes the rest", async () => {
     const actor = {
       userId: null,
       roles: [],
@@ -186,30 +187,43 @@ describe("delivery faults", () => {
       userAgent: "reliability",
       requestId: "poison-test",
     } as const;
-    const poison = newAuditEvent(actor, "auth.login_failed", { outcome: "failure", targets: {} });
+    const secret = newAuditEvent(actor, "auth.login_failed", { outcome: "failure", targets: {} });
+    const malformed = newAuditEvent(actor, "auth.login_failed", {
+      outcome: "failure",
+      targets: {},
+    });
     const good = newAuditEvent(actor, "auth.login_failed", { outcome: "failure", targets: {} });
     const put = (item: Record<string, unknown>) =>
       table.doc.send(new PutCommand({ TableName: table.tableName, Item: item }));
-    // A secret slipped into the event: the guard must refuse it, not write it.
-    const poisonItem = auditItem(poison);
+    // A secret slipped into a server-built field: the guard must not write it, nor
+    // drop the record: it is written redacted and flagged.
     await put({
-      ...poisonItem,
-      event: { ...poison, reason: "$2b$10$abcdefghijklmnopqrstuvCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC" },
+      ...auditItem(secret),
+      event: { ...secret, reason: "$2b$10$abcdefghijklmnopqrstuvCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC" },
     });
+    // Not an audit event at all (a code bug): poison, parked after bounded retries.
+    await put({ ...auditItem(malformed), event: { ...malformed, outcome: "maybe" } });
     await put(auditItem(good));
     const records = await waitForAuditLog(stack.info.auditLog, (rs) =>
-      rs.some((r) => r.eventId === good.eventId),
+      [good.eventId, secret.eventId].every((id) => rs.some((r) => r.eventId === id)),
     );
-    expect(records.some((r) => r.eventId === good.eventId)).toBe(true);
-    expect(records.some((r) => r.eventId === poison.eventId)).toBe(false);
+    expect(records.filter((r) => r.eventId === good.eventId)).toHaveLength(1);
+    const redacted = records.filter((r) => r.eventId === secret.eventId);
+    expect(redacted).toHaveLength(1);
+    expect(redacted[0]?.redacted).toEqual(["reason"]);
+    expect(redacted[0]?.reason).toMatch(/^\[REDACTED\]/);
+    expect(records.some((r) => r.eventId === malformed.eventId)).toBe(false);
     expect(readFileSync(stack.info.auditLog, "utf8")).not.toContain("$2b$");
-    // The good record is written at the first attempt; the poison one is parked after
-    // the poller's bounded retries.
+    // The poison one is parked after the poller's bounded retries; only it.
     const deadLetters = join(stack.info.dataDir, "audit-dead-letter.jsonl");
     const dead = await pollUntil(() =>
       existsSync(deadLetters) ? readFileSync(deadLetters, "utf8") : "",
     );
     expect(dead.trim().split("\n")).toHaveLength(1);
+    // verify still passes: a redacted record is a valid record.
+    const out = await verify();
+    expect(out.stdout).toContain("verify: OK");
+    expect(out.stdout).toMatch(/\(1 with redacted text\)/);
   });
 
   it("a replay of the whole stream, in parallel with the live poller, writes nothing twice", async () => {

@@ -222,7 +222,7 @@ describe("the JWT attack catalogue: each answers 401 on GET /v1/me", () => {
     expect(res.status).toBe(401);
     const table = stackTable(inject("stack"));
     try {
-      const events = await table.auditEvents((e) => e.actor.requestId === requestId);
+      const events = await table.auditEvents((e) => e.actor.clientRequestId === requestId);
       expect(events).toHaveLength(1);
       expect(events[0]).toMatchObject({
         action: "auth.token_rejected",

@@ -9,6 +9,7 @@ import {
   type DedupeStore,
   memoryDedupeStore,
 } from "../../lib/audit/consumer.ts";
+import { METRIC_AUDIT_RECORD_REDACTED } from "../../lib/audit/metrics.ts";
 import { auditRecordSchema } from "../../lib/audit/schema.ts";
 import { fileSink } from "../../lib/audit/sinks.ts";
 import {
@@ -21,6 +22,8 @@ import {
 } from "../support/audit.ts";
 
 function setup(opts: { store?: DedupeStore; sink?: (inner: AuditSink) => AuditSink } = {}) {
+  const metrics: { name: string; value: number }[] = [];
+  const errors: { message: string; extra: Record<string, unknown> | undefined }[] = [];
   const log = join(mkdtempSync(join(tmpdir(), "micropay-audit-unit-")), "audit.log");
   let clock = Date.parse("2025-03-01T12:00:05.000Z");
   const store = opts.store ?? memoryDedupeStore();
@@ -32,9 +35,16 @@ function setup(opts: { store?: DedupeStore; sink?: (inner: AuditSink) => AuditSi
     owner: () => `owner-${++n}`,
     now: () => clock,
     leaseMs: 60_000,
+    metric: (name, value = 1) => metrics.push({ name, value }),
+    log: {
+      warn: () => undefined,
+      error: (message, extra) => errors.push({ message, extra }),
+    },
   });
   return {
     log,
+    metrics,
+    errors,
     consume,
     store,
     advance: (ms: number) => {
@@ -80,23 +90,55 @@ describe("the audit stream consumer", () => {
     }
   });
 
-  it("reports a poison record as a batch item failure and writes the rest", async () => {
+  it("reports a malformed event (poison) as a batch item failure and writes the rest", async () => {
     const t = setup();
     const good1 = insertOf(sampleEvent());
     const poison = insertOf({ ...sampleEvent(), outcome: "unknown" });
-    const secret = insertOf(sampleEvent({ reason: "Bearer abcdefghijklmnopqrstuvwxyz" }));
     const good2 = insertOf(sampleEvent());
-    const res = await t.consume(batch(good1, poison, good2, secret));
-    expect(res.batchItemFailures).toEqual([
-      { itemIdentifier: poison.dynamodb?.SequenceNumber },
-      { itemIdentifier: secret.dynamodb?.SequenceNumber },
-    ]);
+    const res = await t.consume(batch(good1, poison, good2));
+    expect(res.batchItemFailures).toEqual([{ itemIdentifier: poison.dynamodb?.SequenceNumber }]);
     expect(t.records()).toHaveLength(2);
-    expect(
-      readAuditLog(t.log)
-        .events.map((e) => e.message)
-        .join(""),
-    ).not.toMatch(/Bearer/);
+  });
+
+  it("writes a record the guard refuses in redacted form, counts it and never retries it", async () => {
+    const t = setup();
+    const good = sampleEvent();
+    const secretEvent = sampleEvent({ reason: "Bearer abcdefghijklmnopqrstuvwxyz" });
+    const res = await t.consume(batch(insertOf(good), insertOf(secretEvent)));
+    expect(res.batchItemFailures).toEqual([]);
+    const written = t.records();
+    expect(written.map((r) => r.eventId)).toEqual([good.eventId, secretEvent.eventId]);
+    expect(written[1]?.redacted).toEqual(["reason"]);
+    expect(written[1]?.reason).toBe("[REDACTED]");
+    expect(written[0]).not.toHaveProperty("redacted");
+    const text = readAuditLog(t.log)
+      .events.map((e) => e.message)
+      .join("");
+    expect(text).not.toMatch(/Bearer/);
+    expect(t.metrics).toEqual([{ name: METRIC_AUDIT_RECORD_REDACTED, value: 1 }]);
+    expect(t.errors).toEqual([
+      {
+        message: "audit record redacted by the guard",
+        extra: { eventId: secretEvent.eventId, fields: ["reason"] },
+      },
+    ]);
+    expect(JSON.stringify(t.errors)).not.toMatch(/Bearer/);
+    // A redelivery finds it written: no second record, no second count.
+    await t.consume(batch(insertOf(secretEvent)));
+    expect(t.records()).toHaveLength(2);
+    expect(t.metrics).toHaveLength(1);
+  });
+
+  it("writes caller-poisoned actor text redacted without counting it as a guard refusal", async () => {
+    const t = setup();
+    const base = sampleEvent();
+    const poisoned = { ...base, actor: { ...base.actor, userAgent: "curl $2b$10$ x" } };
+    const res = await t.consume(batch(insertOf(poisoned)));
+    expect(res.batchItemFailures).toEqual([]);
+    expect(t.records()).toHaveLength(1);
+    expect(t.records()[0]?.redacted).toEqual(["actor.userAgent"]);
+    expect(t.records()[0]?.actor.userAgent).toBe("curl [REDACTED] x");
+    expect(t.metrics).toEqual([]);
   });
 
   it("writes nothing twice when a batch is replayed, whole or from the poison record on", async () => {

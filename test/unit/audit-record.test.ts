@@ -1,12 +1,21 @@
 import { describe, expect, it } from "vitest";
 import { canonicalJson, sha256Hex } from "../../lib/audit/canonical.ts";
+import { actorOf, newAuditEvent } from "../../lib/audit/events.ts";
 import {
   AuditRecordError,
+  buildRecord,
   digestOf,
   mapStreamRecord,
   recordFromEvent,
 } from "../../lib/audit/record.ts";
-import { assertNoSecrets, secretFinding } from "../../lib/audit/redact.ts";
+import {
+  assertNoSecrets,
+  REDACTED,
+  redactText,
+  redactValues,
+  SecretInRecordError,
+  secretFinding,
+} from "../../lib/audit/redact.ts";
 import { auditRecordSchema } from "../../lib/audit/schema.ts";
 import { insertOf, outboxItem, sampleEvent, streamRecord } from "../support/audit.ts";
 
@@ -49,7 +58,7 @@ describe("stream record -> audit record", () => {
     if (out.kind !== "record") return;
     const r = out.record;
     expect(r).toMatchObject({
-      v: 1,
+      v: 2,
       eventId: event.eventId,
       action: "payment.created",
       outcome: "success",
@@ -66,6 +75,8 @@ describe("stream record -> audit record", () => {
       money: event.money,
     });
     expect(r.digest).toMatch(/^[0-9a-f]{64}$/);
+    expect(r).not.toHaveProperty("redacted");
+    expect(r.actor).not.toHaveProperty("clientRequestId");
     expect(auditRecordSchema.safeParse(r).success).toBe(true);
   });
 
@@ -124,7 +135,7 @@ describe("stream record -> audit record", () => {
     expect(mapStreamRecord(streamRecord("INSERT", marker)).kind).toBe("ignored");
   });
 
-  it("refuses a malformed audit event (poison) naming the field, not its value", () => {
+  it("still refuses an event that is not a well-formed audit event (poison), naming the field, not its value", () => {
     const bad = { ...sampleEvent(), outcome: "maybe" };
     expect(() => mapStreamRecord(insertOf(bad))).toThrow(AuditRecordError);
     expect(() => mapStreamRecord(insertOf(bad))).toThrow(/outcome/);
@@ -180,12 +191,10 @@ describe("the redaction guard", () => {
   }
 
   it("never echoes the secret it found", () => {
-    try {
-      assertNoSecrets({ reason: jwt }, "record x");
-      expect.unreachable();
-    } catch (error) {
-      expect((error as Error).message).not.toContain(jwt.slice(0, 20));
-    }
+    const check = () => assertNoSecrets({ reason: jwt }, "record x");
+    expect(check).toThrow(SecretInRecordError);
+    // The whole message, so nothing of the token can be in it.
+    expect(check).toThrow(/^record x refused: it looks like it holds a JWT$/);
   });
 
   it("passes an ordinary record, reasons that merely mention a password included", () => {
@@ -195,10 +204,134 @@ describe("the redaction guard", () => {
     expect(secretFinding(r)).toBeUndefined();
   });
 
-  it("turns a secret in an event into a poison record, never a written one", () => {
+  it("writes a server-built field that trips the guard in redacted form, flagged", () => {
     const e = sampleEvent({ reason: `presented ${jwt}` });
-    expect(() => mapStreamRecord(insertOf(e))).toThrow(/JWT/);
-    const hashed = sampleEvent({ targets: { userId: "$2a$10$0123456789012345678901" } });
-    expect(() => mapStreamRecord(insertOf(hashed))).toThrow(/bcrypt/);
+    const out = mapStreamRecord(insertOf(e));
+    expect(out.kind).toBe("record");
+    if (out.kind !== "record") return;
+    expect(out.guardRedacted).toEqual(["reason"]);
+    expect(out.record.eventId).toBe(e.eventId);
+    expect(out.record.reason).toBe(`presented ${REDACTED}`);
+    expect(out.record.redacted).toEqual(["reason"]);
+    expect(JSON.stringify(out.record)).not.toContain(jwt.slice(0, 20));
+    expect(secretFinding(out.record)).toBeUndefined();
+    expect(auditRecordSchema.safeParse(out.record).success).toBe(true);
+    expect(digestOf(out.record)).toBe(out.record.digest);
+
+    const hashed = buildRecord(
+      sampleEvent({ targets: { userId: "$2a$10$0123456789012345678901" } }),
+    );
+    expect(hashed.guardRedacted).toEqual(["targets.userId"]);
+    expect(JSON.stringify(hashed.record)).not.toContain("$2a$");
+  });
+
+  it("leaves out a member named like a secret and says so", () => {
+    const e = sampleEvent({ targets: { accountId: "acc_1", passwordHash: "x" } });
+    const { record, guardRedacted } = buildRecord(e);
+    expect(guardRedacted).toEqual(["targets.passwordHash"]);
+    expect(record.targets).toEqual({ accountId: "acc_1" });
+    expect(record.redacted).toEqual(["targets.passwordHash"]);
+    expect(secretFinding(record)).toBeUndefined();
+  });
+
+  it("keeps a record that is clean exactly as built, with nothing flagged", () => {
+    const { record, guardRedacted } = buildRecord(sampleEvent());
+    expect(guardRedacted).toEqual([]);
+    expect(record).not.toHaveProperty("redacted");
+  });
+});
+
+// Each value a caller once used to keep a record out of the log. The PEM-looking one is
+// assembled at run time so the repository never holds a private-key marker.
+const POISONED = [
+  "Bearer AAAAAAAAAAAAAAAA",
+  "eyJx.eyJx.y",
+  "curl $2b$10$ x",
+  'x "password": 1',
+  `${"-----"}BEGIN X${"-----"}`,
+];
+
+describe("caller-supplied text", () => {
+  for (const value of POISONED) {
+    it(`redacts ${JSON.stringify(value)} inside the field and the result passes the guard`, () => {
+      const out = redactText(value, 256);
+      expect(out.redacted).toBe(true);
+      expect(out.text).toContain(REDACTED);
+      expect(out.text).not.toContain(value);
+      expect(secretFinding({ actor: { userAgent: out.text } })).toBeUndefined();
+    });
+  }
+
+  it("keeps the harmless parts around a redacted one", () => {
+    expect(redactText("Mozilla/5.0 Bearer abcdefghijklmnop (X11)", 256)).toEqual({
+      text: `Mozilla/5.0 ${REDACTED} (X11)`,
+      redacted: true,
+    });
+    expect(redactText("curl/8.5.0", 256)).toEqual({ text: "curl/8.5.0", redacted: false });
+  });
+
+  it("bounds the text, without calling that redaction, and never splits a surrogate pair", () => {
+    expect(redactText("a".repeat(1000), 256)).toEqual({ text: "a".repeat(256), redacted: false });
+    expect(redactText(`${"a".repeat(255)}😀`, 256).text).toBe("a".repeat(255));
+    // A secret past the bound is still redacted, and the marker is cut to the bound.
+    const long = redactText(`${"a".repeat(250)} Bearer abcdefghijklmnop`, 256);
+    expect(long.redacted).toBe(true);
+    expect(long.text).toHaveLength(256);
+    expect(secretFinding(long.text)).toBeUndefined();
+  });
+
+  it("redacts the whole value when only its serialized form looks like a secret", () => {
+    // Raw text has no opening quote; serialized, the value's own quote completes the match.
+    const out = redactText('password": 1', 256);
+    expect(out).toEqual({ text: REDACTED, redacted: true });
+  });
+
+  it("newAuditEvent redacts the actor's caller text, keeps the record, and lists the fields", () => {
+    const actor = actorOf({
+      principal: null,
+      sourceIp: "203.0.113.7",
+      userAgent: `curl $2b$10$ x ${"z".repeat(400)}`,
+      requestId: "eyJx.eyJx.y",
+      gatewayRequestId: "6f1c2a9e-1d0b-4c55-9b7e-2f3a4b5c6d7e",
+      clientRequestId: "eyJx.eyJx.y",
+    });
+    expect(actor.requestId).toBe("6f1c2a9e-1d0b-4c55-9b7e-2f3a4b5c6d7e");
+    const e = newAuditEvent(actor, "auth.login_failed", { outcome: "failure", targets: {} });
+    expect(e.redacted).toEqual(["actor.clientRequestId", "actor.userAgent"]);
+    expect(e.actor.userAgent.length).toBeLessThanOrEqual(256);
+    expect(e.actor.userAgent.startsWith(`curl ${REDACTED} x`)).toBe(true);
+    expect(e.actor.clientRequestId).toBe(REDACTED);
+    const r = recordFromEvent(e);
+    expect(r.redacted).toEqual(["actor.clientRequestId", "actor.userAgent"]);
+    expect(r.actor.requestId).toBe("6f1c2a9e-1d0b-4c55-9b7e-2f3a4b5c6d7e");
+    expect(secretFinding(r)).toBeUndefined();
+  });
+
+  it("the consumer redacts caller text another writer stored raw, even over-long", () => {
+    for (const value of POISONED) {
+      const base = sampleEvent();
+      const raw = { ...base, actor: { ...base.actor, userAgent: `${value}${"q".repeat(600)}` } };
+      const { record, guardRedacted } = buildRecord(raw);
+      expect(guardRedacted).toEqual([]);
+      expect(record.redacted).toEqual(["actor.userAgent"]);
+      expect(record.actor.userAgent.length).toBeLessThanOrEqual(256);
+      expect(JSON.stringify(record)).not.toContain(value);
+      expect(secretFinding(record)).toBeUndefined();
+    }
+  });
+
+  it("redactValues redacts strings in place and drops secret-named members, naming each", () => {
+    const { value, paths } = redactValues({
+      a: "fine",
+      b: { c: "Bearer abcdefghijklmnop", refreshToken: "x" },
+      list: ["ok", "Bearer abcdefghijklmnop xyz", "$2b$10$"],
+    });
+    // Never longer than the original (or the marker): a redacted value still fits its schema.
+    expect(value).toEqual({
+      a: "fine",
+      b: { c: REDACTED },
+      list: ["ok", `${REDACTED} xyz`, REDACTED],
+    });
+    expect(paths.sort()).toEqual(["b.c", "b.refreshToken", "list.1", "list.2"]);
   });
 });
