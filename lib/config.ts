@@ -55,10 +55,22 @@ export const configSchema = z
     MICROPAY_SIGNING_KEY_SECRET_ID: z.string().min(1).optional(),
     MICROPAY_SIGNING_KEY_FILE: z.string().min(1).optional(),
     MICROPAY_BCRYPT_COST: int(12, 10, 15),
-    /** Lockout: OWASP Authentication Cheat Sheet style defaults. */
-    MICROPAY_LOCKOUT_THRESHOLD: int(5, 3, 100),
+    /**
+     * Lockout, defaults as PCI DSS v4.0 8.3.4 asks: at most 10 judged failures (inside
+     * the window) lock the account for at least 30 minutes. A threshold over 10 or a
+     * duration under 1800 is accepted (benchmarks use them) but is outside 8.3.4.
+     */
+    MICROPAY_LOCKOUT_THRESHOLD: int(10, 3, 100),
     MICROPAY_LOCKOUT_WINDOW_SECONDS: int(900, 60, 86400),
-    MICROPAY_LOCKOUT_DURATION_SECONDS: int(900, 60, 86400),
+    MICROPAY_LOCKOUT_DURATION_SECONDS: int(1800, 60, 86400),
+    /**
+     * How long an unfinished login attempt holds one of the account's attempt slots
+     * (lib/store/users.ts reserveLoginAttempt). A login that never finishes (its
+     * Lambda killed mid-bcrypt) stops counting once no attempt has been reserved for
+     * this long. It must exceed the longest a login can run: API Gateway gives up
+     * after 29 s, the functions time out after 10 s.
+     */
+    MICROPAY_LOGIN_ATTEMPT_TTL_SECONDS: int(60, 30, 900),
     MICROPAY_IDEMPOTENCY_TTL_SECONDS: int(48 * 3600, 24 * 3600, 30 * 24 * 3600),
     MICROPAY_AUDIT_LOG: z.string().min(1).optional(),
     MICROPAY_LOG_LEVEL: z.enum(["DEBUG", "INFO", "WARN", "ERROR", "SILENT"]).default("INFO"),

@@ -145,6 +145,16 @@ export const invalidToken = () =>
  * chain's cost per request). Only successful verifications are kept, keyed by the
  * exact token text (a different byte is a miss), each until its own `exp` and at most
  * VERIFIED_TTL_MS, checked again on every hit; the map is bounded (oldest dropped).
+ *
+ * Token text is not unique: ECDSA signatures are malleable (`(r, n-s)` verifies as
+ * well as `(r, s)`) and base64url's spare low bits in a segment's last character are
+ * ignored, so one token has several texts that all verify to the same claims. Nothing
+ * may therefore treat token text as an identity or a grant. This cache does not: it
+ * is a memo of a pure function, each entry holding exactly what verifying that exact
+ * text gave (never a normalised form of it), so a second text of a token is a miss,
+ * verified in full, and yields the same principal. Authority comes only from the
+ * verified claims (`sub`, `roles`, `exp`); a future revocation list must key on `jti`
+ * (a signed claim), never on the text or the signature.
  */
 const VERIFIED_MAX = 1_000;
 const VERIFIED_TTL_MS = 60_000;

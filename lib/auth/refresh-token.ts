@@ -5,7 +5,9 @@ import { createHash, randomBytes } from "node:crypto";
  * of a token is stored (a fast hash is right here: the token has full entropy, so
  * there is nothing to brute-force), so a copy of the table yields no usable token.
  */
-const REFRESH_TOKEN = /^rt_[A-Za-z0-9_-]{43}$/;
+// 43 base64url characters carry 258 bits; the last one's 2 spare bits are zero in
+// every token we issue, so only one text of each token has the shape (no variants).
+const REFRESH_TOKEN = /^rt_[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/;
 
 export function newRefreshToken(): { token: string; hash: string } {
   const token = `rt_${randomBytes(32).toString("base64url")}`;

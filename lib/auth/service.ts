@@ -1,6 +1,6 @@
 import { type AuditActor, actorOf, newAuditEvent } from "../audit/events.ts";
 import { config } from "../config.ts";
-import { ApiError, badRequest, conflict, notFound } from "../http/errors.ts";
+import { ApiError, badRequest, conflict, notFound, serviceUnavailable } from "../http/errors.ts";
 import type { HttpRequest } from "../http/types.ts";
 import { isId, newId } from "../ids.ts";
 import { type AccountView, newAccountTransactItems } from "../ledger/accounts.ts";
@@ -14,8 +14,6 @@ import type { Principal, Role } from "../routes/types.ts";
 import { decodeCursor, encodeCursor } from "../store/cursor.ts";
 import {
   ConditionFailed,
-  clearLoginFailures,
-  createFamily,
   createUser,
   type FamilyItem,
   getFamily,
@@ -23,18 +21,23 @@ import {
   getUser,
   getUserByEmail,
   getUserForLogin,
+  getUserIdByEmail,
+  type LoginAttemptLimits,
   listUsers,
   lockAccount,
+  loginRoundTripForNobody,
   putSecurityEvent,
   type RefreshTokenItem,
   recordLoginFailure,
-  recordLoginFailureForNobody,
+  releaseLoginAttempt,
   replaceRoles,
+  reserveLoginAttempt,
   revokeFamily,
   rotateRefreshToken,
+  startLoginSession,
   type UserItem,
 } from "../store/users.ts";
-import { issueAccessToken } from "./access-token.ts";
+import { type IssuedAccessToken, issueAccessToken } from "./access-token.ts";
 import { signingKeys } from "./keys.ts";
 import { hashPassword, needsRehash, verifyPassword } from "./passwords.ts";
 import { hashRefreshToken, isRefreshTokenShape, newRefreshToken } from "./refresh-token.ts";
@@ -125,6 +128,17 @@ export async function register(
     await createUser(user, items, [event]);
   } catch (error) {
     if (error instanceof ConditionFailed && error.index === 1) {
+      // API.md makes a used email a 409 (SECURITY.md "Registration and enumeration"):
+      // the answer is rate limited at the edge, and every one is a security event
+      // (source IP, the account it hit) so probing shows in the audit trail.
+      const existing = await getUserIdByEmail(user.email);
+      await putSecurityEvent(
+        newAuditEvent(actorOf(caller), "user.registration_refused", {
+          outcome: "failure",
+          reason: "email_taken",
+          targets: existing ? { userId: existing } : {},
+        }),
+      );
       throw conflict("email_taken", "An account with this email already exists.");
     }
     throw error;
@@ -171,33 +185,42 @@ export async function createAdmin(
 // ---------------------------------------------------------------------------- login
 
 /**
- * Login. Every failure (unknown email, wrong password, locked) runs one bcrypt compare
- * (against a dummy hash when there is no user), records a security event and answers
- * the same 401. Failures per account are counted atomically; reaching the threshold
- * inside the window locks the account for the configured period.
+ * Login. Every failure (unknown email, wrong password, locked) answers the same 401
+ * after one bcrypt compare (against a dummy hash when there is no user) and the same
+ * DynamoDB round trips, and records a security event.
+ *
+ * Lockout (lib/store/users.ts "lockout"): before the compare the attempt reserves one
+ * of the account's slots in a conditional write, so parallel guesses are never judged
+ * more often than MICROPAY_LOCKOUT_THRESHOLD; an attempt that finds the account locked
+ * or every slot taken is refused unjudged. A wrong password becomes a failure; the one
+ * that reaches the threshold locks the account. A right password starts its session
+ * in a transaction conditioned on the reservation and on the roles being unchanged.
  */
 export async function login(
   caller: Caller,
   input: { email: string; password: string },
 ): Promise<TokenPair> {
   const c = config();
-  const user = await getUserForLogin(normalizeEmail(input.email));
-  const passwordOk = await verifyPassword(input.password, user?.passwordHash);
-  const nowMs = Date.now();
-  const locked = user?.lockedUntil !== undefined && user.lockedUntil > nowMs;
   const actor = actorOf(caller);
+  const limits: LoginAttemptLimits = {
+    nowMs: Date.now(),
+    windowMs: c.MICROPAY_LOCKOUT_WINDOW_SECONDS * 1000,
+    attemptTtlMs: c.MICROPAY_LOGIN_ATTEMPT_TTL_SECONDS * 1000,
+    threshold: c.MICROPAY_LOCKOUT_THRESHOLD,
+  };
+  const user = await getUserForLogin(normalizeEmail(input.email));
+  let reserved = false;
+  if (user) reserved = (await reserveLoginAttempt(user, limits)) === "reserved";
+  else await loginRoundTripForNobody();
+  const passwordOk = await verifyPassword(input.password, user?.passwordHash);
 
-  if (!user || !passwordOk || locked) {
-    const reason = !user ? "unknown_email" : locked ? "locked" : "wrong_password";
-    if (user) {
-      const count = await recordLoginFailure(
-        user.id,
-        nowMs,
-        c.MICROPAY_LOCKOUT_WINDOW_SECONDS * 1000,
-      );
-      if (count >= c.MICROPAY_LOCKOUT_THRESHOLD && !locked) {
-        countMetric(METRIC_ACCOUNT_LOCKED);
-        await lockAccount(
+  if (!user || !reserved || !passwordOk) {
+    const reason = !user ? "unknown_email" : !reserved ? "locked" : "wrong_password";
+    if (user && reserved) {
+      const count = await recordLoginFailure(user.id);
+      if (count >= c.MICROPAY_LOCKOUT_THRESHOLD) {
+        const nowMs = Date.now();
+        const locked = await lockAccount(
           user.id,
           nowMs,
           nowMs + c.MICROPAY_LOCKOUT_DURATION_SECONDS * 1000,
@@ -207,60 +230,112 @@ export async function login(
             targets: { userId: user.id },
           }),
         );
+        if (locked) countMetric(METRIC_ACCOUNT_LOCKED);
       }
     } else {
-      await recordLoginFailureForNobody();
+      await loginRoundTripForNobody();
     }
-    countMetric(METRIC_LOGIN_FAILED);
+    throw await loginFailed(actor, reason, user?.id);
+  }
+
+  let outcome: TokenPair | "refused" | "roles_moving";
+  try {
+    outcome = await startSession(user, input.password, actor);
+  } catch (error) {
+    await releaseLoginAttempt(user.id);
+    throw error;
+  }
+  if (outcome === "refused" || outcome === "roles_moving") {
+    await releaseLoginAttempt(user.id);
+    if (outcome === "refused") throw await loginFailed(actor, "locked", user.id);
+    // The roles changed twice while this login ran: say "try again", not "wrong password".
     await putSecurityEvent(
       newAuditEvent(actor, "auth.login_failed", {
         outcome: "failure",
-        reason,
-        targets: user ? { userId: user.id } : {},
+        reason: "concurrent_role_change",
+        targets: { userId: user.id },
       }),
     );
-    throw invalidCredentials();
+    throw serviceUnavailable();
   }
-
-  const now = new Date(nowMs).toISOString();
-  const upgraded = needsRehash(user.passwordHash) ? await hashPassword(input.password) : undefined;
-  if (upgraded || (user.failedCount ?? 0) > 0 || user.lockedUntil !== undefined) {
-    await clearLoginFailures(user.id, upgraded, now);
-  }
-  return startSession(user, now, { ...actor, userId: user.id, roles: user.roles });
+  return outcome;
 }
 
-async function startSession(user: UserItem, now: string, actor: AuditActor): Promise<TokenPair> {
-  const c = config();
-  const expiresAt = Math.floor(Date.parse(now) / 1000) + c.MICROPAY_REFRESH_TOKEN_TTL_SECONDS;
-  const family: FamilyItem = {
-    familyId: newId("fam"),
-    userId: user.id,
-    generation: user.generation,
-    revoked: false,
-    createdAt: now,
-    expiresAt,
-  };
-  const refresh = newRefreshToken();
-  const token: RefreshTokenItem = {
-    hash: refresh.hash,
-    familyId: family.familyId,
-    userId: user.id,
-    status: "active",
-    createdAt: now,
-    expiresAt,
-  };
-  await createFamily(family, token, [
-    newAuditEvent(actor, "auth.login_succeeded", {
-      targets: { userId: user.id, familyId: family.familyId },
+/** Records a failed login (security event, metric) and returns the uniform 401. */
+async function loginFailed(actor: AuditActor, reason: string, userId: string | undefined) {
+  countMetric(METRIC_LOGIN_FAILED);
+  await putSecurityEvent(
+    newAuditEvent(actor, "auth.login_failed", {
+      outcome: "failure",
+      reason,
+      targets: userId ? { userId } : {},
     }),
-  ]);
-  return tokenPair(user, refresh.token);
+  );
+  return invalidCredentials();
 }
 
-/** The answer of a login or refresh: a new access token with the user's current roles. */
-async function tokenPair(user: UserItem, refreshToken: string): Promise<TokenPair> {
-  const access = await issueAccessToken(user.id, user.roles);
+/**
+ * Starts the session of a login whose password was right. The access token is signed
+ * with the roles read before the compare, then the session-start transaction commits
+ * only if the user's role generation is still the one read: a role change that
+ * committed meanwhile makes it fail, and the login starts over once with the fresh
+ * roles ("roles_moving" if they moved again). So no token signed after a role change
+ * committed carries the roles from before it. "refused": the account was locked or the
+ * reservation dropped meanwhile.
+ */
+async function startSession(
+  read: UserItem,
+  password: string,
+  requestActor: AuditActor,
+): Promise<TokenPair | "refused" | "roles_moving"> {
+  const c = config();
+  const upgraded = needsRehash(read.passwordHash) ? await hashPassword(password) : undefined;
+  let user = read;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const nowMs = Date.now();
+    const now = new Date(nowMs).toISOString();
+    const expiresAt = Math.floor(nowMs / 1000) + c.MICROPAY_REFRESH_TOKEN_TTL_SECONDS;
+    const family: FamilyItem = {
+      familyId: newId("fam"),
+      userId: user.id,
+      generation: user.generation,
+      revoked: false,
+      createdAt: now,
+      expiresAt,
+    };
+    const refresh = newRefreshToken();
+    const token: RefreshTokenItem = {
+      hash: refresh.hash,
+      familyId: family.familyId,
+      userId: user.id,
+      status: "active",
+      createdAt: now,
+      expiresAt,
+    };
+    const access = await issueAccessToken(user.id, user.roles);
+    const actor: AuditActor = { ...requestActor, userId: user.id, roles: user.roles };
+    const started = await startLoginSession({
+      family,
+      token,
+      expectedGeneration: user.generation,
+      nowMs,
+      upgradedHash: upgraded,
+      events: [
+        newAuditEvent(actor, "auth.login_succeeded", {
+          targets: { userId: user.id, familyId: family.familyId },
+        }),
+      ],
+    });
+    if (started === "started") return pairOf(access, refresh.token);
+    const fresh = await getUser(user.id);
+    if (!fresh || fresh.generation === user.generation) return "refused";
+    user = fresh; // the roles changed while this login ran: once more, with the new ones
+  }
+  return "roles_moving";
+}
+
+/** The answer of a login or refresh. */
+function pairOf(access: IssuedAccessToken, refreshToken: string): TokenPair {
   return {
     accessToken: access.token,
     tokenType: "Bearer",
@@ -298,6 +373,9 @@ export async function refresh(caller: Caller, presented: string): Promise<TokenP
   if (!user || user.generation !== family.generation) throw invalidRefresh();
 
   const next = newRefreshToken();
+  // Signed before the rotation, which commits only if the generation (the roles) read
+  // above is still current: no token signed after a role change carries the old roles.
+  const access = await issueAccessToken(user.id, user.roles);
   const outcome = await rotateRefreshToken({
     oldHash: hash,
     next: {
@@ -316,7 +394,7 @@ export async function refresh(caller: Caller, presented: string): Promise<TokenP
     throw invalidRefresh();
   }
   if (outcome !== "rotated") throw invalidRefresh();
-  return tokenPair(user, next.token);
+  return pairOf(access, next.token);
 }
 
 async function revokeForReuse(actor: AuditActor, family: FamilyItem, now: string): Promise<void> {

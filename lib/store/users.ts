@@ -10,6 +10,7 @@ import { type AuditEvent, auditItem, auditPut } from "../audit/events.ts";
 import { logger } from "../observability.ts";
 import type { Role } from "../routes/types.ts";
 import { docClient, tableName } from "./client.ts";
+import { withRetry } from "./retry.ts";
 
 /**
  * All DynamoDB access for identity: users, email uniqueness, the admin counter,
@@ -17,7 +18,9 @@ import { docClient, tableName } from "./client.ts";
  *
  * Items (single table):
  *   USER#<id>        / PROFILE   the user: email, roles, passwordHash, generation,
- *                                failedCount, failedWindowStart, lockedUntil (ms);
+ *                                lockout state (failedCount, failedWindowStart,
+ *                                lockedUntil, attemptCount, pendingCount, pendingSince;
+ *                                times in ms, see "lockout" below);
  *                                gsi1pk USERS / gsi1sk USER#<id> (admin list, newest first)
  *   EMAIL#<email>    / EMAIL     email -> userId (unique emails, conditional Put)
  *   META#ADMINS      / COUNTER   number of users holding `admin` (last-admin guard)
@@ -42,6 +45,12 @@ export interface UserItem {
   readonly failedCount?: number;
   readonly failedWindowStart?: number;
   readonly lockedUntil?: number;
+  /** Attempt slots used in the window: judged failures plus attempts still running. */
+  readonly attemptCount?: number;
+  /** Attempts reserved and not yet judged (or abandoned, see pendingSince). */
+  readonly pendingCount?: number;
+  /** When the latest attempt was reserved (ms). */
+  readonly pendingSince?: number;
 }
 
 export interface FamilyItem {
@@ -160,6 +169,9 @@ function toUser(item: Record<string, unknown> | undefined): UserItem | null {
     failedCount: item.failedCount as number | undefined,
     failedWindowStart: item.failedWindowStart as number | undefined,
     lockedUntil: item.lockedUntil as number | undefined,
+    attemptCount: item.attemptCount as number | undefined,
+    pendingCount: item.pendingCount as number | undefined,
+    pendingSince: item.pendingSince as number | undefined,
   };
 }
 
@@ -194,11 +206,11 @@ export async function getUserForLogin(email: string): Promise<UserItem | null> {
 }
 
 /**
- * The unknown-email twin of recordLoginFailure: one conditional update on a user key
- * that does not exist. It writes nothing (the condition fails), but costs the caller
- * the same round trip a real failure count does.
+ * The unknown-email (and refused-attempt) twin of the lockout writes: one conditional
+ * update on a user key that cannot exist. It writes nothing (the condition fails), but
+ * costs the caller the same round trip a reservation or a failure count does.
  */
-export async function recordLoginFailureForNobody(): Promise<void> {
+export async function loginRoundTripForNobody(): Promise<void> {
   try {
     await docClient().send(
       new UpdateCommand({
@@ -297,51 +309,237 @@ export async function replaceRoles(input: {
 // -------------------------------------------------------------------------- lockout
 
 /**
- * Counts one failed login atomically (ADD on the item, so parallel failures each
- * count). A failure outside the current window starts a new window at 1.
- * Returns the count after this failure.
+ * Lockout with attempt reservations, so concurrent guesses can never be judged more
+ * often than the threshold allows.
+ *
+ * Before its bcrypt compare, a login reserves one of the account's `threshold` attempt
+ * slots in a single conditional UpdateItem (reserveLoginAttempt). `attemptCount` is the
+ * slots in use in the current window: judged failures (`failedCount`) plus attempts
+ * still running (`pendingCount`). The update fails when the account is locked or all
+ * slots are taken; such an attempt is refused without being judged. A wrong password
+ * turns its slot into a failure (recordLoginFailure), and the failure that reaches the
+ * threshold locks the account (lockAccount). A right password starts its session in a
+ * transaction that also frees its slot, clears the failures, and is conditioned on the
+ * account not being locked, the reservation still standing and the role generation
+ * being the one read (startLoginSession).
+ *
+ * An attempt whose Lambda died mid-bcrypt never gives its slot back. `pendingSince` is
+ * the time of the latest reservation: once no attempt has been reserved for the
+ * attempt TTL (MICROPAY_LOGIN_ATTEMPT_TTL_SECONDS, longer than any login can run),
+ * every pending attempt is dead and the next reservation drops them all. The failure
+ * window (MICROPAY_LOCKOUT_WINDOW_SECONDS) bounds the rest: a new window starts with
+ * the failures at zero. So an account is never stuck for longer than the window.
  */
-export async function recordLoginFailure(
-  userId: string,
-  nowMs: number,
-  windowMs: number,
-): Promise<number> {
-  const client = docClient();
-  const windowStartFloor = nowMs - windowMs;
-  for (let attempt = 0; attempt < 5; attempt++) {
-    try {
-      const out = await client.send(
-        new UpdateCommand({
-          TableName: tableName(),
-          Key: userKey(userId),
-          UpdateExpression: "ADD failedCount :one",
-          ConditionExpression: "attribute_exists(pk) AND failedWindowStart > :floor",
-          ExpressionAttributeValues: { ":one": 1, ":floor": windowStartFloor },
-          ReturnValues: "UPDATED_NEW",
-        }),
-      );
-      return Number(out.Attributes?.failedCount ?? 0);
-    } catch (error) {
-      if (!isConditionalFailure(error)) throw error;
-    }
-    try {
-      await client.send(
-        new UpdateCommand({
-          TableName: tableName(),
-          Key: userKey(userId),
-          UpdateExpression: "SET failedCount = :one, failedWindowStart = :now",
-          ConditionExpression:
-            "attribute_exists(pk) AND (attribute_not_exists(failedWindowStart) OR failedWindowStart <= :floor)",
-          ExpressionAttributeValues: { ":one": 1, ":now": nowMs, ":floor": windowStartFloor },
-        }),
-      );
-      return 1;
-    } catch (error) {
-      // Someone else opened the window first: count into theirs.
-      if (!isConditionalFailure(error)) throw error;
-    }
+export interface LoginAttemptLimits {
+  readonly nowMs: number;
+  readonly windowMs: number;
+  readonly attemptTtlMs: number;
+  readonly threshold: number;
+}
+
+type LockoutState = Pick<
+  UserItem,
+  | "failedCount"
+  | "failedWindowStart"
+  | "lockedUntil"
+  | "attemptCount"
+  | "pendingCount"
+  | "pendingSince"
+>;
+
+/**
+ * Which reservation fits a user's lockout state (each has a condition that holds
+ * exactly in that state, so a stale read only costs a retry):
+ * - count: window open, attempts running recently: take a slot if one is free;
+ * - stale: window open, no attempt reserved within the TTL: pending ones are dead;
+ * - reset_carry / reset_fresh: no window, an expired one, or a lapsed lock: a new
+ *   window, keeping (carry) or dropping (fresh) recent running attempts;
+ * - refuse: locked, or every slot taken.
+ */
+export type ReservationPlan = "count" | "stale" | "reset_carry" | "reset_fresh" | "refuse";
+
+export function planReservation(u: LockoutState, l: LoginAttemptLimits): ReservationPlan {
+  const pendingFresh = u.pendingSince !== undefined && u.pendingSince > l.nowMs - l.attemptTtlMs;
+  const newWindow = () =>
+    !pendingFresh ? "reset_fresh" : (u.pendingCount ?? 0) < l.threshold ? "reset_carry" : "refuse";
+  if (u.lockedUntil !== undefined) return u.lockedUntil > l.nowMs ? "refuse" : newWindow();
+  const windowOpen =
+    u.failedWindowStart !== undefined && u.failedWindowStart > l.nowMs - l.windowMs;
+  if (!windowOpen) return newWindow();
+  if (pendingFresh) return (u.attemptCount ?? l.threshold) < l.threshold ? "count" : "refuse";
+  return (u.failedCount ?? 0) < l.threshold ? "stale" : "refuse";
+}
+
+const NOT_LOCKED_OPEN_WINDOW =
+  "attribute_exists(pk) AND attribute_not_exists(lockedUntil) AND failedWindowStart > :wfloor";
+const NEW_WINDOW =
+  "attribute_exists(pk) AND (lockedUntil <= :now OR (attribute_not_exists(lockedUntil) AND " +
+  "(attribute_not_exists(failedWindowStart) OR failedWindowStart <= :wfloor)))";
+const PENDING_STALE = "(attribute_not_exists(pendingSince) OR pendingSince <= :stale)";
+
+function reservationUpdate(plan: Exclude<ReservationPlan, "refuse">, l: LoginAttemptLimits) {
+  const now = l.nowMs;
+  const wfloor = now - l.windowMs;
+  const stale = now - l.attemptTtlMs;
+  const t = l.threshold;
+  switch (plan) {
+    case "count":
+      return {
+        UpdateExpression: "SET pendingSince = :now ADD attemptCount :one, pendingCount :one",
+        ConditionExpression: `${NOT_LOCKED_OPEN_WINDOW} AND pendingSince > :stale AND attemptCount < :t`,
+        ExpressionAttributeValues: {
+          ":one": 1,
+          ":now": now,
+          ":wfloor": wfloor,
+          ":stale": stale,
+          ":t": t,
+        },
+      };
+    case "stale":
+      return {
+        UpdateExpression:
+          "SET attemptCount = if_not_exists(failedCount, :zero) + :one, pendingCount = :one, pendingSince = :now",
+        ConditionExpression: `${NOT_LOCKED_OPEN_WINDOW} AND ${PENDING_STALE} AND (attribute_not_exists(failedCount) OR failedCount < :t)`,
+        ExpressionAttributeValues: {
+          ":zero": 0,
+          ":one": 1,
+          ":now": now,
+          ":wfloor": wfloor,
+          ":stale": stale,
+          ":t": t,
+        },
+      };
+    case "reset_carry":
+      return {
+        UpdateExpression:
+          "SET failedCount = :zero, failedWindowStart = :now, attemptCount = pendingCount + :one, " +
+          "pendingCount = pendingCount + :one, pendingSince = :now REMOVE lockedUntil",
+        ConditionExpression: `${NEW_WINDOW} AND pendingSince > :stale AND pendingCount < :t`,
+        ExpressionAttributeValues: {
+          ":zero": 0,
+          ":one": 1,
+          ":now": now,
+          ":wfloor": wfloor,
+          ":stale": stale,
+          ":t": t,
+        },
+      };
+    case "reset_fresh":
+      return {
+        UpdateExpression:
+          "SET failedCount = :zero, failedWindowStart = :now, attemptCount = :one, " +
+          "pendingCount = :one, pendingSince = :now REMOVE lockedUntil",
+        ConditionExpression: `${NEW_WINDOW} AND ${PENDING_STALE}`,
+        ExpressionAttributeValues: {
+          ":zero": 0,
+          ":one": 1,
+          ":now": now,
+          ":wfloor": wfloor,
+          ":stale": stale,
+        },
+      };
   }
-  throw new Error("could not record a login failure");
+}
+
+/** Conditional-update attempts before a reservation gives up (and refuses). */
+const RESERVATION_ROUNDS = 4;
+
+/**
+ * Reserves one attempt slot before the password is judged. "refused": the account is
+ * locked or every slot is taken (the attempt must not be judged). A refusal decided
+ * from `user` alone still makes one (no-op) write, so it costs what a reservation does.
+ */
+export async function reserveLoginAttempt(
+  user: UserItem,
+  limits: LoginAttemptLimits,
+): Promise<"reserved" | "refused"> {
+  let state: UserItem | null = user;
+  for (let round = 0; round < RESERVATION_ROUNDS && state; round++) {
+    const plan = planReservation(state, limits);
+    if (plan === "refuse") {
+      if (round === 0) await loginRoundTripForNobody();
+      return "refused";
+    }
+    try {
+      await withRetry(() =>
+        docClient().send(
+          new UpdateCommand({
+            TableName: tableName(),
+            Key: userKey(user.id),
+            ...reservationUpdate(plan, limits),
+          }),
+        ),
+      );
+      return "reserved";
+    } catch (error) {
+      if (!isConditionalFailure(error)) throw error;
+    }
+    // Someone else changed the lockout state meanwhile: read it again and re-plan.
+    state = await getUser(user.id);
+  }
+  return "refused";
+}
+
+/**
+ * A wrong password: turns the caller's reserved slot into a judged failure. Returns
+ * the failures in the window after this one. If the reservation was already dropped
+ * as stale (a login slower than the attempt TTL), the failure still counts, with a
+ * slot of its own.
+ */
+export async function recordLoginFailure(userId: string): Promise<number> {
+  const send = (
+    update: Omit<ConstructorParameters<typeof UpdateCommand>[0], "TableName" | "Key">,
+  ) =>
+    withRetry(() =>
+      docClient().send(
+        new UpdateCommand({
+          TableName: tableName(),
+          Key: userKey(userId),
+          ReturnValues: "UPDATED_NEW",
+          ...update,
+        }),
+      ),
+    );
+  try {
+    const out = await send({
+      UpdateExpression: "ADD failedCount :one, pendingCount :minus",
+      ConditionExpression: "attribute_exists(pk) AND pendingCount > :zero",
+      ExpressionAttributeValues: { ":one": 1, ":minus": -1, ":zero": 0 },
+    });
+    return Number(out.Attributes?.failedCount ?? 0);
+  } catch (error) {
+    if (!isConditionalFailure(error)) throw error;
+  }
+  const out = await send({
+    UpdateExpression: "ADD failedCount :one, attemptCount :one",
+    ConditionExpression: "attribute_exists(pk)",
+    ExpressionAttributeValues: { ":one": 1 },
+  });
+  return Number(out.Attributes?.failedCount ?? 0);
+}
+
+/**
+ * Gives a reserved slot back without judging anything (a right password whose session
+ * could not start). Best effort: a slot not given back is dropped with the stale ones.
+ */
+export async function releaseLoginAttempt(userId: string): Promise<void> {
+  try {
+    await withRetry(() =>
+      docClient().send(
+        new UpdateCommand({
+          TableName: tableName(),
+          Key: userKey(userId),
+          UpdateExpression: "ADD pendingCount :minus, attemptCount :minus",
+          ConditionExpression: "attribute_exists(pk) AND pendingCount > :zero",
+          ExpressionAttributeValues: { ":minus": -1, ":zero": 0 },
+        }),
+      ),
+    );
+  } catch (error) {
+    logger.warn("login attempt slot not released", {
+      errorName: error instanceof Error ? error.name : typeof error,
+    });
+  }
 }
 
 /**
@@ -355,19 +553,21 @@ export async function lockAccount(
   event: AuditEvent,
 ): Promise<boolean> {
   try {
-    await transact([
-      {
-        Update: {
-          TableName: tableName(),
-          Key: userKey(userId),
-          UpdateExpression: "SET lockedUntil = :until",
-          ConditionExpression:
-            "attribute_exists(pk) AND (attribute_not_exists(lockedUntil) OR lockedUntil <= :now)",
-          ExpressionAttributeValues: { ":until": untilMs, ":now": nowMs },
+    await withRetry(() =>
+      transact([
+        {
+          Update: {
+            TableName: tableName(),
+            Key: userKey(userId),
+            UpdateExpression: "SET lockedUntil = :until",
+            ConditionExpression:
+              "attribute_exists(pk) AND (attribute_not_exists(lockedUntil) OR lockedUntil <= :now)",
+            ExpressionAttributeValues: { ":until": untilMs, ":now": nowMs },
+          },
         },
-      },
-      auditPut(event),
-    ]);
+        auditPut(event),
+      ]),
+    );
     return true;
   } catch (error) {
     if (error instanceof ConditionFailed) return false;
@@ -375,53 +575,75 @@ export async function lockAccount(
   }
 }
 
-/** After a successful login: clear the failure counter; optionally store an upgraded hash. */
-export async function clearLoginFailures(
-  userId: string,
-  upgradedHash: string | undefined,
-  now: string,
-): Promise<void> {
-  await docClient().send(
-    new UpdateCommand({
-      TableName: tableName(),
-      Key: userKey(userId),
-      UpdateExpression: upgradedHash
-        ? "SET failedCount = :zero, passwordHash = :h, updatedAt = :now REMOVE failedWindowStart, lockedUntil"
-        : "SET failedCount = :zero REMOVE failedWindowStart, lockedUntil",
-      ConditionExpression: "attribute_exists(pk)",
-      ExpressionAttributeValues: upgradedHash
-        ? { ":zero": 0, ":h": upgradedHash, ":now": now }
-        : { ":zero": 0 },
-    }),
-  );
-}
-
 // ---------------------------------------------------------------- refresh families
 
-/** A new family (login) with its first token, plus audit events, in one transaction. */
-export async function createFamily(
-  family: FamilyItem,
-  token: RefreshTokenItem,
-  events: AuditEvent[],
-): Promise<void> {
+/**
+ * Starts a login session: a new family with its first token and the audit events, in
+ * one transaction with an update of the user that frees the caller's attempt slot,
+ * clears the failures (and stores an upgraded password hash). The transaction commits
+ * only if the account is not locked, the caller's reservation still stands and the
+ * user's role generation is still `expectedGeneration`: roles read before the bcrypt
+ * compare are then still the user's roles at the commit. "user_changed": one of those
+ * no longer holds (read the user to see which). Transaction conflicts are retried
+ * (lib/store/retry.ts), then 503.
+ */
+export async function startLoginSession(input: {
+  family: FamilyItem;
+  token: RefreshTokenItem;
+  expectedGeneration: number;
+  nowMs: number;
+  upgradedHash?: string | undefined;
+  events: AuditEvent[];
+}): Promise<"started" | "user_changed"> {
   const t = tableName();
-  await transact([
-    {
-      Put: {
-        TableName: t,
-        Item: { ...familyKey(family.familyId), type: "refresh_family", ...family },
-        ConditionExpression: "attribute_not_exists(pk)",
-      },
-    },
-    {
-      Put: {
-        TableName: t,
-        Item: { ...refreshKey(token.hash), type: "refresh_token", ...token },
-        ConditionExpression: "attribute_not_exists(pk)",
-      },
-    },
-    ...events.map(auditPut),
-  ]);
+  const { family, token } = input;
+  const upgrade = input.upgradedHash !== undefined;
+  try {
+    await withRetry(() =>
+      transact([
+        {
+          Update: {
+            TableName: t,
+            Key: userKey(family.userId),
+            UpdateExpression:
+              "SET failedCount = :zero, failedWindowStart = :now, attemptCount = pendingCount - :one, " +
+              `pendingCount = pendingCount - :one${upgrade ? ", passwordHash = :h, updatedAt = :iso" : ""} ` +
+              "REMOVE lockedUntil",
+            ConditionExpression:
+              "attribute_exists(pk) AND generation = :gen AND attribute_not_exists(lockedUntil) AND pendingCount > :zero",
+            ExpressionAttributeValues: {
+              ":zero": 0,
+              ":one": 1,
+              ":now": input.nowMs,
+              ":gen": input.expectedGeneration,
+              ...(upgrade
+                ? { ":h": input.upgradedHash, ":iso": new Date(input.nowMs).toISOString() }
+                : {}),
+            },
+          },
+        },
+        {
+          Put: {
+            TableName: t,
+            Item: { ...familyKey(family.familyId), type: "refresh_family", ...family },
+            ConditionExpression: "attribute_not_exists(pk)",
+          },
+        },
+        {
+          Put: {
+            TableName: t,
+            Item: { ...refreshKey(token.hash), type: "refresh_token", ...token },
+            ConditionExpression: "attribute_not_exists(pk)",
+          },
+        },
+        ...input.events.map(auditPut),
+      ]),
+    );
+    return "started";
+  } catch (error) {
+    if (error instanceof ConditionFailed && error.index === 0) return "user_changed";
+    throw error;
+  }
 }
 
 export async function getRefreshToken(hash: string): Promise<RefreshTokenItem | null> {

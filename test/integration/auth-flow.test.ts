@@ -3,7 +3,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import { describe, expect, inject, it } from "vitest";
-import { loginAs, registerUser, uniqueEmail, uniquePassword } from "../support/auth.ts";
+import { loginAs, registerUser, stackTable, uniqueEmail, uniquePassword } from "../support/auth.ts";
 import { call, missingSecurityHeaders } from "../support/http.ts";
 
 /** The identity flow through the local gateway: register, login, me, jwks, admin:create. */
@@ -52,11 +52,32 @@ describe("POST /v1/auth/register", () => {
     expect(lower.status).toBe(400);
   });
 
-  it("answers 409 for an email already used, whatever its case", async () => {
+  it("answers 409 for an email already used, whatever its case, and audits each one", async () => {
     const u = await registerUser();
-    const again = await register({ email: u.email.toUpperCase(), password: uniquePassword() });
+    const password = uniquePassword();
+    const requestId = `register-taken-${u.user.id}`;
+    const again = await call("POST", "/v1/auth/register", {
+      body: { email: u.email.toUpperCase(), password },
+      headers: { "X-Request-Id": requestId },
+    });
     expect(again.status).toBe(409);
     expect(again.json).toMatchObject({ code: "email_taken" });
+    // The enumeration answer API.md requires is visible to operators (SECURITY.md).
+    const table = stackTable(inject("stack"));
+    try {
+      const events = await table.auditEvents((e) => e.actor.clientRequestId === requestId);
+      expect(events).toEqual([
+        expect.objectContaining({
+          action: "user.registration_refused",
+          outcome: "failure",
+          reason: "email_taken",
+          targets: { userId: u.user.id },
+        }),
+      ]);
+      expect(JSON.stringify(events)).not.toContain(password);
+    } finally {
+      table.destroy();
+    }
   });
 
   it("never accepts roles or any other extra member (mass assignment is a 400)", async () => {

@@ -12,10 +12,34 @@ import { call } from "../support/http.ts";
 
 /**
  * Login abuse: no user enumeration (same answer, same time), per-account lockout
- * (default threshold 5 in a 15-minute window), and failures counted atomically.
+ * (the defaults: 10 failures in a 15-minute window lock for 30 minutes), and no more
+ * passwords judged than the threshold, however many guesses arrive at once.
  */
 const table = stackTable(inject("stack"));
 afterAll(() => table.destroy());
+
+/** The shared stack runs with the default lockout settings (lib/config.ts). */
+const THRESHOLD = 10;
+const LOCK_MS = 30 * 60_000;
+const WRONG = "wrong password!!";
+
+type Audited = { action: string; reason?: string; targets?: { userId?: string } };
+
+/** The auth.login_failed reasons recorded for one user, counted. */
+async function failedLogins(userId: string): Promise<Record<string, number>> {
+  const events = (await table.auditEvents(
+    (e) => e.action === "auth.login_failed" && (e as Audited).targets?.userId === userId,
+  )) as Audited[];
+  const counts: Record<string, number> = {};
+  for (const e of events) counts[e.reason ?? ""] = (counts[e.reason ?? ""] ?? 0) + 1;
+  return counts;
+}
+
+async function lockEvents(userId: string) {
+  return table.auditEvents(
+    (e) => e.action === "auth.account_locked" && (e as Audited).targets?.userId === userId,
+  );
+}
 
 const login = (email: string, password: string, requestId?: string) =>
   call("POST", "/v1/auth/login", {
@@ -29,7 +53,7 @@ describe("no user enumeration at login", () => {
 
   beforeAll(async () => {
     [locked, plain] = await Promise.all([registerUser(), registerUser()]);
-    for (let i = 0; i < 5; i++) await login(locked.email, "wrong password!!");
+    for (let i = 0; i < THRESHOLD; i++) await login(locked.email, WRONG);
   });
 
   it("unknown email, wrong password and locked account (right password) answer byte-identically", async () => {
@@ -81,26 +105,25 @@ describe("no user enumeration at login", () => {
 });
 
 describe("lockout", () => {
-  it("locks after 5 failures: the right password is then refused the same way; an audit event says so", async () => {
+  it("locks after 10 failures for 30 minutes: the right password is then refused the same way; an audit event says so", async () => {
     const u = await registerUser();
-    for (let i = 0; i < 5; i++) expect((await login(u.email, "wrong password!!")).status).toBe(401);
+    for (let i = 0; i < THRESHOLD - 1; i++) expect((await login(u.email, WRONG)).status).toBe(401);
+    expect((await table.get(userKey(u.user.id)))?.lockedUntil).toBeUndefined();
+    const before = Date.now();
+    expect((await login(u.email, WRONG)).status).toBe(401);
     const item = await table.get(userKey(u.user.id));
-    expect(item?.failedCount).toBe(5);
-    expect(Number(item?.lockedUntil)).toBeGreaterThan(Date.now() + 14 * 60_000);
+    expect(item?.failedCount).toBe(THRESHOLD);
+    expect(Number(item?.lockedUntil)).toBeGreaterThanOrEqual(before + LOCK_MS);
     const res = await login(u.email, u.password);
     expect(res.status).toBe(401);
     expect(res.json).toMatchObject({ code: "invalid_credentials" });
-    const locks = await table.auditEvents(
-      (e) =>
-        e.action === "auth.account_locked" &&
-        (e as unknown as { targets: { userId?: string } }).targets.userId === u.user.id,
-    );
-    expect(locks).toHaveLength(1);
+    expect(await lockEvents(u.user.id)).toHaveLength(1);
+    expect(await failedLogins(u.user.id)).toEqual({ wrong_password: THRESHOLD, locked: 1 });
   });
 
   it("after the lock expires the right password works and resets the counter", async () => {
     const u = await registerUser();
-    for (let i = 0; i < 5; i++) await login(u.email, "wrong password!!");
+    for (let i = 0; i < THRESHOLD; i++) await login(u.email, WRONG);
     expect((await login(u.email, u.password)).status).toBe(401);
     // Let the lock and its window lapse (move them into the past rather than sleeping).
     await table.doc.send(
@@ -119,36 +142,83 @@ describe("lockout", () => {
 
   it("a success before the threshold resets the counter", async () => {
     const u = await registerUser();
-    for (let i = 0; i < 4; i++) await login(u.email, "wrong password!!");
+    for (let i = 0; i < THRESHOLD - 1; i++) await login(u.email, WRONG);
     expect((await login(u.email, u.password)).status).toBe(200);
     expect((await table.get(userKey(u.user.id)))?.failedCount).toBe(0);
-    for (let i = 0; i < 4; i++) await login(u.email, "wrong password!!");
+    for (let i = 0; i < THRESHOLD - 1; i++) await login(u.email, WRONG);
     expect((await login(u.email, u.password)).status).toBe(200);
   });
 
-  it("50 parallel bad attempts count 50 (atomic counter in DynamoDB)", async () => {
+  it("40 wrong guesses at once: at most the threshold are judged, the rest refused as locked", async () => {
     const u = await registerUser();
-    const results = await Promise.all(
-      Array.from({ length: 50 }, () => login(u.email, "wrong password!!")),
-    );
-    expect(results.map((r) => r.status)).toEqual(Array(50).fill(401));
+    const results = await Promise.all(Array.from({ length: 40 }, () => login(u.email, WRONG)));
+    expect(results.map((r) => r.status)).toEqual(Array(40).fill(401));
+    for (const r of results) expect(r.json).toMatchObject({ code: "invalid_credentials" });
+    const reasons = await failedLogins(u.user.id);
+    expect(reasons).toEqual({ wrong_password: THRESHOLD, locked: 40 - THRESHOLD });
     const item = await table.get(userKey(u.user.id));
-    expect(item?.failedCount).toBe(50);
-    expect(Number(item?.lockedUntil)).toBeGreaterThan(Date.now());
+    expect(item?.failedCount).toBe(THRESHOLD);
+    expect(Number(item?.lockedUntil)).toBeGreaterThan(Date.now() + LOCK_MS - 60_000);
     // Exactly one lockout event despite the race.
-    const locks = await table.auditEvents(
-      (e) =>
-        e.action === "auth.account_locked" &&
-        (e as unknown as { targets: { userId?: string } }).targets.userId === u.user.id,
-    );
-    expect(locks).toHaveLength(1);
+    expect(await lockEvents(u.user.id)).toHaveLength(1);
   }, 120_000);
+
+  it("20 wrong guesses and then the right password while they run: no tokens once the limit is reached", async () => {
+    const u = await registerUser();
+    const wrong = Array.from({ length: 20 }, () => login(u.email, WRONG));
+    // Wait until the running guesses hold every attempt slot (or have locked the account).
+    for (const deadline = Date.now() + 30_000; ; ) {
+      const item = await table.get(userKey(u.user.id));
+      if (Number(item?.attemptCount ?? 0) >= THRESHOLD || item?.lockedUntil !== undefined) break;
+      if (Date.now() > deadline) throw new Error("the guesses never took the attempt slots");
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const right = await login(u.email, u.password);
+    await Promise.all(wrong);
+    expect(right.status).toBe(401);
+    expect(right.json).toMatchObject({ code: "invalid_credentials" });
+    expect(right.json).not.toHaveProperty("accessToken");
+    const reasons = await failedLogins(u.user.id);
+    expect(reasons.wrong_password).toBe(THRESHOLD);
+    expect(reasons.locked).toBe(21 - THRESHOLD);
+    const sessions = await table.auditEvents(
+      (e) => e.action === "auth.login_succeeded" && (e as Audited).targets?.userId === u.user.id,
+    );
+    expect(sessions).toHaveLength(1); // registerUser's own login, before the guesses
+  }, 120_000);
+
+  it("an attempt that never finished (its Lambda killed mid-bcrypt) stops counting after the attempt TTL", async () => {
+    const u = await registerUser();
+    // Every slot held by attempts that never came back: refused while they may still run...
+    const hold = (since: number) =>
+      table.doc.send(
+        new UpdateCommand({
+          TableName: table.tableName,
+          Key: userKey(u.user.id),
+          UpdateExpression:
+            "SET attemptCount = :t, pendingCount = :t, failedCount = :zero, failedWindowStart = :now, pendingSince = :since",
+          ExpressionAttributeValues: {
+            ":t": THRESHOLD,
+            ":zero": 0,
+            ":now": Date.now(),
+            ":since": since,
+          },
+        }),
+      );
+    await hold(Date.now());
+    expect((await login(u.email, u.password)).status).toBe(401);
+    // ...and free once none has been reserved for longer than the TTL (default 60 s).
+    await hold(Date.now() - 61_000);
+    expect((await login(u.email, u.password)).status).toBe(200);
+    const item = await table.get(userKey(u.user.id));
+    expect(item).toMatchObject({ failedCount: 0, pendingCount: 0, attemptCount: 0 });
+  });
 
   it("failed logins are security events, with no password in them", async () => {
     const rid = `failed-login-${Date.now()}`;
     const password = uniquePassword();
     await login(uniqueEmail("ghost"), password, rid);
-    const events = await table.auditEvents((e) => e.actor.requestId === rid);
+    const events = await table.auditEvents((e) => e.actor.clientRequestId === rid);
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({
       action: "auth.login_failed",

@@ -75,6 +75,27 @@ describe("refresh tokens", () => {
     expect(results.filter((r) => r.status === 401)).toHaveLength(9);
   });
 
+  it("another text of the same token bytes is no token: refused, and the session is untouched", async () => {
+    const u = await registerUser();
+    // Base64url's spare low bit in the last character: a decoder reads the same bytes.
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const last = u.refreshToken.at(-1) as string;
+    const twin = `${u.refreshToken.slice(0, -1)}${alphabet[alphabet.indexOf(last) ^ 1]}`;
+    expect(Buffer.from(twin.slice(3), "base64url")).toEqual(
+      Buffer.from(u.refreshToken.slice(3), "base64url"),
+    );
+    const res = await refresh(twin);
+    expect(res.status).toBe(401);
+    expect(res.json).toMatchObject({ code: "invalid_refresh_token" });
+    // Neither a second authority nor a reuse: logging it out does nothing either.
+    const out = await call("POST", "/v1/auth/logout", {
+      token: u.accessToken,
+      body: { refreshToken: twin },
+    });
+    expect(out.status).toBe(204);
+    expect((await refresh(u.refreshToken)).status).toBe(200);
+  });
+
   it("garbage, unknown and oversized refresh tokens are 401 or 400, never 500", async () => {
     expect((await refresh("rt_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")).status).toBe(401);
     expect((await refresh("not a token")).status).toBe(401);
@@ -178,7 +199,7 @@ describe("role changes", () => {
       headers: { "X-Request-Id": requestId },
     });
     expect(self.status).toBe(403);
-    const denials = await table.auditEvents((e) => e.actor.requestId === requestId);
+    const denials = await table.auditEvents((e) => e.actor.clientRequestId === requestId);
     expect(denials).toHaveLength(1);
     expect(denials[0]).toMatchObject({
       action: "auth.access_denied",

@@ -156,7 +156,11 @@ export function stackTable(info: { dynamodbEndpoint: string; tableName: string }
     },
     /** Audit outbox items (standalone and transactional) matching a predicate. */
     async auditEvents(
-      match: (e: { action: string; reason?: string; actor: { requestId: string } }) => boolean,
+      match: (e: {
+        action: string;
+        reason?: string;
+        actor: { requestId: string; clientRequestId?: string };
+      }) => boolean,
     ) {
       const found: Record<string, unknown>[] = [];
       let start: Record<string, unknown> | undefined;

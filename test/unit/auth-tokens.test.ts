@@ -241,3 +241,88 @@ describe("the verified-token cache", () => {
     }
   });
 });
+
+describe("token text is never an identity (ECDSA and base64url malleability)", () => {
+  /** P-256 group order. */
+  const N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+  const B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+  /** The same token with its signature (r, s) replaced by (r, n - s). */
+  function malleate(token: string, delta = 0n): string {
+    const [h, p, sig] = token.split(".") as [string, string, string];
+    const raw = Buffer.from(sig, "base64url");
+    const s = BigInt(`0x${raw.subarray(32).toString("hex")}`);
+    const flipped = Buffer.from(((N - s + delta) % N).toString(16).padStart(64, "0"), "hex");
+    return `${h}.${p}.${Buffer.concat([raw.subarray(0, 32), flipped]).toString("base64url")}`;
+  }
+
+  /**
+   * The same bytes, another text: the lowest bit of a base64url text's last character
+   * is a spare bit (decoders ignore it) whenever the bytes are not a multiple of 3.
+   */
+  function spareBits(text: string): string {
+    const last = text.at(-1) as string;
+    return `${text.slice(0, -1)}${B64URL[B64URL.indexOf(last) ^ 1]}`;
+  }
+
+  it("a malleated signature (r, n-s) verifies to exactly the same claims, or is refused", async () => {
+    const { checkAccessToken: check, clearVerifiedTokensForTests } = await import(
+      "../../lib/auth/access-token.ts"
+    );
+    clearVerifiedTokensForTests();
+    const { token } = await issueAccessToken(USER, ["customer", "merchant"]);
+    const original = await check(token);
+    expect(original.ok).toBe(true);
+    const twin = malleate(token);
+    expect(twin).not.toBe(token);
+    const result = await check(twin);
+    if (result.ok) expect(result).toEqual(original);
+    else expect(result.reason).toBe("bad_signature");
+    // A signature that is not the malleated twin is refused: nothing is normalised.
+    await expect(check(malleate(token, 1n))).resolves.toMatchObject({ ok: false });
+  });
+
+  it("the verified-token cache holds, per exact text, only what verifying that text gives", async () => {
+    const { checkAccessToken: check, clearVerifiedTokensForTests } = await import(
+      "../../lib/auth/access-token.ts"
+    );
+    const { vi } = await import("vitest");
+    clearVerifiedTokensForTests();
+    const { token } = await issueAccessToken(USER, ["customer"]);
+    const [h, p, sig] = token.split(".") as [string, string, string];
+    const first = await check(token);
+    const twins = [malleate(token), `${h}.${p}.${spareBits(sig)}`];
+    for (const twin of twins) {
+      expect(twin).not.toBe(token);
+      const got = await check(twin);
+      // A miss (a fresh result, not the original's entry), verified to the same principal.
+      expect(got).not.toBe(first);
+      expect(got).toEqual(first);
+      expect(await check(twin)).toBe(got); // now remembered under its own text
+    }
+    // Past exp every text of the token is refused, cached or not.
+    const exp = (decodeJwt(token).exp as number) * 1000;
+    vi.useFakeTimers({ now: exp + 60_000, toFake: ["Date"] });
+    try {
+      for (const text of [token, ...twins]) {
+        expect(await check(text)).toMatchObject({ ok: false });
+      }
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("a refresh token has one text only: a spare-bit variant is not a refresh token", () => {
+    for (let i = 0; i < 50; i++) {
+      const { token, hash } = newRefreshToken();
+      const variant = spareBits(token);
+      expect(Buffer.from(variant.slice(3), "base64url")).toEqual(
+        Buffer.from(token.slice(3), "base64url"),
+      );
+      expect(isRefreshTokenShape(token)).toBe(true);
+      expect(isRefreshTokenShape(variant)).toBe(false);
+      // Looked up only by the hash of its exact text, so a variant would never find it.
+      expect(hashRefreshToken(variant)).not.toBe(hash);
+    }
+  });
+});
