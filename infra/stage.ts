@@ -7,7 +7,11 @@ export interface StageSettings {
   /** API Gateway stage throttle (steady requests per second, burst). */
   readonly throttleRate: number;
   readonly throttleBurst: number;
-  /** Ceiling of the per-method throttle of the `/v1/auth/*` routes. */
+  /**
+   * Ceiling of the per-method throttle of the `/v1/auth/*` routes (each method is one
+   * bucket shared by all clients: a capacity guard, not a per-client limit; README
+   * "Auth capacity"). Prod sits at or above the route rows so the rows decide.
+   */
   readonly authThrottleRate: number;
   readonly authThrottleBurst: number;
   /** WAF rate rules: requests per source IP per 5 minutes (all paths, `/v1/auth/*`). */
@@ -33,8 +37,8 @@ export const STAGES: Readonly<Record<StageSettings["name"], StageSettings>> = {
     name: "dev",
     throttleRate: 50,
     throttleBurst: 100,
-    authThrottleRate: 5,
-    authThrottleBurst: 10,
+    authThrottleRate: 20,
+    authThrottleBurst: 40,
     wafRatePerIp: 1000,
     wafAuthRatePerIp: 100,
     logRetention: RetentionDays.ONE_MONTH,
@@ -52,8 +56,8 @@ export const STAGES: Readonly<Record<StageSettings["name"], StageSettings>> = {
     name: "prod",
     throttleRate: 500,
     throttleBurst: 1000,
-    authThrottleRate: 20,
-    authThrottleBurst: 40,
+    authThrottleRate: 400,
+    authThrottleBurst: 800,
     wafRatePerIp: 2000,
     wafAuthRatePerIp: 100,
     logRetention: RetentionDays.ONE_YEAR,

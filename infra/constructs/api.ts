@@ -20,6 +20,7 @@ import { PolicyStatement, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import type { IKey } from "aws-cdk-lib/aws-kms";
 import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
+import { problemCodesOf } from "../../lib/openapi.ts";
 import type { RouteDef } from "../../lib/routes/types.ts";
 import { requestModelSchema } from "../models.ts";
 import type { StageSettings } from "../stage.ts";
@@ -59,6 +60,17 @@ export function methodThrottle(
     : own;
 }
 
+/**
+ * Can the route refuse a request with 401 or 403? Those are the routes with a bearer
+ * token (the auth middleware's denials) and those whose own problem codes include one
+ * (login's `invalid_credentials`, refresh's `invalid_refresh_token`): the same answer
+ * the OpenAPI document gives. Each of them writes a security event on a refusal.
+ */
+export function canDeny(route: RouteDef): boolean {
+  const statuses = problemCodesOf(route);
+  return statuses.has(401) || statuses.has(403);
+}
+
 /** Access log record: JSON, one line per request, no bodies, no headers but the user agent. */
 export const ACCESS_LOG_FIELDS: Readonly<Record<string, string>> = {
   requestId: "$context.requestId",
@@ -83,8 +95,9 @@ export const ACCESS_LOG_FIELDS: Readonly<Record<string, string>> = {
 
 /**
  * The REST API, built row by row from the route table: one Lambda per route (the
- * entry file functions/<id>.ts) with exactly the table actions its row declares, the
- * signing key only where the row says so; stage throttling with stricter per-method
+ * entry file functions/<id>.ts) with exactly the table actions its row declares (plus,
+ * where the route can refuse a request, a Put of audit items only), the signing key
+ * only where the row says so; stage throttling with stricter per-method
  * limits on the auth routes; request validation; JSON access logs in a KMS-encrypted
  * log group; ERROR execution logs without data traces; X-Ray; problem+json gateway
  * responses with the security headers; an optional TLS 1.2 custom domain.
@@ -215,6 +228,12 @@ export class Api extends Construct {
       });
       for (const statement of props.data.statementsFor(route.tableAccess)) {
         fn.role.addToPrincipalPolicy(statement);
+      }
+      // A refusal is audited (putSecurityEvent); read-only routes may write that and nothing else.
+      if (canDeny(route)) {
+        for (const statement of props.data.auditWriteStatements()) {
+          fn.role.addToPrincipalPolicy(statement);
+        }
       }
       if (route.usesSigningKey) props.signingKey.grantRead(fn.role, props.signingKeyKey.keyArn);
       functions.set(route.id, fn);

@@ -35,6 +35,19 @@ export const WRITE_ACTIONS = [
 ] as const;
 
 /**
+ * Partition keys a denial's security event may use (lib/audit/events.ts `auditItem`:
+ * pk `AUDIT#<eventId>`), as an IAM `dynamodb:LeadingKeys` pattern.
+ */
+export const AUDIT_LEADING_KEYS = ["AUDIT#*"] as const;
+
+/** KMS actions that writing an item to the table needs on its customer-managed key. */
+export const TABLE_KEY_WRITE_ACTIONS = [
+  "kms:Decrypt",
+  "kms:Encrypt",
+  "kms:GenerateDataKey",
+] as const;
+
+/**
  * The MicroPay table, from the same definition DynamoDB Local uses
  * (lib/store/table.ts): on-demand, NEW_AND_OLD_IMAGES stream, TTL, point-in-time
  * recovery, deletion protection, a customer-managed KMS key, and RETAIN so a stack
@@ -88,13 +101,37 @@ export class Data extends Construct {
       }),
       new PolicyStatement({
         sid: "TableKey",
-        actions:
-          access === "write"
-            ? ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
-            : ["kms:Decrypt"],
+        actions: access === "write" ? [...TABLE_KEY_WRITE_ACTIONS] : ["kms:Decrypt"],
         resources: [this.key.keyArn],
       }),
     );
     return out;
+  }
+
+  /**
+   * What a function that can refuse a request (401/403) needs to record the refusal
+   * (lib/store/users.ts `putSecurityEvent`) and nothing more: PutItem on the table,
+   * only for items whose partition key is an audit key, and the table key's write
+   * actions. For transactional writers it repeats part of their broader grant; it is
+   * given to every denying function so the audit write never depends on a route's
+   * `tableAccess`.
+   */
+  auditWriteStatements(): PolicyStatement[] {
+    return [
+      new PolicyStatement({
+        sid: "AuditEventWrite",
+        actions: ["dynamodb:PutItem"],
+        resources: [this.table.tableArn],
+        // PutItem always names one partition key, so the multivalued key is never empty.
+        conditions: {
+          "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [...AUDIT_LEADING_KEYS] },
+        },
+      }),
+      new PolicyStatement({
+        sid: "AuditEventKey",
+        actions: [...TABLE_KEY_WRITE_ACTIONS],
+        resources: [this.key.keyArn],
+      }),
+    ];
   }
 }

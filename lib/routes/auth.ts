@@ -10,8 +10,17 @@ import {
 import { accountView } from "../ledger/schemas.ts";
 import { defineRoute, ROLES } from "./types.ts";
 
-/** Identity routes (API.md "Authentication"). Auth routes get a stricter edge throttle. */
-const AUTH_THROTTLE = { rate: 5, burst: 10 } as const;
+/**
+ * Identity routes (API.md "Authentication"). Each `/v1/auth/*` method has its own
+ * edge throttle: one bucket shared by every client, so it is a capacity guard sized
+ * far above honest load (README "Auth capacity"), never a per-client limit (that is
+ * the WAF's per-IP rule and the per-account lockout). Password routes are bounded by
+ * bcrypt: 200/s is ~150 concurrent executions at ~0.7 s per cost-12 hash on 1,024 MB.
+ * Session routes are a few DynamoDB calls: 400/s carries 360,000 sessions refreshing
+ * every 15 minutes.
+ */
+const PASSWORD_THROTTLE = { rate: 200, burst: 400 } as const;
+const SESSION_THROTTLE = { rate: 400, burst: 800 } as const;
 
 export const registerRoute = defineRoute({
   id: "auth-register",
@@ -26,7 +35,7 @@ export const registerRoute = defineRoute({
   errorCodes: ["email_taken"],
   tableAccess: "write",
   usesSigningKey: false,
-  throttle: AUTH_THROTTLE,
+  throttle: PASSWORD_THROTTLE,
   example: { body: { email: "ada@example.com", password: "correct horse battery" } },
 });
 
@@ -43,7 +52,7 @@ export const loginRoute = defineRoute({
   errorCodes: ["invalid_credentials"],
   tableAccess: "write",
   usesSigningKey: true,
-  throttle: AUTH_THROTTLE,
+  throttle: PASSWORD_THROTTLE,
   example: { body: { email: "ada@example.com", password: "correct horse battery" } },
 });
 
@@ -60,7 +69,7 @@ export const refreshRoute = defineRoute({
   errorCodes: ["invalid_refresh_token"],
   tableAccess: "write",
   usesSigningKey: true,
-  throttle: AUTH_THROTTLE,
+  throttle: SESSION_THROTTLE,
   example: { body: { refreshToken: "rt_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" } },
 });
 
@@ -75,7 +84,7 @@ export const logoutRoute = defineRoute({
   successStatus: 204,
   tableAccess: "write",
   usesSigningKey: true,
-  throttle: AUTH_THROTTLE,
+  throttle: SESSION_THROTTLE,
   example: { body: { refreshToken: "rt_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" } },
 });
 

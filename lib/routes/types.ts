@@ -33,7 +33,7 @@ export interface RouteDef {
   readonly tableAccess: "none" | "read" | "write";
   /** Does the function sign or verify tokens (needs the signing key)? */
   readonly usesSigningKey: boolean;
-  /** Stricter edge throttling (auth routes). */
+  /** Per-method edge throttle (auth routes): one bucket for all clients, a capacity guard. */
   readonly throttle?: { readonly rate: number; readonly burst: number };
   /**
    * Files a function needs beside its bundle at run time: `module` is resolved from

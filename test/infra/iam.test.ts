@@ -1,5 +1,8 @@
+import { isDeepStrictEqual } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
+import { canDeny } from "../../infra/constructs/api.ts";
 import { READ_ACTIONS, WRITE_ACTIONS } from "../../infra/constructs/data.ts";
+import { auditItem, newAuditEvent } from "../../lib/audit/events.ts";
 import { routes } from "../../lib/routes/index.ts";
 import {
   actionsOf,
@@ -35,6 +38,28 @@ function fnOf(routeId: string) {
 function routeStatements(routeId: string): Statement[] {
   return policyStatements(dev.stack, dev.template, fnOf(routeId).role.policy);
 }
+
+/** The only write a read route may hold: PutItem of items whose partition key is `AUDIT#...`. */
+const AUDIT_CONDITION = { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["AUDIT#*"] } };
+const withoutSid = ({ Sid: _sid, ...rest }: Statement & { Condition?: unknown }) => rest;
+function isAuditPut(s: Statement): boolean {
+  return isDeepStrictEqual(withoutSid(s), {
+    Effect: "Allow",
+    Action: "dynamodb:PutItem",
+    Resource: { "Fn::GetAtt": [idOf(dev.stack.data.table), "Arn"] },
+    Condition: AUDIT_CONDITION,
+  });
+}
+/** The table key's write actions, which that Put needs (the same set the writers hold). */
+function isAuditKey(s: Statement): boolean {
+  return isDeepStrictEqual(withoutSid(s), {
+    Effect: "Allow",
+    Action: ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
+    Resource: { "Fn::GetAtt": [idOf(dev.stack.keys.table), "Arn"] },
+  });
+}
+const TABLE_WRITE =
+  /^dynamodb:(PutItem|UpdateItem|DeleteItem|ConditionCheckItem|BatchWriteItem|TransactWriteItems|PartiQL(Insert|Update|Delete))$/;
 
 describe("per-function least privilege (derived from the route table)", () => {
   it("no policy anywhere grants dynamodb:*, Scan, BatchWriteItem or any wildcard action", () => {
@@ -85,11 +110,16 @@ describe("per-function least privilege (derived from the route table)", () => {
         expect(touchesTableKey).toBe(false);
       }
       if (route.tableAccess === "read") {
-        for (const a of dynamo) {
+        // Beside the audit grant of a route that can deny (checked below), only reads.
+        const plain = statements.filter((s) => !isAuditPut(s) && !isAuditKey(s));
+        const plainActions = new Set(plain.flatMap(actionsOf));
+        for (const a of [...plainActions].filter((x) => x.startsWith("dynamodb:"))) {
           expect([...READ_ACTIONS], a).toContain(a);
         }
-        expect(dynamo.some((a) => WRITE.has(a))).toBe(false);
-        expect(actions.has("kms:Encrypt") || actions.has("kms:GenerateDataKey")).toBe(false);
+        expect([...plainActions].some((a) => WRITE.has(a))).toBe(false);
+        expect(plainActions.has("kms:Encrypt") || plainActions.has("kms:GenerateDataKey")).toBe(
+          false,
+        );
       }
       if (route.tableAccess === "write") {
         for (const a of WRITE_ACTIONS) expect(dynamo).toContain(a);
@@ -179,5 +209,82 @@ describe("per-function least privilege (derived from the route table)", () => {
     expect(actions).not.toContain("secretsmanager:GetSecretValue");
     const sqs = statements.find((s) => actionsOf(s).includes("sqs:SendMessage"));
     expect(sqs?.Resource).toEqual({ "Fn::GetAtt": [idOf(dev.stack.audit.deadLetters), "Arn"] });
+  });
+});
+
+describe("every route that can deny can write its denial's audit event, and nothing more", () => {
+  const denying = routes.filter(canDeny);
+  const readOnly = denying.filter((r) => r.tableAccess === "read");
+
+  it("the routes that can deny: every route with a token, plus login and refresh", () => {
+    const ids = denying.map((r) => r.id);
+    for (const r of routes) {
+      if (r.auth !== "none") expect(ids, r.id).toContain(r.id);
+    }
+    expect(ids).toEqual(expect.arrayContaining(["auth-login", "auth-refresh", "auth-logout"]));
+    for (const id of ["health", "jwks", "openapi", "docs", "docs-asset", "auth-register"]) {
+      expect(ids, id).not.toContain(id);
+    }
+    // The read-only ones are the point of the audit grant; the list below is not empty.
+    expect(readOnly.map((r) => r.id).sort()).toEqual(
+      [
+        "accounts-get",
+        "accounts-list",
+        "admin-users-list",
+        "entries-list",
+        "me",
+        "payments-get",
+        "payments-list",
+        "refunds-list",
+      ].sort(),
+    );
+  });
+
+  it("the LeadingKeys pattern admits the key putSecurityEvent writes and no other kind", () => {
+    const item = auditItem(
+      newAuditEvent(
+        { userId: null, roles: [], sourceIp: "203.0.113.7", userAgent: "t", requestId: "r" },
+        "auth.token_rejected",
+        { outcome: "failure", reason: "expired", targets: {} },
+      ),
+    );
+    const [pattern] = AUDIT_CONDITION["ForAllValues:StringLike"]["dynamodb:LeadingKeys"];
+    const glob = new RegExp(`^${(pattern ?? "").replaceAll("*", ".*")}$`);
+    expect(item.pk).toMatch(glob);
+    for (const other of ["USER#u1", "ACCOUNT#a1", "EMAIL#ada@example.com", "IDEM#k", "XAUDIT#1"]) {
+      expect(other).not.toMatch(glob);
+    }
+  });
+
+  for (const route of denying) {
+    it(`${route.id} (${route.tableAccess}) may Put audit items, with the table key's write actions`, () => {
+      const statements = routeStatements(route.id);
+      expect(statements.filter(isAuditPut)).toHaveLength(1);
+      // Writers' own TableKey statement is the same grant; either way it is there.
+      expect(statements.some(isAuditKey)).toBe(true);
+    });
+  }
+
+  for (const route of readOnly) {
+    it(`${route.id} (read) can write no table item but an audit item`, () => {
+      const statements = routeStatements(route.id);
+      const writing = statements.filter((s) => actionsOf(s).some((a) => TABLE_WRITE.test(a)));
+      expect(writing.length).toBeGreaterThan(0);
+      for (const s of writing) expect(isAuditPut(s), JSON.stringify(s)).toBe(true);
+    });
+  }
+
+  it("routes that cannot deny get no audit grant, and no other role carries the audit condition", () => {
+    const allowed = new Set(denying.map((r) => idOf(fnOf(r.id).role.policy)));
+    let seen = 0;
+    for (const { policyId, statement } of allStatements(dev.template)) {
+      if (!JSON.stringify(statement).includes("dynamodb:LeadingKeys")) continue;
+      seen++;
+      expect(allowed.has(policyId), policyId).toBe(true);
+    }
+    expect(seen).toBe(denying.length);
+    for (const route of routes.filter((r) => !canDeny(r))) {
+      expect(routeStatements(route.id).filter(isAuditPut), route.id).toEqual([]);
+    }
   });
 });

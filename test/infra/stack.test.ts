@@ -145,6 +145,50 @@ describe("edge: REST API", () => {
     for (const s of settings) expect(s.DataTraceEnabled).toBe(false);
   });
 
+  it("prod: each /v1/auth/* method throttle is a capacity guard far above honest load (README: Auth capacity)", () => {
+    const prod = synth({ stage: "prod" });
+    const stage = (Object.values(prod.template.findResources("AWS::ApiGateway::Stage"))[0] as Json)
+      .Properties;
+    const settings = stage.MethodSettings as Json[];
+    const all = settings.find((s) => s.ResourcePath === "/*" && s.HttpMethod === "*");
+    const expected: Record<string, { rate: number; burst: number }> = {
+      "auth-register": { rate: 200, burst: 400 },
+      "auth-login": { rate: 200, burst: 400 },
+      "auth-refresh": { rate: 400, burst: 800 },
+      "auth-logout": { rate: 400, burst: 800 },
+    };
+    const authRoutes = routes.filter((r) => r.path.startsWith("/v1/auth/"));
+    expect(authRoutes.map((r) => r.id).sort()).toEqual(Object.keys(expected).sort());
+    // One honest client under the WAF's per-IP /v1/auth/ rule sends at most this many per second.
+    const perIpPerSecond = STAGES.prod.wafAuthRatePerIp / 300;
+    const synthesized = new Map<string, number>();
+    for (const route of authRoutes) {
+      const path = `/~1${route.path.slice(1).replaceAll("/", "~1")}`;
+      const s = settings.find((x) => x.ResourcePath === path && x.HttpMethod === route.method);
+      expect(s, route.id).toBeDefined();
+      synthesized.set(route.id, s.ThrottlingRateLimit);
+      const want = expected[route.id];
+      expect({ rate: s.ThrottlingRateLimit, burst: s.ThrottlingBurstLimit }, route.id).toEqual(
+        want,
+      );
+      // The prod ceiling does not cut the rows, so the local gateway (which reads the rows) matches prod.
+      expect(route.throttle, route.id).toEqual(want);
+      expect(methodThrottle(route, STAGES.prod), route.id).toEqual(want);
+      // Still under the stage's per-method default, which stays the outer bound.
+      expect(s.ThrottlingRateLimit).toBeLessThan(all.ThrottlingRateLimit);
+      // Saturating it from behind the WAF takes hundreds of source IPs (was 15 at 5/s).
+      expect(s.ThrottlingRateLimit / perIpPerSecond, route.id).toBeGreaterThanOrEqual(500);
+    }
+    const rate = (id: string) => synthesized.get(id) ?? 0;
+    // Refresh: 100,000 active sessions refreshing every 15 minutes (111/s) with 3x headroom.
+    expect(rate("auth-refresh")).toBeGreaterThanOrEqual((100_000 / 900) * 3);
+    // Login: bcrypt cost 12 takes ~0.42 s per vCPU, ~0.73 s on a 1,024 MB Lambda (0.58 vCPU);
+    // the rate bounds login's concurrency to under a fifth of the default 1,000 executions,
+    // and is 6x a peak of 10,000 sign-ins in 5 minutes (33/s).
+    expect(rate("auth-login") * 0.73).toBeLessThanOrEqual(200);
+    expect(rate("auth-login")).toBeGreaterThanOrEqual((10_000 / 300) * 6);
+  });
+
   it("writes JSON access logs to a KMS-encrypted log group", () => {
     const stage = ofType("AWS::ApiGateway::Stage")[0]?.[1].Properties;
     const format = stage.AccessLogSetting.Format as string;
@@ -366,6 +410,7 @@ describe("observability", () => {
         "api-throttled",
         "audit-dlq-not-empty",
         "audit-iterator-age",
+        "audit-record-redacted",
         "login-failed-spike",
         "waf-blocked-spike",
       ].sort(),
@@ -390,6 +435,21 @@ describe("observability", () => {
     });
   });
 
+  it("alarms on any audit record the redaction guard had to write in redacted form", () => {
+    const redacted = ofType("AWS::CloudWatch::Alarm").find(([, a]) =>
+      String(a.Properties.AlarmName).endsWith("-audit-record-redacted"),
+    )?.[1];
+    expect(redacted?.Properties).toMatchObject({
+      Namespace: METRIC_NAMESPACE,
+      MetricName: METRIC_AUDIT_RECORD_REDACTED,
+      Dimensions: expect.arrayContaining([{ Name: "stage", Value: "dev" }]),
+      Statistic: "Sum",
+      Threshold: 0,
+      ComparisonOperator: "GreaterThanThreshold",
+      TreatMissingData: "notBreaching",
+    });
+  });
+
   it("uses the alarm topic given at deploy time and a TLS 1.2 custom domain from context", () => {
     const arn = "arn:aws:sns:eu-west-1:123456789012:ops-alarms";
     const { template: t } = synth({
@@ -410,7 +470,6 @@ describe("observability", () => {
     t.resourceCountIs("AWS::ApiGateway::BasePathMapping", 1);
     t.hasResourceProperties("AWS::ApiGateway::RestApi", { DisableExecuteApiEndpoint: true });
     t.hasOutput("ApiUrl", { Value: "https://api.example.com/" });
-        "audit-record-redacted",
     expect(() => synth({ stage: "dev", domainName: "api.example.com" })).toThrow(/certificateArn/);
   });
 });
@@ -435,21 +494,6 @@ describe("stages and outputs", () => {
     expect(fnLog(dev).DeletionPolicy).toBe("Delete");
     prod.template.hasResource("AWS::DynamoDB::Table", { DeletionPolicy: "Retain" });
   });
-  it("alarms on any audit record the redaction guard had to write in redacted form", () => {
-    const redacted = ofType("AWS::CloudWatch::Alarm").find(([, a]) =>
-      String(a.Properties.AlarmName).endsWith("-audit-record-redacted"),
-    )?.[1];
-    expect(redacted?.Properties).toMatchObject({
-      Namespace: METRIC_NAMESPACE,
-      MetricName: METRIC_AUDIT_RECORD_REDACTED,
-      Dimensions: expect.arrayContaining([{ Name: "stage", Value: "dev" }]),
-      Statistic: "Sum",
-      Threshold: 0,
-      ComparisonOperator: "GreaterThanThreshold",
-      TreatMissingData: "notBreaching",
-    });
-  });
-
 
   it("outputs the API URL and the audit log group", () => {
     template.hasOutput("ApiUrl", {});
