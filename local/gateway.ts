@@ -1,9 +1,18 @@
 import { randomUUID } from "node:crypto";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import {
+  createServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+  STATUS_CODES,
+} from "node:http";
 import { join } from "node:path";
+import type { Duplex } from "node:stream";
 import { pathToFileURL } from "node:url";
 import { ApiError } from "../lib/http/errors.ts";
 import { fallbackHandler } from "../lib/http/fallback.ts";
+import { toProblemResult } from "../lib/http/problem.ts";
+import { API_SECURITY_HEADERS } from "../lib/http/security-headers.ts";
 import type { ApiEvent, ApiResult, Context } from "../lib/http/types.ts";
 import type { RouteDef } from "../lib/routes/types.ts";
 import { TokenBucket } from "./throttle.ts";
@@ -65,60 +74,134 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     }
   }
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch(() => {
-      if (!res.headersSent) res.writeHead(500, { "Content-Type": "application/problem+json" });
-      res.end();
-    });
+  // Node answers a few requests itself with a bare status line (no Host header: 400;
+  // an Expect other than 100-continue: 417; CONNECT: a closed socket; a request its
+  // parser refuses: 400, 431, 413 or 408). Each is taken over here so that every
+  // answer of this gateway is problem+json with every security header.
+  const server = createServer({ requireHostHeader: false }, (req, res) => {
+    serve(req, res);
+  });
+  server.on("checkExpectation", (req: IncomingMessage, res: ServerResponse) => {
+    serve(
+      req,
+      res,
+      new ApiError(417, "expectation_failed", {
+        detail: "Only `Expect: 100-continue` is supported.",
+      }),
+    );
+  });
+  server.on("connect", (_req: IncomingMessage, socket: Duplex) => {
+    answerRaw(socket, 400, "bad_request", "CONNECT is not supported.");
+  });
+  server.on("clientError", (error: NodeJS.ErrnoException, socket: Duplex) => {
+    if (error.code === "ECONNRESET") {
+      socket.destroy(); // the peer is gone: there is no one to answer
+      return;
+    }
+    const { status, code, detail } = clientErrorProblem(error.code);
+    answerRaw(socket, status, code, detail);
   });
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? "/", "http://localhost");
-    const method = (req.method ?? "GET").toUpperCase();
-    const { body, tooLarge } = await readBody(req);
-    const event = toEvent(req, url, method, body);
-    const context = lambdaContext();
+  function serve(req: IncomingMessage, res: ServerResponse, refused?: ApiError): void {
+    handle(req, res, refused).catch(() => {
+      // A bug in this gateway or a handler that threw past its own chain.
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      const answer = bareProblem(500, "internal_error", "An unexpected error occurred.");
+      const body = Buffer.from(answer.body, "utf8");
+      res.writeHead(500, { ...answer.headers, "Content-Length": String(body.length) });
+      res.end(body);
+    });
+  }
 
-    const answerWith = async (error?: ApiError) => {
+  async function handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    refused?: ApiError,
+  ): Promise<void> {
+    const method = (req.method ?? "GET").toUpperCase();
+    const target = parseTarget(req.url ?? "");
+    const context = lambdaContext();
+    const answerWith = async (event: ApiEvent, error?: ApiError, close = false) => {
       (context as unknown as { fallbackError?: ApiError }).fallbackError = error;
-      write(res, await fallback(event, context));
+      write(res, await fallback(event, context), close);
     };
 
+    // Refusals that do not read the body (it may never come).
+    const early =
+      refused ??
+      (target === undefined
+        ? new ApiError(400, "bad_request", { detail: "The request target is malformed." })
+        : req.httpVersion === "1.1" && req.headers.host === undefined
+          ? new ApiError(400, "bad_request", { detail: "An HTTP/1.1 request needs a Host header." })
+          : undefined);
+    if (early || target === undefined) {
+      return answerWith(toEvent(req, ROOT_TARGET, method, Buffer.alloc(0)), early, true);
+    }
+
+    let read: { body: Buffer; tooLarge: boolean };
+    try {
+      read = await readBody(req);
+    } catch {
+      // The client stopped sending before the body its headers announced.
+      return answerWith(
+        toEvent(req, target, method, Buffer.alloc(0)),
+        new ApiError(400, "bad_request", { detail: "The request body ended early." }),
+        true,
+      );
+    }
+    const event = toEvent(req, target, method, read.body);
+
     const matches = compiled
-      .map((c) => ({ c, m: c.regex.exec(url.pathname) }))
+      .map((c) => ({ c, m: c.regex.exec(target.path) }))
       .filter((x): x is { c: CompiledRoute; m: RegExpExecArray } => x.m !== null);
     if (matches.length === 0) {
-      return answerWith(new ApiError(404, "not_found", { detail: "No such route." }));
+      return answerWith(event, new ApiError(404, "not_found", { detail: "No such route." }));
     }
     const hit = matches.find((x) => x.c.route.method === method);
     if (!hit) {
-      if (method === "OPTIONS") return answerWith(); // CORS preflight
+      if (method === "OPTIONS") return answerWith(event); // CORS preflight
       const allow = [...new Set(matches.map((x) => x.c.route.method))].join(", ");
       return answerWith(
+        event,
         new ApiError(405, "method_not_allowed", {
           detail: `Use ${allow} on this path.`,
           headers: { Allow: allow },
         }),
       );
     }
-    if (tooLarge) {
+    if (read.tooLarge) {
       return answerWith(
+        event,
         new ApiError(413, "payload_too_large", { detail: "The request body is too large." }),
       );
     }
     const bucket = routeBuckets.get(hit.c.route.id);
     if (!stageBucket.take() || (bucket && !bucket.take())) {
       return answerWith(
+        event,
         new ApiError(429, "rate_limited", {
           detail: "Too many requests; slow down.",
           headers: { "Retry-After": "1" },
         }),
       );
     }
-    const params: Record<string, string> = {};
-    hit.c.paramNames.forEach((name, i) => {
-      params[name] = decodeURIComponent(hit.m[i + 1] ?? "");
-    });
+    const params: Record<string, string> = Object.create(null);
+    for (const [i, name] of hit.c.paramNames.entries()) {
+      const decoded = decodePathSegment(hit.m[i + 1] ?? "");
+      if (decoded === undefined) {
+        return answerWith(
+          event,
+          new ApiError(400, "validation_failed", {
+            detail: "The path is not valid percent-encoded UTF-8.",
+            errors: [{ path: `path.${name}`, message: "invalid percent-encoding" }],
+          }),
+        );
+      }
+      params[name] = decoded;
+    }
     event.resource = hit.c.route.path;
     event.pathParameters = hit.c.paramNames.length > 0 ? params : null;
     event.requestContext.resourcePath = hit.c.route.path;
@@ -158,9 +241,53 @@ async function readBody(req: IncomingMessage): Promise<{ body: Buffer; tooLarge:
   return { body: Buffer.concat(chunks), tooLarge };
 }
 
-function toEvent(req: IncomingMessage, url: URL, method: string, body: Buffer): ApiEvent {
-  const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
+/** A request target split into its path (still percent-encoded) and query. */
+interface Target {
+  readonly path: string;
+  readonly query: URLSearchParams;
+}
+
+const ROOT_TARGET: Target = { path: "/", query: new URLSearchParams() };
+
+/**
+ * The path and query of an origin-form (`/path?query`) or absolute-form
+ * (`http://host/path`) request target; undefined for anything else (`*`, an
+ * authority, or what WHATWG URL refuses). WHATWG URL does the parsing; an
+ * origin-form target is appended to a fixed origin so that `//x/y` stays a path.
+ */
+function parseTarget(raw: string): Target | undefined {
+  let url: URL;
+  try {
+    if (raw.startsWith("/")) url = new URL(`http://localhost${raw}`);
+    else if (/^https?:\/\//i.test(raw)) url = new URL(raw);
+    else return undefined;
+  } catch {
+    return undefined;
+  }
+  return { path: url.pathname, query: url.searchParams };
+}
+
+/** One path segment percent-decoded, or undefined when its encoding is not valid UTF-8. */
+function decodePathSegment(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Header and query maps as API Gateway delivers them (JSON parsed in the Lambda
+ * runtime, so `__proto__` is an ordinary own key). Objects without a prototype keep
+ * that: a name such as `__proto__`, `constructor` or `toString` is just a name here.
+ */
+function record<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
+function toEvent(req: IncomingMessage, target: Target, method: string, body: Buffer): ApiEvent {
+  const headers = record<string>();
+  const multiValueHeaders = record<string[]>();
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     const name = req.rawHeaders[i] ?? "";
     const value = req.rawHeaders[i + 1] ?? "";
@@ -169,9 +296,9 @@ function toEvent(req: IncomingMessage, url: URL, method: string, body: Buffer): 
     list.push(value);
     multiValueHeaders[name] = list;
   }
-  const query: Record<string, string> = {};
-  const multiQuery: Record<string, string[]> = {};
-  for (const [k, v] of url.searchParams) {
+  const query = record<string>();
+  const multiQuery = record<string[]>();
+  for (const [k, v] of target.query) {
     query[k] = v;
     const list = multiQuery[k] ?? [];
     list.push(v);
@@ -184,8 +311,8 @@ function toEvent(req: IncomingMessage, url: URL, method: string, body: Buffer): 
   const isBinary = !Buffer.from(text, "utf8").equals(body);
   const requestId = randomUUID();
   return {
-    resource: url.pathname,
-    path: url.pathname,
+    resource: target.path,
+    path: target.path,
     httpMethod: method,
     headers,
     multiValueHeaders,
@@ -201,12 +328,12 @@ function toEvent(req: IncomingMessage, url: URL, method: string, body: Buffer): 
       authorizer: null,
       protocol: `HTTP/${req.httpVersion}`,
       httpMethod: method,
-      path: `/local${url.pathname}`,
+      path: `/local${target.path}`,
       stage: "local",
       requestId,
       requestTimeEpoch: Date.now(),
       resourceId: "local",
-      resourcePath: url.pathname,
+      resourcePath: target.path,
       identity: {
         accessKey: null,
         accountId: null,
@@ -246,7 +373,7 @@ function lambdaContext(): Context {
   };
 }
 
-function write(res: ServerResponse, result: ApiResult): void {
+function write(res: ServerResponse, result: ApiResult, close = false): void {
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(result.headers ?? {})) {
     if (v !== undefined && v !== null) headers[k] = String(v);
@@ -255,6 +382,80 @@ function write(res: ServerResponse, result: ApiResult): void {
     ? Buffer.from(result.body ?? "", "base64")
     : Buffer.from(result.body ?? "", "utf8");
   headers["Content-Length"] = String(body.length);
+  if (close) headers.Connection = "close";
   res.writeHead(result.statusCode, headers);
   res.end(body);
+}
+
+/**
+ * A problem+json answer with every security header for what never reaches a handler
+ * or the fallback chain: the problem body from lib/http/problem.ts, the header set
+ * from lib/http/security-headers.ts, and a fresh request id.
+ */
+function bareProblem(
+  status: number,
+  code: string,
+  detail: string,
+): { headers: Record<string, string>; body: string } {
+  const requestId = randomUUID();
+  const result = toProblemResult(new ApiError(status, code, { detail }), requestId);
+  const headers: Record<string, string> = { ...API_SECURITY_HEADERS };
+  for (const [k, v] of Object.entries(result.headers ?? {})) headers[k] = String(v);
+  headers["X-Request-Id"] = requestId;
+  return { headers, body: result.body };
+}
+
+/** What to answer a request Node's HTTP parser refused, by the parser's error code. */
+function clientErrorProblem(code: string | undefined): {
+  status: number;
+  code: string;
+  detail: string;
+} {
+  switch (code) {
+    case "HPE_HEADER_OVERFLOW":
+      return {
+        status: 431,
+        code: "headers_too_large",
+        detail: "The request line and headers are larger than this server accepts.",
+      };
+    case "HPE_CHUNK_EXTENSIONS_OVERFLOW":
+      return {
+        status: 413,
+        code: "payload_too_large",
+        detail: "The request's chunk extensions are too large.",
+      };
+    case "ERR_HTTP_REQUEST_TIMEOUT":
+      return { status: 408, code: "request_timeout", detail: "The request took too long." };
+    default:
+      return { status: 400, code: "bad_request", detail: "The request is not valid HTTP/1.1." };
+  }
+}
+
+const answeredSockets = new WeakSet<Duplex>();
+
+/**
+ * Writes a whole HTTP/1.1 problem response straight to a socket (Node's 'clientError'
+ * and 'connect' hand over no response object) and closes it. As Node's own handler
+ * does, nothing is written when a response on this socket has already started, and a
+ * socket is answered once (the parser repeats its error for every later chunk).
+ */
+function answerRaw(socket: Duplex, status: number, code: string, detail: string): void {
+  const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
+  if (answeredSockets.has(socket)) return;
+  answeredSockets.add(socket);
+  if (!socket.writable || inFlight?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  const answer = bareProblem(status, code, detail);
+  const body = Buffer.from(answer.body, "utf8");
+  const head = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Error"}`];
+  const headers = { ...answer.headers, "Content-Length": String(body.length), Connection: "close" };
+  for (const [name, value] of Object.entries(headers)) head.push(`${name}: ${value}`);
+  socket.on("error", () => undefined); // a peer that already left is not our error
+  socket.end(Buffer.concat([Buffer.from(`${head.join("\r\n")}\r\n\r\n`, "latin1"), body]));
+  // Let the peer read the answer, then free the socket even if it never closes its side.
+  const linger = setTimeout(() => socket.destroy(), 2_000);
+  linger.unref();
+  socket.once("close", () => clearTimeout(linger));
 }

@@ -1,5 +1,6 @@
+import { STATUS_CODES } from "node:http";
 import { logger } from "../observability.ts";
-import { ApiError } from "./errors.ts";
+import { ApiError, STATUS_TITLES } from "./errors.ts";
 import type { ApiResult } from "./types.ts";
 
 export const PROBLEM_CONTENT_TYPE = "application/problem+json";
@@ -28,7 +29,7 @@ export function toProblemResult(error: unknown, requestId: string): ApiResult {
   const apiError = error instanceof ApiError ? error : classifyUnexpected(error, requestId);
   const problem: Problem = {
     type: problemTypeUri(apiError.code),
-    title: apiError.title,
+    title: titleOf(apiError),
     status: apiError.status,
     code: apiError.code,
     detail: apiError.detail,
@@ -40,6 +41,14 @@ export function toProblemResult(error: unknown, requestId: string): ApiResult {
     headers: { "Content-Type": PROBLEM_CONTENT_TYPE, ...apiError.headers },
     body: JSON.stringify(problem),
   };
+}
+
+/**
+ * The status's reason phrase: STATUS_TITLES' (errors.ts) for the statuses the API
+ * documents, else Node's (the local gateway's own 408, 417 and 431).
+ */
+function titleOf(error: ApiError): string {
+  return STATUS_TITLES[error.status] ?? STATUS_CODES[error.status] ?? error.title;
 }
 
 const OUTAGE_NAMES = new Set([

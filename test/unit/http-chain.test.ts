@@ -178,3 +178,141 @@ describe("the shared Middy chain", () => {
     });
   });
 });
+
+describe("the body's media type and charset", () => {
+  const withType = (contentType: string) =>
+    echo(post('{"amount":5}', { "Content-Type": contentType }), lambdaContext());
+
+  it.each([
+    "application/json; charset=utf-16",
+    "application/json; charset=latin1",
+    "application/json; charset=ISO-8859-1",
+    'application/json; charset="utf-16le"',
+    "application/json; charset=us-ascii",
+  ])("refuses %s with 415 problem+json and every security header", async (type) => {
+    const res = await withType(type);
+    expect(res.statusCode).toBe(415);
+    expect(problem(res)).toMatchObject({ status: 415, code: "unsupported_media_type" });
+    expect(problem(res).detail).toMatch(/UTF-8/);
+    for (const h of REQUIRED_HEADERS) expect(res.headers?.[h], h).toBeTruthy();
+  });
+
+  it.each([
+    "application/json",
+    "application/json; charset=utf-8",
+    "application/json; charset=UTF-8",
+    'application/json; charset="utf-8"',
+    'Application/JSON ; Charset="Utf-8"',
+    "application/json;charset=utf8",
+    "application/json; charset=utf-8; foo=bar",
+  ])("accepts %s", async (type) => {
+    const res = await withType(type);
+    expect(res.statusCode).toBe(200);
+    expect(JSON.parse(res.body)).toEqual({ got: { amount: 5 } });
+  });
+
+  it("refuses a malformed Content-Type with 415 rather than guess", async () => {
+    const res = await withType("application/json; charset");
+    expect(res.statusCode).toBe(415);
+    expect(problem(res)).toMatchObject({ code: "unsupported_media_type" });
+  });
+
+  it("refuses bytes that are not UTF-8 with 400 rather than misread them", async () => {
+    // 0xE9 is "é" in latin1; in UTF-8 it starts a sequence that never ends.
+    const latin1 = Buffer.from('{"amount":5,"note":"caf\xe9"}', "latin1").toString("base64");
+    const event = { ...post(null), body: latin1, isBase64Encoded: true };
+    const res = await echo(event, lambdaContext());
+    expect(res.statusCode).toBe(400);
+    expect(problem(res)).toMatchObject({ code: "validation_failed" });
+    expect(problem(res).detail).toMatch(/UTF-8/);
+  });
+});
+
+describe("duplicate JSON keys", () => {
+  it.each([
+    ['{"amount":1,"amount":500}', "body.amount"],
+    ['{"amount":1,"\\u0061mount":500}', "body.amount"],
+    ['{"amount":1,"note":"a","note":"b"}', "body.note"],
+  ])("refuses %s with 400 naming the key", async (text, path) => {
+    const res = await echo(post(text), lambdaContext());
+    expect(res.statusCode).toBe(400);
+    const body = problem(res);
+    expect(body).toMatchObject({ status: 400, code: "validation_failed" });
+    expect(body.errors).toEqual([{ path, message: "duplicate key" }]);
+    for (const h of REQUIRED_HEADERS) expect(res.headers?.[h], h).toBeTruthy();
+  });
+
+  it("refuses a duplicate nested in objects and arrays", async () => {
+    const nested = httpHandler(
+      defineRoute({ ...echoRoute, id: "test-nested", body: z.unknown() }),
+      async () => ({ status: 200, body: {} }),
+    );
+    const text = '{"a":{"list":[{"x":1},{"x":2,"y":{"k":1,"k":2}}]}}';
+    const res = await nested(post(text), lambdaContext());
+    expect(res.statusCode).toBe(400);
+    expect(problem(res).errors).toEqual([{ path: "body.a.list.1.y.k", message: "duplicate key" }]);
+    const fine = await nested(
+      post('{"a":{"k":1},"b":{"k":1},"c":[{"k":1},{"k":1}]}'),
+      lambdaContext(),
+    );
+    expect(fine.statusCode).toBe(200);
+  });
+
+  it("refuses a document nested too deeply with 400, not a crash", async () => {
+    const deep = `{"amount":${"[".repeat(6000)}${"]".repeat(6000)}}`;
+    const res = await echo(post(deep), lambdaContext());
+    expect(res.statusCode).toBe(400);
+    expect(problem(res)).toMatchObject({ code: "validation_failed" });
+  });
+});
+
+describe("names that are Object.prototype members", () => {
+  // In AWS the runtime JSON-parses the event, so `__proto__` arrives as an own key.
+  const awsEvent = (headers: string, query: string | null) => ({
+    ...post('{"amount":1}'),
+    headers: JSON.parse(headers) as Record<string, string>,
+    queryStringParameters: query === null ? null : (JSON.parse(query) as Record<string, string>),
+  });
+
+  it("answers headers named __proto__, constructor, toString, valueOf like any other", async () => {
+    const res = await echo(
+      awsEvent(
+        '{"Content-Type":"application/json","__proto__":"x","constructor":"x","toString":"x","valueOf":"x"}',
+        null,
+      ),
+      lambdaContext(),
+    );
+    expect(res.statusCode).toBe(200);
+    expect(JSON.parse(res.body)).toEqual({ got: { amount: 1 } });
+  });
+
+  it.each(["__proto__", "constructor", "toString", "valueOf"])(
+    "refuses a query parameter named %s with 400, on a route without and with a query schema",
+    async (name) => {
+      const query = JSON.stringify({ [name]: "1" });
+      const without = await echo(
+        awsEvent('{"Content-Type":"application/json"}', query),
+        lambdaContext(),
+      );
+      expect(without.statusCode).toBe(400);
+      expect(problem(without)).toMatchObject({ code: "validation_failed" });
+      const listing = httpHandler(
+        defineRoute({
+          ...echoRoute,
+          id: "test-list",
+          method: "GET",
+          body: undefined,
+          query: z.strictObject({ limit: z.coerce.number().int().min(1).max(100).default(20) }),
+        }),
+        async (req) => ({ status: 200, body: req.query }),
+      );
+      const event = { ...awsEvent("{}", query), httpMethod: "GET", body: null };
+      const res = await listing(event, lambdaContext());
+      expect(res.statusCode).toBe(400);
+      expect(problem(res).errors).toEqual([
+        { path: "query", message: `Unrecognized key: "${name}"` },
+      ]);
+      expect(({} as Record<string, unknown>).limit).toBeUndefined();
+    },
+  );
+});
