@@ -457,6 +457,7 @@ export interface components {
       id: string;
       ownerId: string;
       currency: string;
+      /** Format: int64 */
       balance: number;
       /** @enum {string} */
       status: "active" | "frozen";
@@ -471,6 +472,7 @@ export interface components {
       id: string;
       ownerId: string;
       currency: string;
+      /** Format: int64 */
       balance: number;
       /** @enum {string} */
       status: "active" | "frozen";
@@ -486,6 +488,7 @@ export interface components {
         id: string;
         ownerId: string;
         currency: string;
+        /** Format: int64 */
         balance: number;
         /** @enum {string} */
         status: "active" | "frozen";
@@ -507,6 +510,7 @@ export interface components {
       id: string;
       ownerId: string;
       currency: string;
+      /** Format: int64 */
       balance: number;
       /** @enum {string} */
       status: "active" | "frozen";
@@ -554,6 +558,7 @@ export interface components {
       accessToken: string;
       /** @constant */
       tokenType: "Bearer";
+      /** Format: int64 */
       expiresIn: number;
       refreshToken: string;
     };
@@ -569,6 +574,7 @@ export interface components {
       accessToken: string;
       /** @constant */
       tokenType: "Bearer";
+      /** Format: int64 */
       expiresIn: number;
       refreshToken: string;
     };
@@ -598,6 +604,7 @@ export interface components {
         id: string;
         ownerId: string;
         currency: string;
+        /** Format: int64 */
         balance: number;
         /** @enum {string} */
         status: "active" | "frozen";
@@ -611,6 +618,7 @@ export interface components {
     };
     DepositsCreateRequest: {
       /**
+       * Format: int64
        * @description Integer amount in the currency's minor unit (cents for USD).
        * @example 2500
        */
@@ -621,6 +629,7 @@ export interface components {
       accountId: string;
       /** @enum {string} */
       kind: "deposit" | "withdrawal";
+      /** Format: int64 */
       amount: number;
       currency: string;
       reference: string;
@@ -634,6 +643,7 @@ export interface components {
           kind: "deposit" | "withdrawal" | "payment" | "refund";
           /** @enum {string} */
           direction: "debit" | "credit";
+          /** Format: int64 */
           amount: number;
           currency: string;
           counterpartyAccountId: string;
@@ -650,6 +660,7 @@ export interface components {
           kind: "deposit" | "withdrawal" | "payment" | "refund";
           /** @enum {string} */
           direction: "debit" | "credit";
+          /** Format: int64 */
           amount: number;
           currency: string;
           counterpartyAccountId: string;
@@ -671,6 +682,7 @@ export interface components {
         kind: "deposit" | "withdrawal" | "payment" | "refund";
         /** @enum {string} */
         direction: "debit" | "credit";
+        /** Format: int64 */
         amount: number;
         currency: string;
         counterpartyAccountId: string;
@@ -728,6 +740,7 @@ export interface components {
       /** @example acc_01J9Z8Q4N7V3XKQ2T5W6Y8B0CD */
       destinationAccountId: string;
       /**
+       * Format: int64
        * @description Integer amount in the currency's minor unit (cents for USD).
        * @example 2500
        */
@@ -745,8 +758,10 @@ export interface components {
       status: "succeeded" | "partially_refunded" | "refunded";
       sourceAccountId: string;
       destinationAccountId: string;
+      /** Format: int64 */
       amount: number;
       currency: string;
+      /** Format: int64 */
       amountRefunded: number;
       description: string | null;
       /** Format: date-time */
@@ -758,8 +773,10 @@ export interface components {
       status: "succeeded" | "partially_refunded" | "refunded";
       sourceAccountId: string;
       destinationAccountId: string;
+      /** Format: int64 */
       amount: number;
       currency: string;
+      /** Format: int64 */
       amountRefunded: number;
       description: string | null;
       /** Format: date-time */
@@ -772,8 +789,10 @@ export interface components {
         status: "succeeded" | "partially_refunded" | "refunded";
         sourceAccountId: string;
         destinationAccountId: string;
+        /** Format: int64 */
         amount: number;
         currency: string;
+        /** Format: int64 */
         amountRefunded: number;
         description: string | null;
         /** Format: date-time */
@@ -788,7 +807,10 @@ export interface components {
       type: string;
       /** @description Short human summary of the status. */
       title: string;
-      /** @description The HTTP status code. */
+      /**
+       * Format: int64
+       * @description The HTTP status code.
+       */
       status: number;
       /** @description Stable machine-readable problem code. */
       code: string;
@@ -804,6 +826,7 @@ export interface components {
     };
     RefundsCreateRequest: {
       /**
+       * Format: int64
        * @description Defaults to all that remains refundable.
        * @example 2500
        */
@@ -813,6 +836,7 @@ export interface components {
     RefundsCreateResponse: {
       id: string;
       paymentId: string;
+      /** Format: int64 */
       amount: number;
       currency: string;
       reason: string | null;
@@ -823,6 +847,7 @@ export interface components {
       data: {
         id: string;
         paymentId: string;
+        /** Format: int64 */
         amount: number;
         currency: string;
         reason: string | null;
@@ -834,6 +859,7 @@ export interface components {
     };
     WithdrawalsCreateRequest: {
       /**
+       * Format: int64
        * @description Integer amount in the currency's minor unit (cents for USD).
        * @example 2500
        */
@@ -844,6 +870,7 @@ export interface components {
       accountId: string;
       /** @enum {string} */
       kind: "deposit" | "withdrawal";
+      /** Format: int64 */
       amount: number;
       currency: string;
       reference: string;
@@ -857,6 +884,7 @@ export interface components {
           kind: "deposit" | "withdrawal" | "payment" | "refund";
           /** @enum {string} */
           direction: "debit" | "credit";
+          /** Format: int64 */
           amount: number;
           currency: string;
           counterpartyAccountId: string;
@@ -873,6 +901,7 @@ export interface components {
           kind: "deposit" | "withdrawal" | "payment" | "refund";
           /** @enum {string} */
           direction: "debit" | "credit";
+          /** Format: int64 */
           amount: number;
           currency: string;
           counterpartyAccountId: string;
@@ -1280,7 +1309,7 @@ export interface components {
     XRequestId: string;
     /** @description `true` when this is a stored result replayed for a retried Idempotency-Key. */
     IdempotentReplayed: "true";
-    /** @description Seconds to wait before retrying. */
+    /** @description Seconds to wait before retrying: 1 after stage throttling, a dependency outage or an idempotent request still in progress; 300 after the WAF rate rules. */
     RetryAfter: number;
     /** @description The auth scheme: Bearer. */
     WWWAuthenticate: string;
@@ -1538,6 +1567,7 @@ export interface operations {
       409: {
         headers: {
           "X-Request-Id": components["headers"]["XRequestId"];
+          "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
         content: {
@@ -1676,6 +1706,7 @@ export interface operations {
       409: {
         headers: {
           "X-Request-Id": components["headers"]["XRequestId"];
+          "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
         content: {
@@ -2137,6 +2168,7 @@ export interface operations {
       409: {
         headers: {
           "X-Request-Id": components["headers"]["XRequestId"];
+          "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
         content: {
@@ -2305,6 +2337,7 @@ export interface operations {
       409: {
         headers: {
           "X-Request-Id": components["headers"]["XRequestId"];
+          "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
         content: {

@@ -141,11 +141,13 @@ class SchemaCollector {
 
   /** JSON Schema for `schema`; named objects are stored as components and referenced. */
   convert(schema: z.ZodType, io: "input" | "output", name?: string): JsonObject {
-    const raw = z.toJSONSchema(schema, {
-      target: "draft-2020-12",
-      io,
-      unrepresentable: "any",
-    }) as JsonObject;
+    const raw = annotateBounds(
+      z.toJSONSchema(schema, {
+        target: "draft-2020-12",
+        io,
+        unrepresentable: "any",
+      }) as JsonObject,
+    );
     const { $schema: _ignored, $defs, ...root } = raw;
     const defs = ($defs ?? {}) as { [k: string]: JsonObject };
     const renames = new Map<string, string>();
@@ -191,6 +193,135 @@ function isNamable(schema: JsonObject): boolean {
   return (
     schema.type === "object" || schema.type === "array" || "anyOf" in schema || "oneOf" in schema
   );
+}
+
+const INT32_MIN = -(2 ** 31);
+const INT32_MAX = 2 ** 31 - 1;
+
+/**
+ * Spells out bounds a schema already has but does not say in the words API linters
+ * read (the OWASP API4 rules): an integer's `format` (int32 when its range fits, else
+ * int64; zod's `.int()` is always within the safe-integer range), and a string's
+ * `maxLength` when its anchored `pattern` allows nothing longer (ids, currency codes).
+ * Nothing is added that validation does not already enforce.
+ */
+export function annotateBounds(schema: JsonObject): JsonObject {
+  const walk = (value: Json): Json => {
+    if (Array.isArray(value)) return value.map(walk);
+    if (value === null || typeof value !== "object") return value;
+    const out: JsonObject = {};
+    for (const [k, v] of Object.entries(value)) out[k] = walk(v);
+    if (out.type === "integer" && out.format === undefined) {
+      const min = typeof out.minimum === "number" ? out.minimum : Number.NEGATIVE_INFINITY;
+      const max = typeof out.maximum === "number" ? out.maximum : Number.POSITIVE_INFINITY;
+      out.format = min >= INT32_MIN && max <= INT32_MAX ? "int32" : "int64";
+    }
+    if (
+      out.type === "string" &&
+      typeof out.pattern === "string" &&
+      out.maxLength === undefined &&
+      out.enum === undefined &&
+      out.const === undefined
+    ) {
+      const longest = maxLengthOfPattern(out.pattern);
+      if (longest !== undefined) out.maxLength = longest;
+    }
+    return out;
+  };
+  return walk(schema) as JsonObject;
+}
+
+/**
+ * The length of the longest string an anchored pattern (`^...$`) matches, or undefined
+ * when that is unbounded (`*`, `+`, `{n,}`) or the pattern uses something this small
+ * reader does not follow (lookaround, backreference, an unanchored end). Reads literal
+ * characters, escapes, character classes, `.`, groups with `|`, and the quantifiers
+ * `?`, `{n}` and `{n,m}`.
+ */
+export function maxLengthOfPattern(pattern: string): number | undefined {
+  if (!pattern.startsWith("^") || !pattern.endsWith("$") || pattern.endsWith("\\$")) {
+    return undefined;
+  }
+  const end = pattern.length - 1;
+  let i = 1;
+  const classEnd = (from: number): number => {
+    let j = from + 1;
+    if (pattern[j] === "^") j++;
+    while (j < end) {
+      if (pattern[j] === "\\") j += 2;
+      else if (pattern[j] === "]") return j;
+      else j++;
+    }
+    return -1;
+  };
+  /** Upper repeat count of the quantifier at i (1 when none), null when unbounded. */
+  const quantifier = (): number | null | undefined => {
+    const c = pattern[i];
+    let max: number | null = 1;
+    if (c === "?") {
+      i++;
+    } else if (c === "*" || c === "+") {
+      return null;
+    } else if (c === "{") {
+      const m = /^\{(\d+)(,(\d*))?\}/.exec(pattern.slice(i));
+      if (!m) return undefined;
+      i += m[0].length;
+      if (m[2] === undefined) max = Number(m[1]);
+      else if (m[3] === "") return null;
+      else max = Number(m[3]);
+    } else {
+      return 1;
+    }
+    if (pattern[i] === "?") i++; // lazy: same bound
+    return max;
+  };
+  const sequence = (): number | undefined => {
+    let best = 0;
+    let current = 0;
+    while (i < end && pattern[i] !== ")") {
+      const c = pattern[i] as string;
+      if (c === "|") {
+        best = Math.max(best, current);
+        current = 0;
+        i++;
+        continue;
+      }
+      let atom: number;
+      if (c === "(") {
+        i++;
+        if (pattern[i] === "?") {
+          if (pattern[i + 1] !== ":") return undefined; // lookaround, named group
+          i += 2;
+        }
+        const inner = sequence();
+        if (inner === undefined || pattern[i] !== ")") return undefined;
+        i++;
+        atom = inner;
+      } else if (c === "[") {
+        const close = classEnd(i);
+        if (close < 0) return undefined;
+        i = close + 1;
+        atom = 1;
+      } else if (c === "\\") {
+        const e = pattern[i + 1] ?? "";
+        if (/[1-9k]/.test(e)) return undefined; // backreference
+        if (e === "b" || e === "B") atom = 0;
+        else atom = 1;
+        i += e === "x" ? 4 : e === "u" ? 6 : 2;
+      } else if ("^$*+?{}]".includes(c)) {
+        return undefined;
+      } else {
+        i++;
+        atom = 1;
+      }
+      const q = quantifier();
+      if (q === undefined || q === null) return undefined;
+      current += atom * q;
+    }
+    return Math.max(best, current);
+  };
+  const longest = sequence();
+  return i === end ? longest : undefined;
 }
 
 function rewriteRefs(node: JsonObject, renames: Map<string, string>): JsonObject {
@@ -258,10 +389,24 @@ function parametersFrom(
     if (doc !== undefined) param.description = doc;
     param.schema = propSchema;
     const ex = example?.[name];
-    if (ex !== undefined) param.example = ex;
+    if (ex !== undefined) param.example = typedExample(propSchema, ex);
     out.push(param);
   }
   return out;
+}
+
+/**
+ * A route row gives query examples as they appear in the URL (strings); the document
+ * gives each as a value of its parameter's schema type (`limit: 20`, not `"20"`).
+ */
+function typedExample(schema: JsonObject, raw: string): Json {
+  const types = Array.isArray(schema.type) ? schema.type : [schema.type];
+  if ((types.includes("integer") || types.includes("number")) && raw.trim() !== "") {
+    const n = Number(raw);
+    if (Number.isFinite(n)) return n;
+  }
+  if (types.includes("boolean") && (raw === "true" || raw === "false")) return raw === "true";
+  return raw;
 }
 
 const PARAM_DESCRIPTIONS: Readonly<Record<string, string>> = {
@@ -306,7 +451,13 @@ export function problemCodesOf(route: RouteDef): Map<number, Set<string>> {
 function problemResponse(outcome: ProblemOutcome): JsonObject {
   const codes = [...outcome.codes].sort();
   const headers: JsonObject = { "X-Request-Id": ref("headers", "XRequestId") };
-  if (outcome.status === 429 || outcome.status === 503) {
+  // Sent with every 429 (API Gateway throttling, the WAF rate rules, the local gateway),
+  // every 503 (a dependency outage) and with idempotency_in_progress (lib/ledger/idempotency.ts).
+  if (
+    outcome.status === 429 ||
+    outcome.status === 503 ||
+    outcome.codes.has("idempotency_in_progress")
+  ) {
     headers["Retry-After"] = ref("headers", "RetryAfter");
   }
   if (outcome.status === 401) headers["WWW-Authenticate"] = ref("headers", "WWWAuthenticate");
@@ -446,7 +597,7 @@ function componentsBase(collector: SchemaCollector): JsonObject {
         scheme: "bearer",
         bearerFormat: "JWT",
         description:
-          "ES256 access token (`typ: at+jwt`) from POST /v1/auth/login or /v1/auth/refresh; 15 minutes.",
+          "ES256 access token (`typ: at+jwt`) from POST /v1/auth/login or /v1/auth/refresh; 15 minutes. Verified as RFC8725 (JWT Best Current Practices) advises: the algorithm pinned to ES256, `typ`, issuer, audience, the required claims and the maximum age all checked.",
       },
     },
     parameters: {
@@ -471,8 +622,9 @@ function componentsBase(collector: SchemaCollector): JsonObject {
         schema: { type: "string", enum: ["true"] },
       },
       RetryAfter: {
-        description: "Seconds to wait before retrying.",
-        schema: { type: "integer", minimum: 0 },
+        description:
+          "Seconds to wait before retrying: 1 after stage throttling, a dependency outage or an idempotent request still in progress; 300 after the WAF rate rules.",
+        schema: { type: "integer", format: "int32", minimum: 0, maximum: 3600 },
       },
       WWWAuthenticate: { description: "The auth scheme: Bearer.", schema: { type: "string" } },
     },
@@ -513,7 +665,14 @@ export function buildOpenApiDocument(routes: readonly RouteDef[] = routeTable): 
       description: DESCRIPTION,
     },
     jsonSchemaDialect: "https://spec.openapis.org/oas/3.1/dialect/base",
-    servers: [{ url: "/", description: "This deployment (relative to the document)." }],
+    servers: [
+      {
+        url: "/",
+        description:
+          "This deployment, relative to the document: each stage (dev, prod) serves its own copy.",
+        "x-internal": false,
+      },
+    ],
     tags: tagNames.map((name): JsonObject => {
       const description = TAG_DESCRIPTIONS[name];
       return description === undefined ? { name } : { name, description };

@@ -4,7 +4,7 @@ import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import type { IKey } from "aws-cdk-lib/aws-kms";
 import { EventSourceMapping, type IEventSourceDlq, StartingPosition } from "aws-cdk-lib/aws-lambda";
 import { CfnQueryDefinition, LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
-import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
+import { Queue, QueueEncryption, RedrivePermission } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { AUDIT_QUERIES } from "../../lib/audit/queries.ts";
 import { HouseFunction } from "./house-function.ts";
@@ -60,6 +60,10 @@ export class Audit extends Construct {
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
       removalPolicy: props.removalPolicy,
+      // A dead-letter queue declares itself one (Control Tower CT.SQS.PR.1 accepts a DLQ
+      // by its RedriveAllowPolicy). allowAll is SQS's default made explicit: the stream's
+      // on-failure destination is not an SQS redrive, so byQueue would name no queue.
+      redriveAllowPolicy: { redrivePermission: RedrivePermission.ALLOW_ALL },
     });
     this.fn = new HouseFunction(this, "Consumer", {
       entry: props.entry,

@@ -1,5 +1,5 @@
 import { Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
-import { PolicyStatement, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import { AnyPrincipal, Effect, PolicyStatement, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { Key } from "aws-cdk-lib/aws-kms";
 import { Construct } from "constructs";
 
@@ -13,6 +13,12 @@ export interface KeysProps {
  * access, WAF and audit logs), the JWT signing-key secret, and messaging (the audit
  * DLQ and the alarm topic). All rotate yearly and are RETAINed: a retained log group
  * or table is unreadable without its key.
+ *
+ * Every key policy denies kms:CreateGrant unless the grant is for an AWS resource
+ * (DynamoDB, Secrets Manager and the like create grants on a caller's behalf) or the
+ * caller is an AWS service (Control Tower CT.KMS.PR.3): the account-root statement's
+ * `kms:*` would otherwise let any IAM principal with kms:CreateGrant hand the key's use
+ * to anyone, outside IAM and outside this template.
  */
 export class Keys extends Construct {
   readonly table: Key;
@@ -23,14 +29,32 @@ export class Keys extends Construct {
   constructor(scope: Construct, id: string, props: KeysProps) {
     super(scope, id);
     const { region, account } = Stack.of(this);
-    const make = (name: string, description: string) =>
-      new Key(this, name, {
+    const make = (name: string, description: string) => {
+      const key = new Key(this, name, {
         alias: `alias/micropay-${props.stageName}-${name.toLowerCase()}`,
         description: `MicroPay ${props.stageName}: ${description}`,
         enableKeyRotation: true,
         removalPolicy: RemovalPolicy.RETAIN,
         pendingWindow: Duration.days(30),
       });
+      key.addToResourcePolicy(
+        new PolicyStatement({
+          sid: "DenyCreateGrantUnlessForAwsResource",
+          effect: Effect.DENY,
+          principals: [new AnyPrincipal()],
+          actions: ["kms:CreateGrant"],
+          resources: ["*"],
+          // The exact shape CT.KMS.PR.3 asks for: both keys "false" under BoolIfExists.
+          conditions: {
+            BoolIfExists: {
+              "kms:GrantIsForAWSResource": "false",
+              "aws:PrincipalIsAWSService": "false",
+            },
+          },
+        }),
+      );
+      return key;
+    };
     this.table = make("Table", "DynamoDB table and stream encryption");
     this.logs = make("Logs", "CloudWatch Logs encryption");
     this.secrets = make("Secrets", "JWT signing key secret encryption");

@@ -7,6 +7,7 @@ import { ApiError } from "../../lib/http/errors.ts";
 import { toProblemResult } from "../../lib/http/problem.ts";
 import {
   buildOpenApiDocument,
+  maxLengthOfPattern,
   type OpenApiDocument,
   operationIdOf,
   problemCodesOf,
@@ -218,6 +219,117 @@ describe("openapi.json and the generated client files", () => {
     expect(found.some((p) => p.includes("#/components/responses/Nope does not resolve"))).toBe(
       true,
     );
+  });
+});
+
+describe("what openapi.json promises about auth, throttling and examples", () => {
+  const committed = JSON.parse(readFileSync(join(root, "openapi.json"), "utf8")) as Obj;
+  const deref = (v: unknown): Obj => {
+    const target = isObj(v) && typeof v.$ref === "string" ? resolvePointer(committed, v.$ref) : v;
+    return isObj(target) ? target : {};
+  };
+  const operations: { where: string; op: Obj }[] = [];
+  for (const [path, item] of Object.entries(committed.paths as Record<string, Obj>)) {
+    for (const verb of HTTP_VERBS) {
+      if (isObj(item[verb]))
+        operations.push({ where: `${verb.toUpperCase()} ${path}`, op: item[verb] });
+    }
+  }
+  const responseOf = (op: Obj, status: string): Obj | undefined => {
+    const raw = (op.responses as Obj)[status];
+    return raw === undefined ? undefined : deref(raw);
+  };
+  const headersOf = (res: Obj | undefined): string[] =>
+    Object.keys(isObj(res?.headers) ? res.headers : {});
+  const secured = operations.filter(
+    ({ op }) => Array.isArray(op.security) && op.security.length > 0,
+  );
+
+  it("every operation with security documents 401 (with WWW-Authenticate) and 429 (with Retry-After)", () => {
+    expect(secured.length).toBeGreaterThan(10);
+    const missing = secured.flatMap(({ where, op }) => {
+      const out: string[] = [];
+      const unauthorized = responseOf(op, "401");
+      if (!unauthorized?.content) out.push(`${where}: no 401 problem response`);
+      if (!headersOf(unauthorized).includes("WWW-Authenticate"))
+        out.push(`${where}: 401 without WWW-Authenticate`);
+      const limited = responseOf(op, "429");
+      if (!limited?.content) out.push(`${where}: no 429 problem response`);
+      if (!headersOf(limited).includes("Retry-After"))
+        out.push(`${where}: 429 without Retry-After`);
+      return out;
+    });
+    expect(missing).toEqual([]);
+  });
+
+  it("public operations document 429 with Retry-After too, and every 503 carries Retry-After", () => {
+    const missing = operations.flatMap(({ where, op }) => {
+      const out: string[] = [];
+      if (!headersOf(responseOf(op, "429")).includes("Retry-After")) out.push(`${where} 429`);
+      const unavailable = responseOf(op, "503");
+      if (unavailable && !headersOf(unavailable).includes("Retry-After")) out.push(`${where} 503`);
+      return out;
+    });
+    expect(missing).toEqual([]);
+    // No rate-limit headers are documented: API Gateway and WAF send none.
+    const headerNames = operations.flatMap(({ op }) =>
+      Object.values(op.responses as Obj).flatMap((r) => headersOf(deref(r))),
+    );
+    expect(headerNames).toContain("Retry-After");
+    expect(headerNames.filter((h) => /^(x-)?rate-?limit/i.test(h))).toEqual([]);
+  });
+
+  it('parameter examples are values of their schema type (limit: 20, not "20")', () => {
+    const wrong = operations.flatMap(({ where, op }) =>
+      (Array.isArray(op.parameters) ? op.parameters : []).map(deref).flatMap((p) => {
+        if (p.example === undefined) return [];
+        const type = (p.schema as Obj).type;
+        const ok =
+          type === "integer"
+            ? Number.isInteger(p.example)
+            : type === "number"
+              ? typeof p.example === "number"
+              : type === "boolean"
+                ? typeof p.example === "boolean"
+                : typeof p.example === "string";
+        return ok
+          ? []
+          : [`${where} ${String(p.name)}: ${JSON.stringify(p.example)} is not ${String(type)}`];
+      }),
+    );
+    expect(wrong).toEqual([]);
+    expect(
+      operations.some(({ op }) => JSON.stringify(op.parameters ?? []).includes('"example":20')),
+    ).toBe(true);
+  });
+
+  it("every integer schema says its format", () => {
+    const bare: string[] = [];
+    const walk = (node: unknown, where: string): void => {
+      if (Array.isArray(node)) {
+        for (const [i, v] of node.entries()) walk(v, `${where}/${i}`);
+        return;
+      }
+      if (!isObj(node)) return;
+      if (node.type === "integer" && typeof node.format !== "string") bare.push(where);
+      for (const [k, v] of Object.entries(node)) walk(v, `${where}/${k}`);
+    };
+    walk(committed, "#");
+    expect(bare).toEqual([]);
+  });
+
+  it("reads the longest match of an anchored pattern, and gives up where it should", () => {
+    expect(maxLengthOfPattern("^acc_[0-9A-HJKMNP-TV-Z]{26}$")).toBe(30);
+    expect(maxLengthOfPattern("^(usr_[0-9A-HJKMNP-TV-Z]{26}|system)$")).toBe(30);
+    expect(maxLengthOfPattern("^[A-Z]{3}$")).toBe(3);
+    expect(maxLengthOfPattern("^[\\x21-\\x7e]{1,255}$")).toBe(255);
+    expect(maxLengthOfPattern("^(?:ab|c)?\\d{2,4}$")).toBe(6);
+    expect(maxLengthOfPattern("^3\\.1\\.\\d+$")).toBeUndefined(); // unbounded
+    expect(maxLengthOfPattern("^[a-z]{2,}$")).toBeUndefined();
+    expect(maxLengthOfPattern("^acc_")).toBeUndefined(); // no end anchor
+    expect(maxLengthOfPattern("^a\\$")).toBeUndefined(); // a literal $, not the anchor
+    expect(maxLengthOfPattern("^(?=a)a$")).toBeUndefined(); // lookahead
+    expect(maxLengthOfPattern("^(a)\\1$")).toBeUndefined(); // backreference
   });
 });
 
