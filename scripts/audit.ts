@@ -57,11 +57,33 @@ const { values: flags, positionals } = parseArgs({
 
 const region = flags.region ?? process.env.AWS_REGION ?? "us-east-1";
 const stack = readStackRecord(flags["data-dir"] ?? process.env.MICROPAY_DATA_DIR ?? ".local");
-const logs = () => new CloudWatchLogsClient({ region });
+/** Where the CloudWatch Logs requests went, as sent: AWS's regional endpoint unless an
+ * AWS SDK endpoint setting (`AWS_ENDPOINT_URL_CLOUDWATCH_LOGS`, for an emulator) says
+ * otherwise. Named in the report so an auditor sees which service answered. */
+let logsEndpoint: string | undefined;
+
+function logs(): CloudWatchLogsClient {
+  const client = new CloudWatchLogsClient({ region });
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const req = args.request as { protocol?: unknown; hostname?: unknown; port?: unknown };
+      if (typeof req.hostname === "string") {
+        const port = typeof req.port === "number" ? `:${req.port}` : "";
+        logsEndpoint = `${String(req.protocol ?? "https:")}//${req.hostname}${port}`;
+      }
+      return next(args);
+    },
+    { step: "finalizeRequest", name: "recordLogsEndpoint" },
+  );
+  return client;
+}
 
 async function auditEvents(): Promise<{ events: AuditLogEvent[]; source: string }> {
   if (flags["log-group"]) {
-    return { events: await readLogGroup(logs(), flags["log-group"]), source: flags["log-group"] };
+    const client = logs();
+    const events = await readLogGroup(client, flags["log-group"]);
+    client.destroy();
+    return { events, source: `log group ${flags["log-group"]} at ${logsEndpoint ?? "?"}` };
   }
   const file = flags["audit-log"] ?? stack?.auditLog;
   if (!file) {
