@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, symlinkSync } from "node:fs";
+import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -24,6 +24,7 @@ describe("without moto_server", () => {
       [join(root, "node_modules/tsx/dist/cli.mjs"), "scripts/check-env.ts", "--test"],
       { cwd: root, env: { PATH: bin, HOME: tmpdir() }, encoding: "utf8", timeout: 60_000 },
     );
+    rmSync(bin, { recursive: true });
     expect(out.stderr).toContain("moto_server not found");
     expect(out.stderr).toContain("pip install 'moto[server]'");
     expect(out.status).toBe(1);
@@ -31,10 +32,12 @@ describe("without moto_server", () => {
 
   it("the tests' moto starter fails with the same install hint", async () => {
     const saved = process.env.PATH;
-    process.env.PATH = pathWithoutMoto();
+    const bin = pathWithoutMoto();
+    process.env.PATH = bin;
     try {
       await expect(startMoto()).rejects.toThrow(/moto_server not found[\s\S]*pip install/);
     } finally {
+      rmSync(bin, { recursive: true });
       process.env.PATH = saved;
     }
   });
