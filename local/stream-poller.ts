@@ -7,7 +7,8 @@ import {
   GetRecordsCommand,
   GetShardIteratorCommand,
 } from "@aws-sdk/client-dynamodb-streams";
-import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from "aws-lambda";
+import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
+import { AUDIT_STREAM_FILTER } from "../lib/audit/stream-filter.ts";
 import { localClient } from "./dynamodb.ts";
 
 export type StreamHandler = (
@@ -63,9 +64,28 @@ export function restoreEmptyMaps<T>(value: T): T {
 }
 
 /**
+ * Lambda's event filtering for the subset of the pattern syntax the project uses: an
+ * object pattern matches when every key matches, an array lists the exact values
+ * allowed. A record the pattern does not match never reaches the handler.
+ */
+export function matchesFilter(pattern: unknown, value: unknown): boolean {
+  if (Array.isArray(pattern)) return pattern.some((allowed) => allowed === value);
+  if (pattern === null || typeof pattern !== "object") return false;
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return false;
+  const v = value as Record<string, unknown>;
+  return Object.entries(pattern).every(([k, p]) => matchesFilter(p, v[k]));
+}
+
+/** Whether a stream record passes the audit consumer's filter (as in the CDK mapping). */
+export function invokesAuditConsumer(record: DynamoDBRecord): boolean {
+  return matchesFilter(AUDIT_STREAM_FILTER, record);
+}
+
+/**
  * The local stand-in for Lambda's DynamoDB event source mapping: reads DynamoDB
  * Local's stream shard by shard, hands batches to the same audit handler that runs
- * in AWS (with partial batch responses), retries a failed record a bounded number of
+ * in AWS (only the records the filter lets through, as in AWS; with partial batch
+ * responses), retries a failed record a bounded number of
  * times from the first reported failure, then parks it in a dead-letter file.
  */
 export async function startStreamPoller(opts: PollerOptions): Promise<Poller> {
@@ -121,24 +141,23 @@ export async function startStreamPoller(opts: PollerOptions): Promise<Poller> {
     } while (start);
   }
 
-  async function deliver(shardId: string, records: _Record[]): Promise<void> {
+  /** The record as Lambda hands it to the handler. */
+  const asLambdaRecord = (r: _Record): DynamoDBRecord => ({
+    eventID: r.eventID,
+    eventName: r.eventName as "INSERT" | "MODIFY" | "REMOVE",
+    eventVersion: r.eventVersion ?? "1.1",
+    eventSource: "aws:dynamodb",
+    awsRegion: "us-east-1",
+    eventSourceARN: streamArn,
+    dynamodb: restoreEmptyMaps(r.dynamodb) as NonNullable<DynamoDBRecord["dynamodb"]>,
+    ...(r.userIdentity ? { userIdentity: r.userIdentity } : {}),
+  });
+
+  async function deliver(shardId: string, records: DynamoDBRecord[]): Promise<void> {
     let pending = records;
     let attempt = 0;
     while (pending.length > 0) {
-      const event: DynamoDBStreamEvent = {
-        Records: pending.map((r) => ({
-          eventID: r.eventID,
-          eventName: r.eventName as "INSERT" | "MODIFY" | "REMOVE",
-          eventVersion: r.eventVersion ?? "1.1",
-          eventSource: "aws:dynamodb",
-          awsRegion: "us-east-1",
-          eventSourceARN: streamArn,
-          dynamodb: restoreEmptyMaps(r.dynamodb) as NonNullable<
-            DynamoDBStreamEvent["Records"][number]["dynamodb"]
-          >,
-          ...(r.userIdentity ? { userIdentity: r.userIdentity } : {}),
-        })),
-      };
+      const event: DynamoDBStreamEvent = { Records: pending };
       let failedSeq: string | undefined;
       try {
         const result = await opts.handler(event);
@@ -181,7 +200,11 @@ export async function startStreamPoller(opts: PollerOptions): Promise<Poller> {
       const records = out.Records ?? [];
       if (records.length > 0) {
         seen += records.length;
-        await deliver(shardId, records);
+        const matching = records.map(asLambdaRecord).filter(invokesAuditConsumer);
+        if (matching.length > 0) await deliver(shardId, matching);
+        // Records the filter drops are consumed all the same.
+        const last = records.at(-1)?.dynamodb?.SequenceNumber;
+        if (last) saveCheckpoint(shardId, last);
       }
     }
     return seen;

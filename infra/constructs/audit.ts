@@ -2,11 +2,17 @@ import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import type { Table } from "aws-cdk-lib/aws-dynamodb";
 import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import type { IKey } from "aws-cdk-lib/aws-kms";
-import { EventSourceMapping, type IEventSourceDlq, StartingPosition } from "aws-cdk-lib/aws-lambda";
+import {
+  EventSourceMapping,
+  FilterCriteria,
+  type IEventSourceDlq,
+  StartingPosition,
+} from "aws-cdk-lib/aws-lambda";
 import { CfnQueryDefinition, LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Queue, QueueEncryption, RedrivePermission } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { AUDIT_QUERIES } from "../../lib/audit/queries.ts";
+import { AUDIT_STREAM_FILTER } from "../../lib/audit/stream-filter.ts";
 import { HouseFunction } from "./house-function.ts";
 
 export interface AuditProps {
@@ -25,7 +31,8 @@ export interface AuditProps {
 }
 
 /**
- * The audit trail: the table's stream feeds the audit function (batches, bisect on
+ * The audit trail: the table's stream feeds the audit function (filtered to audit
+ * outbox inserts, lib/audit/stream-filter.ts; batches, bisect on
  * error, bounded retries, partial batch responses, failed batches' descriptions
  * parked in a KMS-encrypted SQS queue), which writes one record per audit event to
  * the audit log group (KMS, retention >= 1 year, always RETAIN). Only the audit
@@ -135,6 +142,8 @@ export class Audit extends Construct {
       maxRecordAge: Duration.days(1),
       reportBatchItemFailures: true,
       onFailure,
+      // Only audit outbox INSERTs invoke the function (lib/audit/stream-filter.ts).
+      filters: [FilterCriteria.filter(AUDIT_STREAM_FILTER)],
     });
     this.mapping.node.addDependency(role.policy);
 

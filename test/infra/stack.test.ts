@@ -368,6 +368,17 @@ describe("audit", () => {
     expect(resources[queueId].Properties.KmsMasterKeyId).toBeDefined();
   });
 
+  it("only audit outbox INSERTs invoke the audit function (the stream mapping's filter)", () => {
+    const mappings = ofType("AWS::Lambda::EventSourceMapping");
+    expect(mappings).toHaveLength(1);
+    const filters = mappings[0]?.[1].Properties.FilterCriteria.Filters;
+    expect(filters).toHaveLength(1);
+    expect(JSON.parse(filters[0].Pattern)).toEqual({
+      eventName: ["INSERT"],
+      dynamodb: { NewImage: { type: { S: ["audit_event"] } } },
+    });
+  });
+
   it("the audit log group is KMS-encrypted, kept a year by default, and RETAINed even in dev", () => {
     const id = idOf(dev.stack, dev.stack.audit.logGroup);
     expect(resources[id].Properties.KmsKeyId).toBeDefined();
