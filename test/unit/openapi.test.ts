@@ -208,17 +208,34 @@ describe("openapi.json and the generated client files", () => {
 
   it("the structural check catches what it claims to", () => {
     const doc = buildOpenApiDocument(routes) as unknown as Obj;
-    const broken = structuredClone(doc) as { paths: Record<string, Obj>; openapi: string };
+    const broken = structuredClone(doc) as {
+      paths: Record<string, Obj>;
+      openapi: string;
+      info: Obj;
+    };
     broken.openapi = "3.0.3";
+    delete broken.info.version;
+    const taken = operationIdOf(routes[0] as RouteDef);
     broken.paths["/x/{id}"] = {
-      get: { operationId: "x", responses: { "200": { $ref: "#/components/responses/Nope" } } },
+      get: {
+        operationId: taken,
+        tags: ["Undeclared"],
+        security: [{ nobodyAuth: [] }],
+        responses: { "200": { $ref: "#/components/responses/Nope" } },
+      },
     };
     const found = structuralProblems(broken);
     expect(found).toContain("openapi: must be 3.1.x");
+    expect(found).toContain("info: needs title and version strings");
+    expect(found).toContain(`GET /x/{id}: duplicate operationId ${taken}`);
+    expect(found).toContain("GET /x/{id}: tag Undeclared is not declared");
+    expect(found).toContain("GET /x/{id}: unknown security scheme nobodyAuth");
     expect(found.some((p) => p.includes("do not match the template"))).toBe(true);
     expect(found.some((p) => p.includes("#/components/responses/Nope does not resolve"))).toBe(
       true,
     );
+    // And nothing on the document as generated.
+    expect(structuralProblems(doc)).toEqual([]);
   });
 });
 
