@@ -1,17 +1,17 @@
 import { parseArgs } from "node:util";
 import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { runQuery } from "../lib/audit/insights.ts";
 import type { AuditLogEvent } from "../lib/audit/log-format.ts";
 import { AUDIT_QUERIES } from "../lib/audit/queries.ts";
+import { runQuery } from "../tools/audit/insights.ts";
 import {
   readLocalAuditLog,
   readLogGroup,
   readStackRecord,
   runCloudQuery,
   scanLedger,
-} from "../lib/audit/sources.ts";
-import { verifyAudit } from "../lib/audit/verify.ts";
+} from "../tools/audit/sources.ts";
+import { verifyAudit } from "../tools/audit/verify.ts";
 
 /**
  * `npm run audit -- <command>`: the auditor's tool.

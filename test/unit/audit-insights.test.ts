@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { parseQuery, QuerySyntaxError, runQuery } from "../../lib/audit/insights.ts";
 import { type AuditLogEvent, toLogEvent } from "../../lib/audit/log-format.ts";
 import { AUDIT_QUERIES } from "../../lib/audit/queries.ts";
 import { recordFromEvent } from "../../lib/audit/record.ts";
+import { parseQuery, QuerySyntaxError, runQuery } from "../../tools/audit/insights.ts";
 import { sampleEvent } from "../support/audit.ts";
 
 const ADMIN = "usr_01JN00000000000000000ADM1N";

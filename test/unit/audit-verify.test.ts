@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import { type AuditLogEvent, toLogEvent } from "../../lib/audit/log-format.ts";
 import { digestOf, recordFromEvent } from "../../lib/audit/record.ts";
 import type { AuditRecord } from "../../lib/audit/schema.ts";
-import { type LedgerAccount, type LedgerEntry, verifyAudit } from "../../lib/audit/verify.ts";
 import { newId } from "../../lib/ids.ts";
+import { type LedgerAccount, type LedgerEntry, verifyAudit } from "../../tools/audit/verify.ts";
 import { sampleEvent } from "../support/audit.ts";
 
 /** A tiny consistent world: a deposit, a payment, a partial refund, a failed payment. */

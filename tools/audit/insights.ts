@@ -26,7 +26,7 @@
  * Anything outside this subset is a QuerySyntaxError, never silently ignored.
  */
 
-import type { AuditLogEvent } from "./log-format.ts";
+import type { AuditLogEvent } from "../../lib/audit/log-format.ts";
 
 export class QuerySyntaxError extends Error {
   override name = "QuerySyntaxError";

@@ -8,7 +8,7 @@ import {
 } from "@aws-sdk/client-cloudwatch-logs";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
-import { type AuditLogEvent, parseAuditLogFile } from "./log-format.ts";
+import { type AuditLogEvent, parseAuditLogFile } from "../../lib/audit/log-format.ts";
 import type { LedgerAccount, LedgerEntry } from "./verify.ts";
 
 /**

@@ -1,11 +1,11 @@
-import type { AuditLogEvent } from "./log-format.ts";
-import { digestOf } from "./record.ts";
+import type { AuditLogEvent } from "../../lib/audit/log-format.ts";
+import { digestOf } from "../../lib/audit/record.ts";
 import {
   type AuditRecord,
   auditRecordSchema,
   isMovementAction,
   MOVEMENT_ACTIONS,
-} from "./schema.ts";
+} from "../../lib/audit/schema.ts";
 
 /**
  * Reconciliation of the ledger with the audit trail: the pure core of
