@@ -17,11 +17,6 @@ const csv = (fallback: string) =>
         .filter((x) => x.length > 0),
     );
 
-const bool = z
-  .enum(["0", "1", "true", "false", ""])
-  .default("0")
-  .transform((v) => v === "1" || v === "true");
-
 const int = (fallback: number, min: number, max: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
 
@@ -74,7 +69,6 @@ export const configSchema = z
     MICROPAY_IDEMPOTENCY_TTL_SECONDS: int(48 * 3600, 24 * 3600, 30 * 24 * 3600),
     MICROPAY_AUDIT_LOG: z.string().min(1).optional(),
     MICROPAY_LOG_LEVEL: z.enum(["DEBUG", "INFO", "WARN", "ERROR", "SILENT"]).default("INFO"),
-    MICROPAY_DEBUG_FAULTS: bool,
   })
   .superRefine((c, ctx) => {
     if (!c.MICROPAY_CURRENCIES.includes(c.MICROPAY_DEFAULT_CURRENCY)) {

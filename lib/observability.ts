@@ -1,6 +1,5 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
-import type { Tracer } from "@aws-lambda-powertools/tracer";
 
 /**
  * Powertools for the whole code base, built once per container.
@@ -13,11 +12,8 @@ import type { Tracer } from "@aws-lambda-powertools/tracer";
  *   exported below, so emit them with these constants, never a string literal.
  *   Emitted only inside Lambda (or with POWERTOOLS_METRICS_DISABLED=false) so local
  *   runs and tests keep a clean stdout.
- * - `tracer()`: the Powertools Tracer, loaded on first call only. Lambda active
- *   tracing and API Gateway X-Ray already trace every request end to end; the Tracer
- *   (aws-xray-sdk-core, ~124 KB minified, ~30 ms cold import) is for code that wants
- *   AWS SDK subsegments (`(await tracer()).captureAWSv3Client(client)`) and costs
- *   nothing to a function that never calls it (esbuild drops it from that bundle).
+ *
+ * Lambda active tracing and API Gateway X-Ray trace every request end to end.
  */
 const level = process.env.MICROPAY_LOG_LEVEL ?? process.env.POWERTOOLS_LOG_LEVEL ?? "INFO";
 const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? "micropay";
@@ -35,8 +31,6 @@ export const METRIC_LOGIN_FAILED = "LoginFailed";
 export const METRIC_ACCOUNT_LOCKED = "AccountLocked";
 /** A refresh token presented again after rotation (its family is revoked). */
 export const METRIC_REFRESH_REUSE = "RefreshTokenReuse";
-/** Audit records the audit function could not write (parked for retry). */
-export const METRIC_AUDIT_WRITE_FAILED = "AuditWriteFailed";
 
 const inLambda = process.env.AWS_LAMBDA_FUNCTION_NAME !== undefined;
 
@@ -50,16 +44,6 @@ export const metrics = new Metrics({
 export function countMetric(name: string, value = 1): void {
   if (!inLambda && process.env.POWERTOOLS_METRICS_DISABLED !== "false") return;
   metrics.singleMetric().addMetric(name, MetricUnit.Count, value);
-}
-
-let tracerPromise: Promise<Tracer> | undefined;
-
-/** The Powertools Tracer, imported and built on first use only. */
-export function tracer(): Promise<Tracer> {
-  tracerPromise ??= import("@aws-lambda-powertools/tracer").then(
-    (m) => new m.Tracer({ serviceName }),
-  );
-  return tracerPromise;
 }
 
 export { MetricUnit };

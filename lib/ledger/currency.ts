@@ -82,8 +82,3 @@ export function isAllowedCurrency(currency: string): boolean {
 export function maxAmountMinor(currency: string, maxMajor = config().MICROPAY_MAX_PAYMENT_MAJOR) {
   return maxMajor * 10 ** exponentOf(currency);
 }
-
-/** The upper bound across all configured currencies (for schema-level checks). */
-export function globalMaxAmountMinor(): number {
-  return Math.max(...config().MICROPAY_CURRENCIES.map((c) => maxAmountMinor(c)));
-}
