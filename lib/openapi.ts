@@ -42,21 +42,17 @@ export const problemSchema = z
  */
 export const PROBLEM_STATUS: Readonly<Record<string, number>> = {
   validation_failed: 400,
-  invalid_cursor: 400,
   unauthorized: 401,
   invalid_credentials: 401,
-  invalid_token: 401,
   invalid_refresh_token: 401,
   insufficient_funds: 402,
   forbidden: 403,
   not_found: 404,
   method_not_allowed: 405,
-  conflict: 409,
   account_frozen: 409,
   idempotency_in_progress: 409,
   refund_exceeds_payment: 409,
   email_taken: 409,
-  email_in_use: 409,
   account_exists: 409,
   last_admin: 409,
   concurrent_update: 409,
@@ -82,11 +78,9 @@ export function statusOfCode(code: string): number {
 const BODY_METHODS: ReadonlySet<HttpMethod> = new Set(["POST", "PUT", "PATCH"]);
 const METHOD_ORDER: readonly HttpMethod[] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 
-const TAG_DESCRIPTIONS: Readonly<Record<string, string>> = {
+export const TAG_DESCRIPTIONS: Readonly<Record<string, string>> = {
   Authentication:
     "Registration, login, token refresh and logout. Access tokens are ES256 JWTs; refresh tokens rotate on every use.",
-  Auth: "Registration, login, token refresh and logout. Access tokens are ES256 JWTs.",
-  Identity: "Who the caller is and the public signing keys.",
   Accounts: "Accounts and their ledger entries. Amounts are integers in minor units.",
   Payments: "Payments between accounts, and refunds. Money-moving calls are idempotent.",
   Admin: "Funding, freezing and roles (admin); read access for auditors.",

@@ -10,9 +10,11 @@ import {
   maxLengthOfPattern,
   type OpenApiDocument,
   operationIdOf,
+  PROBLEM_STATUS,
   problemCodesOf,
   problemSchema,
   statusOfCode,
+  TAG_DESCRIPTIONS,
 } from "../../lib/openapi.ts";
 import { routes } from "../../lib/routes/index.ts";
 import { defineRoute, type RouteDef } from "../../lib/routes/types.ts";
@@ -490,6 +492,24 @@ describe("the generator, on a route table like the money routes", () => {
           `${code}: thrown as ${[...statuses]}, documented ${statusOfCode(code)}`,
       );
     expect(disagreements).toEqual([]);
+  });
+
+  it("knows only problem codes something can answer with, and only tags a route uses", () => {
+    const sources = ["lib", "functions", "infra", "local"].flatMap((dir) =>
+      readdirSync(join(root, dir), { recursive: true, encoding: "utf8" })
+        .filter((f) => f.endsWith(".ts") && join(dir, f) !== join("lib", "openapi.ts"))
+        .map((f) => readFileSync(join(root, dir, f), "utf8")),
+    );
+    expect(sources.length).toBeGreaterThan(50);
+    const openapiSource = readFileSync(join(root, "lib", "openapi.ts"), "utf8");
+    const unused = Object.keys(PROBLEM_STATUS).filter(
+      (code) =>
+        !sources.some((text) => text.includes(`"${code}"`)) &&
+        !openapiSource.includes(`add("${code}")`),
+    );
+    expect(unused).toEqual([]);
+    const used = new Set(routes.flatMap((r) => r.tags));
+    expect(Object.keys(TAG_DESCRIPTIONS).filter((t) => !used.has(t))).toEqual([]);
   });
 
   it("refuses a problem code whose status it does not know, rather than guessing", () => {
