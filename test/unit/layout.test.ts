@@ -1,5 +1,5 @@
-import { readdirSync, readFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
@@ -27,5 +27,20 @@ describe("layout", () => {
 
   it("the offline auditor tooling is imported from tools/ by the audit command", () => {
     expect(importsUnder("scripts")).toContain("scripts/audit.ts: ../tools/audit/verify.ts");
+  });
+
+  it("README.md and SECURITY.md link only to files inside the repository that exist", () => {
+    const links = ["README.md", "SECURITY.md"].flatMap((doc) =>
+      [...readFileSync(join(root, doc), "utf8").matchAll(/\]\(([^)\s]+)\)/g)]
+        .map((m) => m[1] ?? "")
+        .filter((target) => !/^(https?:|mailto:|#)/.test(target))
+        .map((target) => ({ doc, target })),
+    );
+    expect(links.length).toBeGreaterThan(0);
+    const bad = links.filter(({ target }) => {
+      const path = resolve(root, target.split("#")[0] ?? "");
+      return relative(root, path).startsWith("..") || !existsSync(path);
+    });
+    expect(bad).toEqual([]);
   });
 });
