@@ -442,6 +442,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/transfers/{transferId}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * One transfer: a movement's debit and credit (owner of either account, admin, auditor)
+     * @description Bearer token with one of the roles: customer, merchant, admin, auditor.
+     */
+    get: operations["transfersGet"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -626,17 +646,26 @@ export interface components {
       reference: string;
     };
     DepositsCreateResponse: {
-      accountId: string;
+      id: string;
       /** @enum {string} */
       kind: "deposit" | "withdrawal";
+      debitAccountId: string;
+      creditAccountId: string;
       /** Format: int64 */
       amount: number;
       currency: string;
+      paymentId?: string;
+      refundId?: string;
       reference: string;
+      /** Format: date-time */
+      createdAt: string;
+      accountId: string;
       entries: [
         {
           id: string;
           accountId: string;
+          /** @description The transfer that moved this entry's money (absent only on entrys written before transfers existed). */
+          transferId?: string;
           paymentId?: string;
           refundId?: string;
           /** @enum {string} */
@@ -654,6 +683,8 @@ export interface components {
         {
           id: string;
           accountId: string;
+          /** @description The transfer that moved this entry's money (absent only on entrys written before transfers existed). */
+          transferId?: string;
           paymentId?: string;
           refundId?: string;
           /** @enum {string} */
@@ -669,13 +700,13 @@ export interface components {
           createdAt: string;
         },
       ];
-      /** Format: date-time */
-      createdAt: string;
     };
     EntriesListResponse: {
       data: {
         id: string;
         accountId: string;
+        /** @description The transfer that moved this entry's money (absent only on entrys written before transfers existed). */
+        transferId?: string;
         paymentId?: string;
         refundId?: string;
         /** @enum {string} */
@@ -764,6 +795,8 @@ export interface components {
       /** Format: int64 */
       amountRefunded: number;
       description: string | null;
+      /** @description The transfer that moved this payment's money (absent only on payments written before transfers existed). */
+      transferId?: string;
       /** Format: date-time */
       createdAt: string;
     };
@@ -779,6 +812,8 @@ export interface components {
       /** Format: int64 */
       amountRefunded: number;
       description: string | null;
+      /** @description The transfer that moved this payment's money (absent only on payments written before transfers existed). */
+      transferId?: string;
       /** Format: date-time */
       createdAt: string;
     };
@@ -795,6 +830,8 @@ export interface components {
         /** Format: int64 */
         amountRefunded: number;
         description: string | null;
+        /** @description The transfer that moved this payment's money (absent only on payments written before transfers existed). */
+        transferId?: string;
         /** Format: date-time */
         createdAt: string;
       }[];
@@ -840,6 +877,8 @@ export interface components {
       amount: number;
       currency: string;
       reason: string | null;
+      /** @description The transfer that moved this refund's money (absent only on refunds written before transfers existed). */
+      transferId?: string;
       /** Format: date-time */
       createdAt: string;
     };
@@ -851,11 +890,28 @@ export interface components {
         amount: number;
         currency: string;
         reason: string | null;
+        /** @description The transfer that moved this refund's money (absent only on refunds written before transfers existed). */
+        transferId?: string;
         /** Format: date-time */
         createdAt: string;
       }[];
       hasMore: boolean;
       nextCursor: string | null;
+    };
+    TransfersGetResponse: {
+      id: string;
+      /** @enum {string} */
+      kind: "deposit" | "withdrawal" | "payment" | "refund" | "capture";
+      debitAccountId: string;
+      creditAccountId: string;
+      /** Format: int64 */
+      amount: number;
+      currency: string;
+      paymentId?: string;
+      refundId?: string;
+      reference?: string;
+      /** Format: date-time */
+      createdAt: string;
     };
     WithdrawalsCreateRequest: {
       /**
@@ -867,17 +923,26 @@ export interface components {
       reference: string;
     };
     WithdrawalsCreateResponse: {
-      accountId: string;
+      id: string;
       /** @enum {string} */
       kind: "deposit" | "withdrawal";
+      debitAccountId: string;
+      creditAccountId: string;
       /** Format: int64 */
       amount: number;
       currency: string;
+      paymentId?: string;
+      refundId?: string;
       reference: string;
+      /** Format: date-time */
+      createdAt: string;
+      accountId: string;
       entries: [
         {
           id: string;
           accountId: string;
+          /** @description The transfer that moved this entry's money (absent only on entrys written before transfers existed). */
+          transferId?: string;
           paymentId?: string;
           refundId?: string;
           /** @enum {string} */
@@ -895,6 +960,8 @@ export interface components {
         {
           id: string;
           accountId: string;
+          /** @description The transfer that moved this entry's money (absent only on entrys written before transfers existed). */
+          transferId?: string;
           paymentId?: string;
           refundId?: string;
           /** @enum {string} */
@@ -910,8 +977,6 @@ export interface components {
           createdAt: string;
         },
       ];
-      /** Format: date-time */
-      createdAt: string;
     };
   };
   responses: {
@@ -2386,6 +2451,36 @@ export interface operations {
           };
         };
       };
+      429: components["responses"]["RateLimited"];
+      500: components["responses"]["InternalError"];
+      503: components["responses"]["ServiceUnavailable"];
+    };
+  };
+  transfersGet: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        transferId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["TransfersGetResponse"];
+        };
+      };
+      400: components["responses"]["ValidationFailed"];
+      401: components["responses"]["Unauthorized"];
+      403: components["responses"]["Forbidden"];
+      404: components["responses"]["NotFound"];
       429: components["responses"]["RateLimited"];
       500: components["responses"]["InternalError"];
       503: components["responses"]["ServiceUnavailable"];

@@ -83,6 +83,8 @@ export const TAG_DESCRIPTIONS: Readonly<Record<string, string>> = {
     "Registration, login, token refresh and logout. Access tokens are ES256 JWTs; refresh tokens rotate on every use.",
   Accounts: "Accounts and their ledger entries. Amounts are integers in minor units.",
   Payments: "Payments between accounts, and refunds. Money-moving calls are idempotent.",
+  Transfers:
+    "Every movement of money (deposit, withdrawal, payment, refund) is one transfer: one debit and one credit of the same amount, named by its `trf_` id on both entries and in its audit record.",
   Admin: "Funding, freezing and roles (admin); read access for auditors.",
   System: "Health, this document and the reference page.",
 };

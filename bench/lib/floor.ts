@@ -5,7 +5,7 @@ import { type PaymentView, systemAccountId } from "../../lib/ledger/model.ts";
 import { entryPair } from "../../lib/ledger/rules.ts";
 import { tableName } from "../../lib/store/client.ts";
 import { idempotencyKey } from "../../lib/store/idempotency.ts";
-import { balanceUpdate, entryPut, paymentPuts } from "../../lib/store/ledger.ts";
+import { balanceUpdate, entryPut, paymentPuts, transferPut } from "../../lib/store/ledger.ts";
 
 type TransactItem = NonNullable<TransactWriteCommandInput["TransactItems"]>[number];
 
@@ -19,12 +19,13 @@ const actor = {
 
 /**
  * The floor: the items of one payment (two balance updates with their conditions,
- * two entries, the payment items, a completed idempotency record and the audit
+ * two entries, the transfer, the payment items, a completed idempotency record and the audit
  * event), built by the same store functions the payment route uses, for one
  * TransactWriteItems sent straight through the SDK.
  */
 export function floorPaymentItems(src: string, dst: string, amount: number): TransactItem[] {
   const now = new Date().toISOString();
+  const transferId = newId("trf");
   const payment: PaymentView = {
     id: newId("pay"),
     status: "succeeded",
@@ -34,6 +35,7 @@ export function floorPaymentItems(src: string, dst: string, amount: number): Tra
     currency: "USD",
     amountRefunded: 0,
     description: null,
+    transferId,
     createdAt: now,
   };
   const [debit, credit] = entryPair({
@@ -44,6 +46,7 @@ export function floorPaymentItems(src: string, dst: string, amount: number): Tra
     currency: "USD",
     now,
     newEntryId: () => newId("ent"),
+    transferId,
     paymentId: payment.id,
   });
   return [
@@ -51,29 +54,53 @@ export function floorPaymentItems(src: string, dst: string, amount: number): Tra
     balanceUpdate({ type: "customer", accountId: dst }, "credit", amount, "USD", now),
     entryPut(debit),
     entryPut(credit),
+    transferPut({
+      id: transferId,
+      kind: "payment",
+      debitAccountId: src,
+      creditAccountId: dst,
+      amount,
+      currency: "USD",
+      paymentId: payment.id,
+      createdAt: now,
+    }),
     ...paymentPuts(payment),
     idempotencyPut(body(payment)),
-    auditPut(newAuditEvent(actor, "payment.created", { targets: { paymentId: payment.id } })),
+    auditPut(
+      newAuditEvent(actor, "payment.created", { targets: { transferId, paymentId: payment.id } }),
+    ),
   ];
 }
 
 /** A deposit's items (funding -> account): used to give an account a long history fast. */
 export function floorDepositItems(accountId: string, amount: number): TransactItem[] {
   const now = new Date().toISOString();
+  const transferId = newId("trf");
+  const funding = systemAccountId("funding", "USD");
   const [debit, credit] = entryPair({
     kind: "deposit",
-    debitAccountId: systemAccountId("funding", "USD"),
+    debitAccountId: funding,
     creditAccountId: accountId,
     amount,
     currency: "USD",
     now,
     newEntryId: () => newId("ent"),
+    transferId,
   });
   return [
     balanceUpdate({ type: "system", purpose: "funding" }, "debit", amount, "USD", now),
     balanceUpdate({ type: "customer", accountId }, "credit", amount, "USD", now),
     entryPut(debit),
     entryPut(credit),
+    transferPut({
+      id: transferId,
+      kind: "deposit",
+      debitAccountId: funding,
+      creditAccountId: accountId,
+      amount,
+      currency: "USD",
+      createdAt: now,
+    }),
   ];
 }
 

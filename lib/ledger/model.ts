@@ -18,6 +18,11 @@ export type Direction = "debit" | "credit";
 export interface EntryView {
   readonly id: string;
   readonly accountId: string;
+  /**
+   * The transfer this entry is one side of. Every entry written since transfers
+   * exist carries it; only entries written before then lack it.
+   */
+  readonly transferId?: string;
   readonly paymentId?: string;
   readonly refundId?: string;
   readonly kind: EntryKind;
@@ -42,6 +47,8 @@ export interface PaymentView {
   readonly currency: string;
   readonly amountRefunded: number;
   readonly description: string | null;
+  /** The transfer that moved the payment's money (absent on payments made before transfers). */
+  readonly transferId?: string;
   readonly createdAt: string;
 }
 
@@ -51,18 +58,40 @@ export interface RefundView {
   readonly amount: number;
   readonly currency: string;
   readonly reason: string | null;
+  /** The transfer that moved the refund's money (absent on refunds made before transfers). */
+  readonly transferId?: string;
   readonly createdAt: string;
 }
 
-/** A deposit or withdrawal answer: the movement and its entry pair. */
-export interface TransferView {
-  readonly accountId: string;
-  readonly kind: "deposit" | "withdrawal";
+/**
+ * The unit of money movement (API.md "Transfers"): one id, one debit and one credit of
+ * the same amount. Payments, refunds, deposits and withdrawals each write exactly one,
+ * in the same transaction as their entries; it is never updated.
+ */
+export type TransferKind = "deposit" | "withdrawal" | "payment" | "refund" | "capture";
+
+export interface Transfer {
+  readonly id: string;
+  readonly kind: TransferKind;
+  readonly debitAccountId: string;
+  readonly creditAccountId: string;
   readonly amount: number;
   readonly currency: string;
+  readonly paymentId?: string;
+  readonly refundId?: string;
+  readonly reference?: string;
+  readonly createdAt: string;
+}
+
+/**
+ * A deposit or withdrawal answer: its transfer (whose `id` is the transfer id) and its
+ * two entries, plus `accountId`, the customer account it was made on.
+ */
+export interface TransferView extends Transfer {
+  readonly kind: "deposit" | "withdrawal";
+  readonly accountId: string;
   readonly reference: string;
   readonly entries: readonly [EntryView, EntryView];
-  readonly createdAt: string;
 }
 
 /** The payment's status follows from what has been refunded (never stored apart). */

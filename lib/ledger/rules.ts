@@ -173,11 +173,14 @@ export function entryPair(init: {
   currency: string;
   now: string;
   newEntryId: () => string;
+  /** The transfer both entries belong to. */
+  transferId: string;
   paymentId?: string;
   refundId?: string;
   reference?: string;
 }): [EntryView, EntryView] {
   const common = {
+    transferId: init.transferId,
     kind: init.kind,
     amount: init.amount,
     currency: init.currency,

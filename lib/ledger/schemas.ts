@@ -18,6 +18,10 @@ export const paymentId = z
   .string()
   .regex(new RegExp(`^pay_${ULID}$`))
   .meta({ example: "pay_01J9Z8R2A1B3C4D5E6F7G8H9JK" });
+export const transferId = z
+  .string()
+  .regex(new RegExp(`^trf_${ULID}$`))
+  .meta({ example: "trf_01J9Z8S5M2N3P4Q5R6S7T8V9WX" });
 const ownerId = z.string().regex(new RegExp(`^(usr_${ULID}|system)$`));
 const currency = z
   .string()
@@ -39,6 +43,7 @@ export const paymentsQuery = z.strictObject({ limit, cursor, accountId });
 
 export const accountParams = z.strictObject({ accountId });
 export const paymentParams = z.strictObject({ paymentId });
+export const transferParams = z.strictObject({ transferId });
 
 export const createAccountBody = z.strictObject({ currency });
 export const transferBody = z.strictObject({ amount, reference: text(128) });
@@ -66,9 +71,18 @@ export const accountView = z.object({
   updatedAt: when,
 });
 
+const transferIdOf = (what: string) =>
+  z
+    .string()
+    .optional()
+    .meta({
+      description: `The transfer that moved this ${what}'s money (absent only on ${what}s written before transfers existed).`,
+    });
+
 export const entryView = z.object({
   id: z.string(),
   accountId: z.string(),
+  transferId: transferIdOf("entry"),
   paymentId: z.string().optional(),
   refundId: z.string().optional(),
   kind: z.enum(["deposit", "withdrawal", "payment", "refund"]),
@@ -80,14 +94,26 @@ export const entryView = z.object({
   createdAt: when,
 });
 
-export const transferView = z.object({
-  accountId: z.string(),
-  kind: z.enum(["deposit", "withdrawal"]),
+/** The unit of money movement: one debit and one credit of the same amount. */
+export const transfer = z.object({
+  id: z.string(),
+  kind: z.enum(["deposit", "withdrawal", "payment", "refund", "capture"]),
+  debitAccountId: z.string(),
+  creditAccountId: z.string(),
   amount: z.number().int(),
   currency: z.string(),
+  paymentId: z.string().optional(),
+  refundId: z.string().optional(),
+  reference: z.string().optional(),
+  createdAt: when,
+});
+
+/** A deposit or withdrawal: its transfer, the account it was made on, and its two entries. */
+export const transferView = transfer.extend({
+  kind: z.enum(["deposit", "withdrawal"]),
+  accountId: z.string(),
   reference: z.string(),
   entries: z.tuple([entryView, entryView]),
-  createdAt: when,
 });
 
 export const paymentView = z.object({
@@ -99,6 +125,7 @@ export const paymentView = z.object({
   currency: z.string(),
   amountRefunded: z.number().int(),
   description: z.string().nullable(),
+  transferId: transferIdOf("payment"),
   createdAt: when,
 });
 
@@ -108,6 +135,7 @@ export const refundView = z.object({
   amount: z.number().int(),
   currency: z.string(),
   reason: z.string().nullable(),
+  transferId: transferIdOf("refund"),
   createdAt: when,
 });
 

@@ -9,6 +9,7 @@ import {
   entryPut,
   getAccount,
   getPaymentItem,
+  getTransfer,
   listAccountsOfOwner,
   listEntries,
   listPaymentsOfAccount,
@@ -20,10 +21,11 @@ import {
   type TransactOutcome,
   toPaymentView,
   transact,
+  transferPut,
 } from "../store/ledger.ts";
 import { type AccountView, newAccountTransactItems } from "./accounts.ts";
 import { type Completed, LeaseLostError, principalOf, runIdempotent } from "./idempotency.ts";
-import type { PaymentView, RefundView, TransferView } from "./model.ts";
+import type { PaymentView, RefundView, Transfer, TransferView } from "./model.ts";
 import { systemAccountId } from "./model.ts";
 import {
   accountRefusal,
@@ -43,8 +45,9 @@ import {
 /**
  * The ledger's operations, one per route. Handlers in functions/ call exactly one of
  * these. Each money movement is ONE TransactWriteItems holding: both balance updates
- * (with their conditions), both immutable entries, the payment/refund items, the
- * idempotency record's completion, and the audit event.
+ * (with their conditions), both immutable entries, the transfer they belong to, the
+ * payment/refund items, the idempotency record's completion, and the audit event
+ * (which names the transfer in `targets.transferId`).
  */
 
 export interface ListQuery {
@@ -54,6 +57,7 @@ export interface ListQuery {
 
 const nowIso = () => new Date().toISOString();
 const entryId = () => newId("ent");
+const transferId = () => newId("trf");
 const ok = (body: unknown, status = 200): HttpResult => ({ status, body });
 const pageResult = <T>(p: Page<T>): HttpResult => ok(p);
 
@@ -182,6 +186,16 @@ async function transfer(
   if (pre) throw pre;
 
   const now = nowIso();
+  const trf = {
+    id: transferId(),
+    kind,
+    debitAccountId: debitId,
+    creditAccountId: creditId,
+    amount,
+    currency,
+    reference,
+    createdAt: now,
+  } satisfies Transfer;
   const entries = entryPair({
     kind,
     debitAccountId: debitId,
@@ -190,22 +204,20 @@ async function transfer(
     currency,
     now,
     newEntryId: entryId,
+    transferId: trf.id,
     reference,
   });
-  const view: TransferView = {
-    accountId: account.id,
-    kind,
-    amount,
-    currency,
-    reference,
-    entries,
-    createdAt: now,
-  };
+  const view: TransferView = { ...trf, accountId: account.id, entries };
   const body = JSON.stringify(view);
   const customer = { type: "customer", accountId: account.id } as const;
   const sys = { type: "system", purpose: system } as const;
   const event = newAuditEvent(actorOf(req), `${kind}.created`, {
-    targets: { accountId: account.id, debitEntryId: entries[0].id, creditEntryId: entries[1].id },
+    targets: {
+      transferId: trf.id,
+      accountId: account.id,
+      debitEntryId: entries[0].id,
+      creditEntryId: entries[1].id,
+    },
     money: { amount, currency, debitAccountId: debitId, creditAccountId: creditId },
   });
   const items = [
@@ -213,13 +225,14 @@ async function transfer(
     balanceUpdate(kind === "deposit" ? customer : sys, "credit", amount, currency, now),
     entryPut(entries[0]),
     entryPut(entries[1]),
+    transferPut(trf),
     completeItem(lease, 201, body),
     auditPut(event),
   ];
   const out = await transact(items, (a) => requestToken(lease, a));
   if (!out.ok) {
     const customerIndex = kind === "deposit" ? 1 : 0;
-    explain(out, 4, [
+    explain(out, items.length - 2, [
       [
         customerIndex,
         (item) => accountRefusal(item, kind === "deposit" ? "credit" : "debit", amount, currency),
@@ -271,6 +284,7 @@ export async function createPayment(req: HttpRequest<PaymentBody>): Promise<Http
     const srcId = b.sourceAccountId;
     const dstId = b.destinationAccountId;
     const now = nowIso();
+    const trfId = transferId();
     const payment: PaymentView = {
       id: newId("pay"),
       status: "succeeded",
@@ -280,6 +294,17 @@ export async function createPayment(req: HttpRequest<PaymentBody>): Promise<Http
       currency: b.currency,
       amountRefunded: 0,
       description: b.description ?? null,
+      transferId: trfId,
+      createdAt: now,
+    };
+    const trf: Transfer = {
+      id: trfId,
+      kind: "payment",
+      debitAccountId: srcId,
+      creditAccountId: dstId,
+      amount: b.amount,
+      currency: b.currency,
+      paymentId: payment.id,
       createdAt: now,
     };
     const entries = entryPair({
@@ -290,11 +315,13 @@ export async function createPayment(req: HttpRequest<PaymentBody>): Promise<Http
       currency: b.currency,
       now,
       newEntryId: entryId,
+      transferId: trfId,
       paymentId: payment.id,
     });
     const body = JSON.stringify(payment);
     const event = newAuditEvent(actorOf(req), "payment.created", {
       targets: {
+        transferId: trfId,
         paymentId: payment.id,
         sourceAccountId: srcId,
         destinationAccountId: dstId,
@@ -317,6 +344,7 @@ export async function createPayment(req: HttpRequest<PaymentBody>): Promise<Http
       balanceUpdate({ type: "customer", accountId: dstId }, "credit", b.amount, b.currency, now),
       entryPut(entries[0]),
       entryPut(entries[1]),
+      transferPut(trf),
       ...paymentPuts(payment),
       completeItem(lease, 201, body),
       auditPut(event),
@@ -396,12 +424,25 @@ export async function createRefund(
     if (refusal && refusal.code !== "insufficient_funds") throw refusal;
 
     const now = nowIso();
+    const trfId = transferId();
     const refund: RefundView = {
       id: newId("ref"),
       paymentId: payment.id,
       amount,
       currency: payment.currency,
       reason: req.body.reason ?? null,
+      transferId: trfId,
+      createdAt: now,
+    };
+    const trf: Transfer = {
+      id: trfId,
+      kind: "refund",
+      debitAccountId: payment.destinationAccountId,
+      creditAccountId: payment.sourceAccountId,
+      amount,
+      currency: payment.currency,
+      paymentId: payment.id,
+      refundId: refund.id,
       createdAt: now,
     };
     const entries = entryPair({
@@ -412,12 +453,13 @@ export async function createRefund(
       currency: payment.currency,
       now,
       newEntryId: entryId,
+      transferId: trfId,
       paymentId: payment.id,
       refundId: refund.id,
     });
     const body = JSON.stringify(refund);
     const event = newAuditEvent(actorOf(req), "refund.created", {
-      targets: { paymentId: payment.id, refundId: refund.id },
+      targets: { transferId: trfId, paymentId: payment.id, refundId: refund.id },
       money: {
         amount,
         currency: payment.currency,
@@ -444,13 +486,14 @@ export async function createRefund(
       ),
       entryPut(entries[0]),
       entryPut(entries[1]),
+      transferPut(trf),
       refundPut(refund),
       completeItem(lease, 201, body),
       auditPut(event),
     ];
     const out = await transact(items, (a) => requestToken(lease, a));
     if (!out.ok) {
-      explain(out, 6, [
+      explain(out, items.length - 2, [
         [0, () => refundExceedsPayment()],
         [1, (item) => accountRefusal(item, "debit", amount, cur)],
         [2, (item) => accountRefusal(item, "credit", amount, cur)],
@@ -465,4 +508,23 @@ export async function listPaymentRefunds(
 ): Promise<HttpResult> {
   const { payment } = await visiblePayment(req, req.params.paymentId);
   return pageResult(await listRefunds(payment.id, req.query.limit, req.query.cursor));
+}
+
+// ---------------------------------------------------------------------------
+// Transfers
+
+/** One transfer: the owner of either account, admins and auditors; 404 for anyone else. */
+export async function getTransferView(
+  req: HttpRequest<unknown, unknown, { transferId: string }>,
+): Promise<HttpResult> {
+  const p = principalOf(req);
+  const trf = await getTransfer(req.params.transferId);
+  if (!trf) throw notFound("No such transfer.");
+  const [debit, credit] = await Promise.all([
+    getAccount(trf.debitAccountId),
+    getAccount(trf.creditAccountId),
+  ]);
+  const owners = [debit?.ownerId, credit?.ownerId].filter((x): x is string => !!x);
+  if (!canRead(p, owners)) throw notFound("No such transfer.");
+  return ok(trf);
 }

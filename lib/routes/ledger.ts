@@ -15,13 +15,15 @@ import {
   refundBody,
   refundPage,
   refundView,
+  transfer,
   transferBody,
+  transferParams,
   transferView,
 } from "../ledger/schemas.ts";
 import { defineRoute } from "./types.ts";
 
 /**
- * Accounts, ledger, payments and refunds (API.md). Roles here are the only role
+ * Accounts, ledger, payments, refunds and transfers (API.md). Roles here are the only role
  * check; ownership (404 for what the caller may not see, 403 for what it may see but
  * not do) is decided in lib/ledger/service.ts. Money-moving POSTs are `idempotent`.
  */
@@ -246,6 +248,21 @@ export const refundsListRoute = defineRoute({
   example: { query: { limit: "20" } },
 });
 
+export const transfersGetRoute = defineRoute({
+  id: "transfers-get",
+  method: "GET",
+  path: "/v1/transfers/{transferId}",
+  summary: "One transfer: a movement's debit and credit (owner of either account, admin, auditor)",
+  tags: ["Transfers"],
+  auth: { roles: ["customer", "merchant", "admin", "auditor"] },
+  params: transferParams,
+  response: transfer,
+  successStatus: 200,
+  errorCodes: ["not_found", "service_unavailable"],
+  tableAccess: "read",
+  usesSigningKey: true,
+});
+
 export const ledgerRoutes = [
   accountsListRoute,
   accountsCreateRoute,
@@ -259,4 +276,5 @@ export const ledgerRoutes = [
   paymentsListRoute,
   refundsCreateRoute,
   refundsListRoute,
+  transfersGetRoute,
 ] as const;

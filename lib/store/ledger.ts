@@ -13,6 +13,8 @@ import type {
   PaymentView,
   RefundView,
   SystemPurpose,
+  Transfer,
+  TransferKind,
 } from "../ledger/model.ts";
 import { emptySystemAccount, paymentStatus } from "../ledger/model.ts";
 import { docClient, tableName } from "./client.ts";
@@ -28,6 +30,7 @@ import { cancellationReasons, withRetry } from "./retry.ts";
  *   payment link     pk ACC#<accountId>  sk PAY#<paymentId>  (both sides; lists by account)
  *   payment          pk PAY#<paymentId>  sk PAYMENT
  *   refund           pk PAY#<paymentId>  sk REF#<refundId>
+ *   transfer         pk TRF#<transferId>  sk TRANSFER   (immutable: Put once, never updated)
  *   idempotency      pk IDEM#<userId>#<sha256(key)>  sk IDEM   (lib/store/idempotency.ts)
  *
  * Every list is one Query on a partition (newest first via ULID sort keys and
@@ -59,6 +62,7 @@ export function toEntryView(item: Item): EntryView {
   return {
     id: String(item.id),
     accountId: String(item.accountId),
+    ...(typeof item.transferId === "string" ? { transferId: item.transferId } : {}),
     ...(typeof item.paymentId === "string" ? { paymentId: item.paymentId } : {}),
     ...(typeof item.refundId === "string" ? { refundId: item.refundId } : {}),
     kind: item.kind as EntryKind,
@@ -83,6 +87,7 @@ export function toPaymentView(item: Item): PaymentView {
     currency: String(item.currency),
     amountRefunded,
     description: typeof item.description === "string" ? item.description : null,
+    ...(typeof item.transferId === "string" ? { transferId: item.transferId } : {}),
     createdAt: String(item.createdAt),
   };
 }
@@ -94,6 +99,22 @@ export function toRefundView(item: Item): RefundView {
     amount: Number(item.amount),
     currency: String(item.currency),
     reason: typeof item.reason === "string" ? item.reason : null,
+    ...(typeof item.transferId === "string" ? { transferId: item.transferId } : {}),
+    createdAt: String(item.createdAt),
+  };
+}
+
+export function toTransfer(item: Item): Transfer {
+  return {
+    id: String(item.id),
+    kind: item.kind as TransferKind,
+    debitAccountId: String(item.debitAccountId),
+    creditAccountId: String(item.creditAccountId),
+    amount: Number(item.amount),
+    currency: String(item.currency),
+    ...(typeof item.paymentId === "string" ? { paymentId: item.paymentId } : {}),
+    ...(typeof item.refundId === "string" ? { refundId: item.refundId } : {}),
+    ...(typeof item.reference === "string" ? { reference: item.reference } : {}),
     createdAt: String(item.createdAt),
   };
 }
@@ -113,6 +134,13 @@ export async function getAccount(accountId: string): Promise<AccountView | undef
 export async function getPaymentItem(paymentId: string): Promise<Item | undefined> {
   const item = await getItem({ pk: `PAY#${paymentId}`, sk: "PAYMENT" });
   return item && item.type === "payment" ? item : undefined;
+}
+
+const transferKey = (transferId: string) => ({ pk: `TRF#${transferId}`, sk: "TRANSFER" });
+
+export async function getTransfer(transferId: string): Promise<Transfer | undefined> {
+  const item = await getItem(transferKey(transferId));
+  return item && item.type === "transfer" ? toTransfer(item) : undefined;
 }
 
 export interface Page<T> {
@@ -379,6 +407,17 @@ export function entryPut(entry: EntryView): TransactItem {
     Put: {
       TableName: T(),
       Item: { pk: `ACC#${entry.accountId}`, sk: `ENT#${entry.id}`, type: "entry", ...entry },
+      ConditionExpression: "attribute_not_exists(pk)",
+    },
+  };
+}
+
+/** A transfer: Put once with attribute_not_exists, never updated. */
+export function transferPut(transfer: Transfer): TransactItem {
+  return {
+    Put: {
+      TableName: T(),
+      Item: { ...transferKey(transfer.id), type: "transfer", ...transfer },
       ConditionExpression: "attribute_not_exists(pk)",
     },
   };

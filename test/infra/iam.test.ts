@@ -236,6 +236,7 @@ describe("every route that can deny can write its denial's audit event, and noth
         "payments-get",
         "payments-list",
         "refunds-list",
+        "transfers-get",
       ].sort(),
     );
   });

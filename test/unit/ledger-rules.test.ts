@@ -159,10 +159,12 @@ describe("double entry", () => {
       currency: "USD",
       now: "2026-01-01T00:00:00.000Z",
       newEntryId: () => `ent_${n++}`,
+      transferId: "trf_1",
       paymentId: "pay_1",
     });
     expect(d).toMatchObject({ accountId: "acc_a", direction: "debit", amount: 250 });
     expect(c).toMatchObject({ accountId: "acc_b", direction: "credit", amount: 250 });
+    expect([d.transferId, c.transferId]).toEqual(["trf_1", "trf_1"]);
     expect(signedAmount(d) + signedAmount(c)).toBe(0);
     expect(d.counterpartyAccountId).toBe("acc_b");
   });
