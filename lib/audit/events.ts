@@ -39,9 +39,8 @@ export interface AuditEvent {
   /**
    * For money movements. `npm run audit -- verify` matches a committed movement's
    * success event (`payment.created`, `refund.created`, `deposit.created`,
-   * `withdrawal.created`) to its ledger entries: payments by `targets.paymentId`,
-   * refunds by `targets.refundId`, deposits and withdrawals by an entry id in
-   * `targets` (e.g. `debitEntryId`); `debitAccountId` / `creditAccountId` are the
+   * `withdrawal.created`) to its ledger entries by `targets.transferId` alone (every
+   * entry carries its transfer id); `debitAccountId` / `creditAccountId` are the
    * accounts of the debit and credit entries, `amount` their (equal) amount.
    */
   readonly money?: {

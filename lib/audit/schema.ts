@@ -59,12 +59,15 @@ export const auditRecordSchema = z.strictObject({
 export type AuditRecord = z.infer<typeof auditRecordSchema>;
 export type AuditRecordContent = Omit<AuditRecord, "digest">;
 
-/** Movement actions: each committed money movement writes exactly one of these. */
+/**
+ * Movement actions: each committed money movement writes exactly one of these, naming
+ * its transfer in `targets.transferId`; the value is the transfer `kind` it records.
+ */
 export const MOVEMENT_ACTIONS = {
-  "payment.created": "paymentId",
-  "refund.created": "refundId",
-  "deposit.created": "depositId",
-  "withdrawal.created": "withdrawalId",
+  "payment.created": "payment",
+  "refund.created": "refund",
+  "deposit.created": "deposit",
+  "withdrawal.created": "withdrawal",
 } as const;
 export type MovementAction = keyof typeof MOVEMENT_ACTIONS;
 

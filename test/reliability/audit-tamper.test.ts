@@ -117,7 +117,10 @@ describe("verify against tampering", () => {
     expect(out.stdout).toContain(
       `MISMATCH audit record ${eventId}: digest does not match its content (record altered)`,
     );
-    expect(out.stdout).toContain(`MISMATCH payment ${paymentId}: no audit record`);
+    // A movement is named by its kind, its transfer id and its payment (or refund) id.
+    expect(out.stdout).toMatch(
+      new RegExp(`MISMATCH payment trf_\\w+ \\(${paymentId}\\): no audit record`),
+    );
   });
 
   it("names the movement whose record was deleted", async () => {
@@ -127,7 +130,7 @@ describe("verify against tampering", () => {
     });
     const out = await verify("--audit-log", path);
     expect(out.code).toBe(1);
-    expect(out.stdout).toMatch(/MISMATCH refund ref_\w+: no audit record/);
+    expect(out.stdout).toMatch(/MISMATCH refund trf_\w+ \(pay_\w+, ref_\w+\): no audit record/);
   });
 
   it("names a record written twice", async () => {
@@ -160,7 +163,9 @@ describe("verify against tampering", () => {
     try {
       const out = await verify();
       expect(out.code).toBe(1);
-      expect(out.stdout).toContain(`MISMATCH payment ${paymentId}: debits 3000 != credits 3333`);
+      expect(out.stdout).toMatch(
+        new RegExp(`MISMATCH payment trf_\\w+ \\(${paymentId}\\): debits 3000 != credits 3333`),
+      );
       expect(out.stdout).toContain(
         `MISMATCH account ${bobAccount}: balance 2000 != sum of its entries 2333`,
       );

@@ -13,6 +13,9 @@ function world() {
   const funding = "acc_0000000000FUNDINGUSD00000";
   const pay = newId("pay");
   const ref = newId("ref");
+  const trfDeposit = newId("trf");
+  const trfPay = newId("trf");
+  const trfRef = newId("trf");
   const t = "2025-03-01T10:00:00.000Z";
   const entry = (e: Omit<LedgerEntry, "id" | "currency" | "createdAt">): LedgerEntry => ({
     id: newId("ent"),
@@ -23,6 +26,7 @@ function world() {
   const entries: LedgerEntry[] = [
     entry({
       accountId: funding,
+      transferId: trfDeposit,
       kind: "deposit",
       direction: "debit",
       amount: 10_000,
@@ -31,6 +35,7 @@ function world() {
     }),
     entry({
       accountId: a,
+      transferId: trfDeposit,
       kind: "deposit",
       direction: "credit",
       amount: 10_000,
@@ -39,6 +44,7 @@ function world() {
     }),
     entry({
       accountId: a,
+      transferId: trfPay,
       paymentId: pay,
       kind: "payment",
       direction: "debit",
@@ -47,6 +53,7 @@ function world() {
     }),
     entry({
       accountId: b,
+      transferId: trfPay,
       paymentId: pay,
       kind: "payment",
       direction: "credit",
@@ -55,6 +62,7 @@ function world() {
     }),
     entry({
       accountId: b,
+      transferId: trfRef,
       paymentId: pay,
       refundId: ref,
       kind: "refund",
@@ -64,6 +72,7 @@ function world() {
     }),
     entry({
       accountId: a,
+      transferId: trfRef,
       paymentId: pay,
       refundId: ref,
       kind: "refund",
@@ -90,21 +99,21 @@ function world() {
     recordFromEvent(
       sampleEvent({
         action: "deposit.created",
-        targets: { accountId: a },
+        targets: { transferId: trfDeposit, accountId: a },
         money: money(10_000, funding, a),
       }),
     ),
     recordFromEvent(
       sampleEvent({
         action: "payment.created",
-        targets: { paymentId: pay },
+        targets: { transferId: trfPay, paymentId: pay },
         money: money(3_000, a, b),
       }),
     ),
     recordFromEvent(
       sampleEvent({
         action: "refund.created",
-        targets: { paymentId: pay, refundId: ref },
+        targets: { transferId: trfRef, paymentId: pay, refundId: ref },
         money: money(1_000, b, a),
       }),
     ),
@@ -119,7 +128,26 @@ function world() {
       }),
     ),
   ];
-  return { a, b, funding, pay, ref, entries, accounts, records };
+  // How verify names each movement: its kind, its transfer id, and its payment/refund.
+  const labels = {
+    deposit: `deposit ${trfDeposit}`,
+    payment: `payment ${trfPay} (${pay})`,
+    refund: `refund ${trfRef} (${pay}, ${ref})`,
+  };
+  return {
+    a,
+    b,
+    funding,
+    pay,
+    ref,
+    trfDeposit,
+    trfPay,
+    trfRef,
+    labels,
+    entries,
+    accounts,
+    records,
+  };
 }
 
 const toEvents = (records: readonly AuditRecord[]): AuditLogEvent[] =>
@@ -152,7 +180,7 @@ describe("verify: the ledger against the audit trail", () => {
     );
     // And the payment it was for now lacks a valid record.
     expect(report.problems).toContain(
-      `payment ${w.pay}: no audit record (expected one payment.created)`,
+      `${w.labels.payment}: no audit record (expected one payment.created)`,
     );
   });
 
@@ -172,16 +200,16 @@ describe("verify: the ledger against the audit trail", () => {
       entries: w.entries,
     });
     expect(report.problems).toEqual([
-      `payment ${w.pay}: audit record ${r.eventId} amount 3001 != ledger 3000`,
+      `${w.labels.payment}: audit record ${r.eventId} amount 3001 != ledger 3000`,
     ]);
   });
 
   it("names each movement whose record was deleted", () => {
     const w = world();
     for (const [i, label] of [
-      [1, `deposit `],
-      [2, `payment ${w.pay}`],
-      [3, `refund ${w.ref}`],
+      [1, w.labels.deposit],
+      [2, w.labels.payment],
+      [3, w.labels.refund],
     ] as const) {
       const records = w.records.filter((_, j) => j !== i);
       const report = verifyAudit({
@@ -191,7 +219,9 @@ describe("verify: the ledger against the audit trail", () => {
       });
       expect(report.ok).toBe(false);
       expect(report.problems.length).toBe(1);
-      expect(report.problems[0]).toContain(label);
+      expect(report.problems[0]).toBe(
+        `${label}: no audit record (expected one ${label.split(" ")[0]}.created)`,
+      );
     }
   });
 
@@ -214,7 +244,7 @@ describe("verify: the ledger against the audit trail", () => {
     const report = verifyAudit({ logEvents: toEvents(w.records), accounts: w.accounts, entries });
     expect(report.ok).toBe(false);
     const text = report.problems.join("\n");
-    expect(text).toContain(`payment ${w.pay}: debits 3000 != credits 3500`);
+    expect(text).toContain(`${w.labels.payment}: debits 3000 != credits 3500`);
     expect(text).toContain(`account ${w.b}: balance 2000 != sum of its entries 2500`);
   });
 
@@ -231,7 +261,10 @@ describe("verify: the ledger against the audit trail", () => {
   it("names a success record for a movement the ledger does not have", () => {
     const w = world();
     const ghost = recordFromEvent(
-      sampleEvent({ action: "payment.created", targets: { paymentId: "pay_ghost" } }),
+      sampleEvent({
+        action: "payment.created",
+        targets: { transferId: "trf_ghost", paymentId: "pay_ghost" },
+      }),
     );
     const report = verifyAudit({
       logEvents: toEvents([...w.records, ghost]),
@@ -239,7 +272,7 @@ describe("verify: the ledger against the audit trail", () => {
       entries: w.entries,
     });
     expect(report.problems).toEqual([
-      `audit record ${ghost.eventId}: payment.created for payment pay_ghost, which has no ledger entries`,
+      `audit record ${ghost.eventId}: payment.created for transfer trf_ghost, which has no ledger entries`,
     ]);
   });
 
@@ -253,5 +286,150 @@ describe("verify: the ledger against the audit trail", () => {
     const report = verifyAudit({ logEvents: events, accounts: w.accounts, entries: w.entries });
     expect(report.problems[0]).toBe("log event #6: message is not JSON");
     expect(report.problems[1]).toMatch(/^audit record evt_x: fails the audit record schema at/);
+  });
+
+  it("tells apart twenty identical withdrawals made in the same millisecond", () => {
+    const account = newId("acc");
+    const payout = "acc_0000000000PAYOUTUSD000000";
+    const t = "2025-03-01T10:00:00.000Z";
+    const entries: LedgerEntry[] = [];
+    const records: AuditRecord[] = [];
+    for (let i = 0; i < 20; i++) {
+      const transferId = newId("trf");
+      const side = (accountId: string, direction: "debit" | "credit", other: string) => ({
+        id: newId("ent"),
+        accountId,
+        transferId,
+        kind: "withdrawal",
+        direction,
+        amount: 500,
+        currency: "USD",
+        counterpartyAccountId: other,
+        reference: "payout",
+        createdAt: t,
+      });
+      entries.push(side(account, "debit", payout), side(payout, "credit", account));
+      records.push(
+        recordFromEvent(
+          sampleEvent({
+            action: "withdrawal.created",
+            at: t,
+            targets: { transferId, accountId: account },
+            money: {
+              amount: 500,
+              currency: "USD",
+              debitAccountId: account,
+              creditAccountId: payout,
+            },
+          }),
+        ),
+      );
+    }
+    const accounts: LedgerAccount[] = [
+      { id: account, balance: -10_000 + 10_000, currency: "USD", kind: "customer" },
+      { id: payout, balance: 10_000, currency: "USD", kind: "system" },
+    ];
+    // The customer's balance nets out against a funding account so the system sums to zero.
+    const funding = "acc_0000000000FUNDINGUSD00000";
+    const depositId = newId("trf");
+    entries.push(
+      {
+        id: newId("ent"),
+        accountId: funding,
+        transferId: depositId,
+        kind: "deposit",
+        direction: "debit",
+        amount: 10_000,
+        currency: "USD",
+        createdAt: t,
+      },
+      {
+        id: newId("ent"),
+        accountId: account,
+        transferId: depositId,
+        kind: "deposit",
+        direction: "credit",
+        amount: 10_000,
+        currency: "USD",
+        createdAt: t,
+      },
+    );
+    accounts.push({ id: funding, balance: -10_000, currency: "USD", kind: "system" });
+    records.push(
+      recordFromEvent(
+        sampleEvent({
+          action: "deposit.created",
+          targets: { transferId: depositId },
+          money: {
+            amount: 10_000,
+            currency: "USD",
+            debitAccountId: funding,
+            creditAccountId: account,
+          },
+        }),
+      ),
+    );
+    const report = verifyAudit({ logEvents: toEvents(records), accounts, entries });
+    expect(report.problems).toEqual([]);
+    expect(report.stats.movements).toBe(21);
+
+    // Drop the record of one of them: exactly that transfer is named, no other.
+    const missing = records[7] as AuditRecord;
+    const dropped = verifyAudit({
+      logEvents: toEvents(records.filter((r) => r !== missing)),
+      accounts,
+      entries,
+    });
+    expect(dropped.problems).toEqual([
+      `withdrawal ${missing.targets.transferId}: no audit record (expected one withdrawal.created)`,
+    ]);
+  });
+
+  it("names a movement record without a transfer id and an entry without one, never guessing", () => {
+    const w = world();
+    const records = [...w.records];
+    const r = records[1] as AuditRecord;
+    const { transferId: _dropped, ...targets } = r.targets;
+    const bare = recordFromEvent(sampleEvent({ action: r.action, targets, money: r.money }));
+    records[1] = bare;
+    const report = verifyAudit({
+      logEvents: toEvents(records),
+      accounts: w.accounts,
+      entries: w.entries,
+    });
+    expect(report.problems).toEqual([
+      `audit record ${bare.eventId}: deposit.created names no transferId`,
+      `${w.labels.deposit}: no audit record (expected one deposit.created)`,
+    ]);
+
+    const entries = w.entries.map((e) =>
+      e.transferId === w.trfDeposit ? { ...e, transferId: undefined } : e,
+    );
+    const legacy = verifyAudit({ logEvents: toEvents(w.records), accounts: w.accounts, entries });
+    const ids = w.entries.filter((e) => e.transferId === w.trfDeposit).map((e) => e.id);
+    expect(legacy.problems).toEqual([
+      ...ids.map(
+        (id) => `deposit entry ${id}: carries no transferId, so no audit record can name it`,
+      ),
+      `audit record ${w.records[1]?.eventId}: deposit.created for transfer ${w.trfDeposit}, which has no ledger entries`,
+    ]);
+  });
+
+  it("names a record whose action is not its transfer's kind", () => {
+    const w = world();
+    const records = [...w.records];
+    const r = records[1] as AuditRecord;
+    const wrong = recordFromEvent(
+      sampleEvent({ action: "withdrawal.created", targets: r.targets, money: r.money }),
+    );
+    records[1] = wrong;
+    const report = verifyAudit({
+      logEvents: toEvents(records),
+      accounts: w.accounts,
+      entries: w.entries,
+    });
+    expect(report.problems).toEqual([
+      `${w.labels.deposit}: audit record ${wrong.eventId} says withdrawal.created`,
+    ]);
   });
 });

@@ -104,6 +104,7 @@ export async function scanLedger(
         entries.push({
           id: String(item.id),
           accountId: String(item.accountId),
+          transferId: typeof item.transferId === "string" ? item.transferId : undefined,
           paymentId: typeof item.paymentId === "string" ? item.paymentId : undefined,
           refundId: typeof item.refundId === "string" ? item.refundId : undefined,
           kind: String(item.kind),

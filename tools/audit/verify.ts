@@ -5,6 +5,7 @@ import {
   auditRecordSchema,
   isMovementAction,
   MOVEMENT_ACTIONS,
+  type MovementAction,
 } from "../../lib/audit/schema.ts";
 
 /**
@@ -23,11 +24,12 @@ import {
  * - balances: every account's balance is the sum of its entries (credits add,
  *   debits subtract: lib/ledger/model.ts), and all balances net to zero per currency.
  *
- * How a record finds its movement: payments and refunds by id (`targets.paymentId`,
- * `targets.refundId`; entries carry `paymentId` / `refundId`). Deposits and
- * withdrawals have no id on their entries: a record matches the entry pair one of
- * whose entry ids it names in `targets`, or else the pair with the same kind, amount,
- * currency and debit/credit accounts (counted, so one missing or extra record shows).
+ * How a record finds its movement: by its transfer id alone. Every entry carries
+ * `transferId` and every movement record names it in `targets.transferId`, so two
+ * movements alike in kind, amount, accounts and time (twenty identical withdrawals in
+ * one millisecond) are still told apart. An entry without a transfer id (written
+ * before transfers existed) and a movement record without one are reported, never
+ * matched by guessing.
  */
 
 export interface LedgerAccount {
@@ -40,6 +42,7 @@ export interface LedgerAccount {
 export interface LedgerEntry {
   readonly id: string;
   readonly accountId: string;
+  readonly transferId?: string | undefined;
   readonly paymentId?: string | undefined;
   readonly refundId?: string | undefined;
   readonly kind: string;
@@ -71,52 +74,33 @@ export interface VerifyReport {
 }
 
 interface Movement {
-  /** e.g. `payment pay_...`, `deposit ent_a+ent_b`. */
+  /** e.g. `payment trf_... (pay_...)`, `withdrawal trf_...`. */
   readonly label: string;
   readonly kind: string;
+  /** The transfer id; undefined for an entry that carries none (reported, never matched). */
   readonly id: string | undefined;
   readonly entries: LedgerEntry[];
 }
 
 const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
 
-/** Movements in the ledger: entries grouped by refund, payment, or deposit/withdrawal pair. */
+/** Movements in the ledger: entries grouped by transfer id (an entry without one stands alone). */
 export function movementsOf(entries: readonly LedgerEntry[]): Movement[] {
   const byKey = new Map<string, Movement>();
-  const add = (key: string, make: () => Omit<Movement, "entries">, e: LedgerEntry) => {
+  for (const e of entries) {
+    const key = e.transferId ? `trf:${e.transferId}` : `entry:${e.id}`;
     let m = byKey.get(key);
     if (!m) {
-      m = { ...make(), entries: [] };
+      const about = [e.paymentId, e.refundId].filter(Boolean).join(", ");
+      const label = e.transferId
+        ? `${e.kind} ${e.transferId}${about ? ` (${about})` : ""}`
+        : `${e.kind} entry ${e.id}`;
+      m = { label, kind: e.kind, id: e.transferId, entries: [] };
       byKey.set(key, m);
     }
     m.entries.push(e);
-  };
-  for (const e of entries) {
-    if (e.refundId) {
-      const id = e.refundId;
-      add(`refund:${id}`, () => ({ label: `refund ${id}`, kind: "refund", id }), e);
-    } else if (e.paymentId) {
-      const id = e.paymentId;
-      add(`payment:${id}`, () => ({ label: `payment ${id}`, kind: "payment", id }), e);
-    } else {
-      // A deposit or withdrawal pair: both entries name each other's account and share
-      // kind, amount, currency, time and reference.
-      const ends = [e.accountId, e.counterpartyAccountId ?? "?"].sort().join("|");
-      const key = [e.kind, e.amount, e.currency, e.createdAt, e.reference ?? "", ends].join(":");
-      add(key, () => ({ label: e.kind, kind: e.kind, id: undefined }), e);
-    }
   }
-  return [...byKey.values()].map((m) =>
-    m.id
-      ? m
-      : {
-          ...m,
-          label: `${m.kind} ${m.entries
-            .map((x) => x.id)
-            .sort()
-            .join("+")}`,
-        },
-  );
+  return [...byKey.values()];
 }
 
 interface MoneyShape {
@@ -131,6 +115,8 @@ function expectedMoney(m: Movement): MoneyShape | string {
   const debits = m.entries.filter((e) => e.direction === "debit");
   const credits = m.entries.filter((e) => e.direction === "credit");
   const ids = m.entries.map((e) => e.id).join(", ");
+  const kinds = new Set(m.entries.map((e) => e.kind));
+  if (kinds.size !== 1) return `entries of several kinds (${ids})`;
   const currencies = new Set(m.entries.map((e) => e.currency));
   if (currencies.size !== 1) return `entries in several currencies (${ids})`;
   const d = sum(debits.map((e) => e.amount));
@@ -217,92 +203,48 @@ export function verifyAudit(input: VerifyInput): VerifyReport {
   // --- Movements and their records.
   const movements = movementsOf(input.entries);
   const successMoves = records.filter((r) => r.outcome === "success" && isMovementAction(r.action));
-  const byId = new Map<string, AuditRecord[]>();
-  const unkeyed: AuditRecord[] = [];
+  const byTransfer = new Map<string, AuditRecord[]>();
   for (const r of successMoves) {
-    const key = MOVEMENT_ACTIONS[r.action as keyof typeof MOVEMENT_ACTIONS];
-    const id = r.targets[key];
-    const kind = r.action.split(".")[0] ?? "";
-    if ((kind === "payment" || kind === "refund") && !id) {
-      problems.push(`audit record ${r.eventId}: ${r.action} names no ${key}`);
+    const id = r.targets.transferId;
+    if (!id) {
+      problems.push(`audit record ${r.eventId}: ${r.action} names no transferId`);
       continue;
     }
-    if (id && (kind === "payment" || kind === "refund")) {
-      const k = `${kind}:${id}`;
-      byId.set(k, [...(byId.get(k) ?? []), r]);
-    } else {
-      unkeyed.push(r);
-    }
+    byTransfer.set(id, [...(byTransfer.get(id) ?? []), r]);
   }
 
   const claimed = new Set<string>();
-  const pairMovements: { m: Movement; want: MoneyShape }[] = [];
   for (const m of movements) {
-    const want = expectedMoney(m);
-    if (typeof want === "string") problems.push(`${m.label}: ${want}`);
-    if (m.id) {
-      const k = `${m.kind}:${m.id}`;
-      claimed.add(k);
-      const rs = byId.get(k) ?? [];
-      if (rs.length === 0) {
-        problems.push(`${m.label}: no audit record (expected one ${m.kind}.created)`);
-      } else if (rs.length > 1) {
-        problems.push(
-          `${m.label}: ${rs.length} audit records (${rs.map((r) => r.eventId).join(", ")}), expected one`,
-        );
-      }
-      const first = rs[0];
-      if (first && typeof want !== "string") {
-        const diff = moneyMismatch(first, want);
-        if (diff) problems.push(`${m.label}: audit record ${first.eventId} ${diff}`);
-      }
-    } else if (typeof want !== "string") {
-      pairMovements.push({ m, want });
-    }
-  }
-  for (const [k, rs] of byId) {
-    if (claimed.has(k)) continue;
-    for (const r of rs) {
-      problems.push(
-        `audit record ${r.eventId}: ${r.action} for ${k.replace(":", " ")}, which has no ledger entries`,
-      );
-    }
-  }
-
-  // Deposits and withdrawals: by named entry id first, then by identical money shape.
-  const remaining: AuditRecord[] = [];
-  const openPairs = [...pairMovements];
-  for (const r of unkeyed) {
-    const named = new Set(Object.values(r.targets));
-    const at = openPairs.findIndex((p) => p.m.entries.some((e) => named.has(e.id)));
-    if (at === -1) {
-      remaining.push(r);
+    if (!m.id) {
+      problems.push(`${m.label}: carries no transferId, so no audit record can name it`);
       continue;
     }
-    const [p] = openPairs.splice(at, 1) as [{ m: Movement; want: MoneyShape }];
-    const diff = moneyMismatch(r, p.want);
-    if (diff) problems.push(`${p.m.label}: audit record ${r.eventId} ${diff}`);
-    if (r.action !== `${p.m.kind}.created`) {
-      problems.push(`${p.m.label}: audit record ${r.eventId} says ${r.action}`);
+    const want = expectedMoney(m);
+    if (typeof want === "string") problems.push(`${m.label}: ${want}`);
+    claimed.add(m.id);
+    const rs = byTransfer.get(m.id) ?? [];
+    if (rs.length === 0) {
+      problems.push(`${m.label}: no audit record (expected one ${m.kind}.created)`);
+    } else if (rs.length > 1) {
+      problems.push(
+        `${m.label}: ${rs.length} audit records (${rs.map((r) => r.eventId).join(", ")}), expected one`,
+      );
+    }
+    const first = rs[0];
+    if (!first) continue;
+    if (MOVEMENT_ACTIONS[first.action as MovementAction] !== m.kind) {
+      problems.push(`${m.label}: audit record ${first.eventId} says ${first.action}`);
+    }
+    if (typeof want !== "string") {
+      const diff = moneyMismatch(first, want);
+      if (diff) problems.push(`${m.label}: audit record ${first.eventId} ${diff}`);
     }
   }
-  const shape = (kind: string, w: Partial<MoneyShape>) =>
-    [kind, w.amount, w.currency, w.debitAccountId, w.creditAccountId].join("|");
-  const pool = new Map<string, AuditRecord[]>();
-  for (const r of remaining) {
-    const k = shape(r.action.split(".")[0] ?? "", r.money ?? {});
-    pool.set(k, [...(pool.get(k) ?? []), r]);
-  }
-  for (const p of openPairs) {
-    const k = shape(p.m.kind, p.want);
-    const rs = pool.get(k) ?? [];
-    if (rs.length === 0) problems.push(`${p.m.label}: no matching audit record`);
-    else rs.shift();
-  }
-  for (const rs of pool.values()) {
+  for (const [id, rs] of byTransfer) {
+    if (claimed.has(id)) continue;
     for (const r of rs) {
       problems.push(
-        `audit record ${r.eventId}: ${r.action} of ${r.money?.amount ?? "?"} ${r.money?.currency ?? ""} matches no ledger movement`,
+        `audit record ${r.eventId}: ${r.action} for transfer ${id}, which has no ledger entries`,
       );
     }
   }
