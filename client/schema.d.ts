@@ -2461,6 +2461,7 @@ export interface operations {
       query?: never;
       header?: never;
       path: {
+        /** @example trf_01J9Z8S5M2N3P4Q5R6S7T8V9WX */
         transferId: string;
       };
       cookie?: never;

@@ -537,7 +537,7 @@ function operationOf(
   op.description = notes.join("\n\n");
 
   const parameters: JsonObject[] = [
-    ...parametersFrom(collector, route.params, "path", undefined, route.path),
+    ...parametersFrom(collector, route.params, "path", route.example?.params, route.path),
     ...parametersFrom(collector, route.query, "query", route.example?.query, route.path),
   ];
   if (route.idempotent) parameters.push(ref("parameters", "IdempotencyKey"));

@@ -261,6 +261,8 @@ export const transfersGetRoute = defineRoute({
   errorCodes: ["not_found", "service_unavailable"],
   tableAccess: "read",
   usesSigningKey: true,
+  // No such transfer on a fresh stack: the contract test replays it as a documented 404.
+  example: { params: { transferId: "trf_01J9Z8S5M2N3P4Q5R6S7T8V9WX" } },
 });
 
 export const ledgerRoutes = [

@@ -40,8 +40,12 @@ export interface RouteDef {
    * node_modules at synth time and copied into the Lambda asset as `file`.
    */
   readonly assets?: readonly { readonly module: string; readonly file: string }[];
-  /** Example request for docs and the contract test. */
-  readonly example?: { readonly body?: unknown; readonly query?: Record<string, string> };
+  /** Example request for docs and the contract test (path params: a GET by id is replayed). */
+  readonly example?: {
+    readonly body?: unknown;
+    readonly query?: Record<string, string>;
+    readonly params?: Record<string, string>;
+  };
 }
 
 /** Identity the auth middleware attaches to a request. */

@@ -66,7 +66,7 @@ function cases(): Case[] {
       ] as Obj | undefined;
       const hasExample =
         media?.example !== undefined ||
-        params.some((p) => p.in === "query" && p.example !== undefined);
+        params.some((p) => (p.in === "query" || p.in === "path") && p.example !== undefined);
       const needsParams = params.some(
         (p) => p.required === true && p.in !== "header" && parameterValue(p) === undefined,
       );
