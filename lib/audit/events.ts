@@ -1,9 +1,9 @@
-import type { TransactWriteCommandInput } from "@aws-sdk/lib-dynamodb";
 import * as z from "zod";
 import type { HttpRequest } from "../http/types.ts";
 import { newId } from "../ids.ts";
 import type { Role } from "../routes/types.ts";
 import { tableName } from "../store/client.ts";
+import { type Labelled, labelled } from "../store/transact.ts";
 import { redactText } from "./redact.ts";
 
 /**
@@ -158,17 +158,15 @@ export function auditItem(event: AuditEvent): Record<string, unknown> {
   };
 }
 
-type TransactItem = NonNullable<TransactWriteCommandInput["TransactItems"]>[number];
-
-/** The Put to add to a TransactWriteItems next to the change it records. */
-export function auditPut(event: AuditEvent): TransactItem {
-  return {
+/** The Put to add to a TransactWriteItems next to the change it records (the outbox). */
+export function auditPut(event: AuditEvent): Labelled {
+  return labelled("audit", {
     Put: {
       TableName: tableName(),
       Item: auditItem(event),
       ConditionExpression: "attribute_not_exists(pk)",
     },
-  };
+  });
 }
 
 const ROLE_VALUES = ["customer", "merchant", "admin", "auditor"] as const satisfies readonly Role[];

@@ -127,7 +127,7 @@ export async function register(
   try {
     await createUser(user, items, [event]);
   } catch (error) {
-    if (error instanceof ConditionFailed && error.index === 1) {
+    if (error instanceof ConditionFailed && error.failed.has("email")) {
       // API.md makes a used email a 409 (SECURITY.md "Registration and enumeration"):
       // the answer is rate limited at the edge, and every one is a security event
       // (source IP, the account it hit) so probing shows in the audit trail.
@@ -173,7 +173,7 @@ export async function createAdmin(
   try {
     await createUser(user, [], [event]);
   } catch (error) {
-    if (error instanceof ConditionFailed && error.index === 1) {
+    if (error instanceof ConditionFailed && error.failed.has("email")) {
       const raced = await getUserByEmail(normalized);
       if (raced) return { created: false, userId: raced.id, roles: raced.roles };
     }
@@ -501,7 +501,7 @@ export async function adminSetRoles(
       return adminView({ ...user, roles, updatedAt: now, generation: user.generation + 1 });
     } catch (error) {
       if (!(error instanceof ConditionFailed)) throw error;
-      if (error.index === 1 && adminDelta < 0) {
+      if (error.failed.has("admin_counter") && adminDelta < 0) {
         throw conflict("last_admin", "The last admin cannot give up the admin role.");
       }
       // The user changed meanwhile: read again and retry.

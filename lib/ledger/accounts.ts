@@ -1,8 +1,6 @@
-import type { TransactWriteCommandInput } from "@aws-sdk/lib-dynamodb";
 import { newId } from "../ids.ts";
 import { tableName } from "../store/client.ts";
-
-export type TransactItem = NonNullable<TransactWriteCommandInput["TransactItems"]>[number];
+import { type Labelled, labelled } from "../store/transact.ts";
 
 export type AccountStatus = "active" | "frozen";
 export type AccountKind = "customer" | "system";
@@ -52,7 +50,7 @@ export function newAccountTransactItems(input: {
   ownerId: string;
   currency: string;
   now: string;
-}): { account: AccountView; items: TransactItem[] } {
+}): { account: AccountView; items: Labelled[] } {
   const account: AccountView = {
     id: newId("acc"),
     ownerId: input.ownerId,
@@ -63,15 +61,15 @@ export function newAccountTransactItems(input: {
     createdAt: input.now,
     updatedAt: input.now,
   };
-  const items: TransactItem[] = [
-    {
+  const items: Labelled[] = [
+    labelled("account", {
       Put: {
         TableName: tableName(),
         Item: accountItem(account),
         ConditionExpression: "attribute_not_exists(pk)",
       },
-    },
-    {
+    }),
+    labelled("owner_currency", {
       Put: {
         TableName: tableName(),
         Item: {
@@ -81,7 +79,7 @@ export function newAccountTransactItems(input: {
         },
         ConditionExpression: "attribute_not_exists(pk)",
       },
-    },
+    }),
   ];
   return { account, items };
 }

@@ -18,11 +18,10 @@ import {
   paymentPuts,
   paymentRefundUpdate,
   refundPut,
-  type TransactOutcome,
   toPaymentView,
-  transact,
   transferPut,
 } from "../store/ledger.ts";
+import { labelled, type TransactOutcome, transact } from "../store/transact.ts";
 import { type AccountView, newAccountTransactItems } from "./accounts.ts";
 import { type Completed, LeaseLostError, principalOf, runIdempotent } from "./idempotency.ts";
 import type { PaymentView, RefundView, Transfer, TransferView } from "./model.ts";
@@ -63,16 +62,15 @@ const pageResult = <T>(p: Page<T>): HttpResult => ok(p);
 
 /**
  * The business answer of a refused transaction: the first refusal of `checks`
- * (item index, explainer) in precedence order among the items whose conditions
- * failed. A failed idempotency completion (`leaseIndex`) outranks everything.
+ * (item label, explainer) in precedence order among the items whose conditions
+ * failed. A failed idempotency completion (label "idempotency") outranks everything.
  */
 function explain(
   outcome: Extract<TransactOutcome, { ok: false }>,
-  leaseIndex: number,
-  checks: ReadonlyArray<readonly [number, Explainer]>,
+  checks: ReadonlyArray<readonly [string, Explainer]>,
 ): never {
-  if (outcome.failed.some((f) => f.index === leaseIndex)) throw new LeaseLostError();
-  const failed = new Map(outcome.failed.map((f) => [f.index, f.item] as const));
+  const { failed } = outcome;
+  if (failed.has("idempotency")) throw new LeaseLostError();
   const refusal = firstRefusal(checks, failed);
   if (refusal) throw refusal;
   // A condition that should never fail (an id collision): a bug, not a business answer.
@@ -220,9 +218,17 @@ async function transfer(
     },
     money: { amount, currency, debitAccountId: debitId, creditAccountId: creditId },
   });
+  const debitLabel = kind === "deposit" ? "system" : "customer";
+  const creditLabel = kind === "deposit" ? "customer" : "system";
   const items = [
-    balanceUpdate(kind === "deposit" ? sys : customer, "debit", amount, currency, now),
-    balanceUpdate(kind === "deposit" ? customer : sys, "credit", amount, currency, now),
+    labelled(
+      debitLabel,
+      balanceUpdate(kind === "deposit" ? sys : customer, "debit", amount, currency, now),
+    ),
+    labelled(
+      creditLabel,
+      balanceUpdate(kind === "deposit" ? customer : sys, "credit", amount, currency, now),
+    ),
     entryPut(entries[0]),
     entryPut(entries[1]),
     transferPut(trf),
@@ -231,10 +237,9 @@ async function transfer(
   ];
   const out = await transact(items, (a) => requestToken(lease, a));
   if (!out.ok) {
-    const customerIndex = kind === "deposit" ? 1 : 0;
-    explain(out, items.length - 2, [
+    explain(out, [
       [
-        customerIndex,
+        "customer",
         (item) => accountRefusal(item, kind === "deposit" ? "credit" : "debit", amount, currency),
       ],
     ]);
@@ -334,14 +339,20 @@ export async function createPayment(req: HttpRequest<PaymentBody>): Promise<Http
       },
     });
     const items = [
-      balanceUpdate(
-        { type: "customer", accountId: srcId, ownerId: p.userId },
-        "debit",
-        b.amount,
-        b.currency,
-        now,
+      labelled(
+        "source",
+        balanceUpdate(
+          { type: "customer", accountId: srcId, ownerId: p.userId },
+          "debit",
+          b.amount,
+          b.currency,
+          now,
+        ),
       ),
-      balanceUpdate({ type: "customer", accountId: dstId }, "credit", b.amount, b.currency, now),
+      labelled(
+        "destination",
+        balanceUpdate({ type: "customer", accountId: dstId }, "credit", b.amount, b.currency, now),
+      ),
       entryPut(entries[0]),
       entryPut(entries[1]),
       transferPut(trf),
@@ -351,12 +362,7 @@ export async function createPayment(req: HttpRequest<PaymentBody>): Promise<Http
     ];
     const out = await transact(items, (a) => requestToken(lease, a));
     if (!out.ok) {
-      const index = { source: 0, destination: 1 } as const;
-      explain(
-        out,
-        items.length - 2,
-        paymentChecks(p, b.amount, b.currency).map(([side, check]) => [index[side], check]),
-      );
+      explain(out, paymentChecks(p, b.amount, b.currency));
     }
     return { status: 201, body };
   });
@@ -470,19 +476,25 @@ export async function createRefund(
     const cur = payment.currency;
     const items = [
       paymentRefundUpdate(payment.id, amount, now),
-      balanceUpdate(
-        { type: "customer", accountId: payment.destinationAccountId },
-        "debit",
-        amount,
-        cur,
-        now,
+      labelled(
+        "destination",
+        balanceUpdate(
+          { type: "customer", accountId: payment.destinationAccountId },
+          "debit",
+          amount,
+          cur,
+          now,
+        ),
       ),
-      balanceUpdate(
-        { type: "customer", accountId: payment.sourceAccountId },
-        "credit",
-        amount,
-        cur,
-        now,
+      labelled(
+        "source",
+        balanceUpdate(
+          { type: "customer", accountId: payment.sourceAccountId },
+          "credit",
+          amount,
+          cur,
+          now,
+        ),
       ),
       entryPut(entries[0]),
       entryPut(entries[1]),
@@ -493,10 +505,10 @@ export async function createRefund(
     ];
     const out = await transact(items, (a) => requestToken(lease, a));
     if (!out.ok) {
-      explain(out, items.length - 2, [
-        [0, () => refundExceedsPayment()],
-        [1, (item) => accountRefusal(item, "debit", amount, cur)],
-        [2, (item) => accountRefusal(item, "credit", amount, cur)],
+      explain(out, [
+        ["payment", () => refundExceedsPayment()],
+        ["destination", (item) => accountRefusal(item, "debit", amount, cur)],
+        ["source", (item) => accountRefusal(item, "credit", amount, cur)],
       ]);
     }
     return { status: 201, body };

@@ -1,10 +1,10 @@
 import { createHash, randomUUID } from "node:crypto";
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { config } from "../config.ts";
-import type { TransactItem } from "../ledger/accounts.ts";
 import { docClient, tableName } from "./client.ts";
-import { plain } from "./ledger.ts";
-import { withRetry } from "./retry.ts";
+import { isConditionFailure, withRetry } from "./retry.ts";
+import { type Labelled, labelled } from "./transact.ts";
 
 /**
  * Idempotency records (API.md "Idempotency").
@@ -150,10 +150,9 @@ export async function acquire(
     );
     return { lease: { userId, key, leaseId, fingerprint: fp } };
   } catch (error) {
-    if ((error as { name?: string }).name !== "ConditionalCheckFailedException") throw error;
+    if (!isConditionFailure(error)) throw error;
     const existing =
-      toRecord(plain((error as { Item?: Record<string, unknown> }).Item)) ??
-      (await readRecord(userId, key));
+      toRecord(error.Item ? unmarshall(error.Item) : undefined) ?? (await readRecord(userId, key));
     if (!existing) return acquire(userId, key, fp, routeId); // it vanished (TTL): try again
     return { existing };
   }
@@ -181,14 +180,17 @@ function completion(lease: Lease, status: number, body: string, contentType: str
   };
 }
 
-/** The TransactWriteItems entry that completes the record with the movement's answer. */
+/**
+ * The TransactWriteItems entry that completes the record with the movement's answer.
+ * Its label, "idempotency", failing means the lease was lost (LeaseLostError).
+ */
 export function completeItem(
   lease: Lease,
   status: number,
   body: string,
   contentType = "application/json",
-): TransactItem {
-  return { Update: completion(lease, status, body, contentType) };
+): Labelled {
+  return labelled("idempotency", { Update: completion(lease, status, body, contentType) });
 }
 
 /** Stores a business refusal as the key's answer. False when the lease was lost. */
@@ -204,7 +206,7 @@ export async function storeOutcome(
     );
     return true;
   } catch (error) {
-    if ((error as { name?: string }).name === "ConditionalCheckFailedException") return false;
+    if (isConditionFailure(error)) return false;
     throw error;
   }
 }

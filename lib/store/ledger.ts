@@ -3,9 +3,8 @@ import {
   GetCommand,
   QueryCommand,
   type QueryCommandInput,
-  TransactWriteCommand,
 } from "@aws-sdk/lib-dynamodb";
-import { accountItem, accountKey, type TransactItem } from "../ledger/accounts.ts";
+import { accountItem, accountKey } from "../ledger/accounts.ts";
 import type {
   AccountView,
   EntryKind,
@@ -19,7 +18,8 @@ import type {
 import { emptySystemAccount, paymentStatus } from "../ledger/model.ts";
 import { docClient, tableName } from "./client.ts";
 import { decodeCursor, encodeCursor } from "./cursor.ts";
-import { cancellationReasons, withRetry } from "./retry.ts";
+import { withRetry } from "./retry.ts";
+import { type Labelled, labelled, type TransactItem } from "./transact.ts";
 
 /**
  * DynamoDB access for the ledger. Item layout (single table):
@@ -402,31 +402,31 @@ export function balanceUpdate(
 }
 
 /** An immutable ledger entry: Put once with attribute_not_exists, never updated. */
-export function entryPut(entry: EntryView): TransactItem {
-  return {
+export function entryPut(entry: EntryView): Labelled {
+  return labelled("entry", {
     Put: {
       TableName: T(),
       Item: { pk: `ACC#${entry.accountId}`, sk: `ENT#${entry.id}`, type: "entry", ...entry },
       ConditionExpression: "attribute_not_exists(pk)",
     },
-  };
+  });
 }
 
 /** A transfer: Put once with attribute_not_exists, never updated. */
-export function transferPut(transfer: Transfer): TransactItem {
-  return {
+export function transferPut(transfer: Transfer): Labelled {
+  return labelled("transfer", {
     Put: {
       TableName: T(),
       Item: { ...transferKey(transfer.id), type: "transfer", ...transfer },
       ConditionExpression: "attribute_not_exists(pk)",
     },
-  };
+  });
 }
 
-export function paymentPuts(payment: PaymentView): TransactItem[] {
+export function paymentPuts(payment: PaymentView): Labelled[] {
   const { status: _derived, ...stored } = payment;
   return [
-    {
+    labelled("payment", {
       Put: {
         TableName: T(),
         Item: {
@@ -440,9 +440,9 @@ export function paymentPuts(payment: PaymentView): TransactItem[] {
         },
         ConditionExpression: "attribute_not_exists(pk)",
       },
-    },
-    ...[payment.sourceAccountId, payment.destinationAccountId].map(
-      (accountId): TransactItem => ({
+    }),
+    ...[payment.sourceAccountId, payment.destinationAccountId].map((accountId) =>
+      labelled("payment_link", {
         Put: {
           TableName: T(),
           Item: {
@@ -460,8 +460,8 @@ export function paymentPuts(payment: PaymentView): TransactItem[] {
 }
 
 /** Takes `amount` off what remains refundable; fails when refunds would exceed the payment. */
-export function paymentRefundUpdate(paymentId: string, amount: number, now: string): TransactItem {
-  return {
+export function paymentRefundUpdate(paymentId: string, amount: number, now: string): Labelled {
+  return labelled("payment", {
     Update: {
       TableName: T(),
       Key: { pk: `PAY#${paymentId}`, sk: "PAYMENT" },
@@ -471,25 +471,25 @@ export function paymentRefundUpdate(paymentId: string, amount: number, now: stri
       ExpressionAttributeValues: { ":amt": amount, ":now": now },
       ReturnValuesOnConditionCheckFailure: "ALL_OLD",
     },
-  };
+  });
 }
 
-export function refundPut(refund: RefundView): TransactItem {
-  return {
+export function refundPut(refund: RefundView): Labelled {
+  return labelled("refund", {
     Put: {
       TableName: T(),
       Item: { pk: `PAY#${refund.paymentId}`, sk: `REF#${refund.id}`, type: "refund", ...refund },
       ConditionExpression: "attribute_not_exists(pk)",
     },
-  };
+  });
 }
 
 export function accountStatusUpdate(
   accountId: string,
   status: "active" | "frozen",
   now: string,
-): TransactItem {
-  return {
+): Labelled {
+  return labelled("account", {
     Update: {
       TableName: T(),
       Key: accountKey(accountId),
@@ -499,83 +499,5 @@ export function accountStatusUpdate(
       ExpressionAttributeValues: { ":status": status, ":now": now, ":customer": "customer" },
       ReturnValuesOnConditionCheckFailure: "ALL_OLD",
     },
-  };
-}
-
-/** The outcome of a transaction: committed, or which items' conditions failed. */
-export type TransactOutcome =
-  | { readonly ok: true }
-  | {
-      readonly ok: false;
-      /** Indexes (in the items array) whose condition failed, with the old item if any. */
-      readonly failed: ReadonlyArray<{ index: number; item: Item | undefined }>;
-    };
-
-/** Rounds of a transaction cancelled with condition failures beside unjudged items. */
-const UNSETTLED_ROUNDS = 3;
-
-/**
- * Sends one TransactWriteItems, retrying conflicts and throttling (bounded, jittered;
- * then 503). A condition failure is returned, never retried, with every failed item:
- * callers rank the failures to give one answer, so an item reported with neither
- * "None" nor ConditionalCheckFailed (say, a TransactionConflict beside a failed
- * condition) was not judged and might hide a refusal that ranks higher. Such a
- * cancellation is sent again (it had no effect) a bounded number of times.
- * `token(attempt)` gives the ClientRequestToken of each attempt: the SDK's own resend
- * of one attempt after a lost response then cannot apply it twice.
- */
-export async function transact(
-  items: TransactItem[],
-  token?: (attempt: number) => string,
-): Promise<TransactOutcome> {
-  let sent = 0;
-  for (let round = 1; ; round++) {
-    let last = sent;
-    try {
-      await withRetry((attempt) => {
-        last = sent + attempt;
-        return docClient().send(
-          new TransactWriteCommand({
-            TransactItems: items,
-            ...(token ? { ClientRequestToken: token(last) } : {}),
-          }),
-        );
-      });
-      return { ok: true };
-    } catch (error) {
-      const reasons = cancellationReasons(error);
-      if (!reasons?.some((r) => r.Code === "ConditionalCheckFailed")) throw error;
-      const unsettled = reasons.some(
-        (r) => r.Code !== undefined && r.Code !== "None" && r.Code !== "ConditionalCheckFailed",
-      );
-      if (unsettled && round < UNSETTLED_ROUNDS) {
-        sent = last + 1;
-        await new Promise((r) => setTimeout(r, 10 + Math.floor(Math.random() * 20)));
-        continue;
-      }
-      const failed = reasons.flatMap((r, index) =>
-        r.Code === "ConditionalCheckFailed" ? [{ index, item: plain(r.Item) }] : [],
-      );
-      return { ok: false, failed };
-    }
-  }
-}
-
-/** An item from CancellationReasons may still be in DynamoDB JSON; flatten what we read. */
-export function plain(item: Record<string, unknown> | undefined): Item | undefined {
-  if (!item) return undefined;
-  const out: Item = {};
-  for (const [k, v] of Object.entries(item)) {
-    if (v && typeof v === "object" && !Array.isArray(v)) {
-      const av = v as { S?: string; N?: string; BOOL?: boolean; NULL?: boolean };
-      if (av.S !== undefined) out[k] = av.S;
-      else if (av.N !== undefined) out[k] = Number(av.N);
-      else if (av.BOOL !== undefined) out[k] = av.BOOL;
-      else if (av.NULL) out[k] = null;
-      else out[k] = v;
-    } else {
-      out[k] = v;
-    }
-  }
-  return out;
+  });
 }

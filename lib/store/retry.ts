@@ -1,3 +1,12 @@
+import {
+  ConditionalCheckFailedException,
+  ProvisionedThroughputExceededException,
+  RequestLimitExceeded,
+  ThrottlingException,
+  TransactionCanceledException,
+  TransactionConflictException,
+  TransactionInProgressException,
+} from "@aws-sdk/client-dynamodb";
 import { serviceUnavailable } from "../http/errors.ts";
 import { logger } from "../observability.ts";
 
@@ -24,39 +33,39 @@ const RETRYABLE_REASONS = new Set([
   "RequestLimitExceeded",
 ]);
 
-const RETRYABLE_ERRORS = new Set([
-  "TransactionConflictException",
-  "ProvisionedThroughputExceededException",
-  "ThrottlingException",
-  "RequestLimitExceeded",
-  "TransactionInProgressException",
-]);
+const RETRYABLE_ERRORS = [
+  TransactionConflictException,
+  ProvisionedThroughputExceededException,
+  ThrottlingException,
+  RequestLimitExceeded,
+  TransactionInProgressException,
+];
 
-export interface CancellationReason {
-  readonly Code?: string | undefined;
-  readonly Message?: string | undefined;
-  readonly Item?: Record<string, unknown> | undefined;
+/**
+ * The CancellationReasons of a TransactionCanceledException, or undefined. SDK errors
+ * are told apart here and below by class (`instanceof`), never by name.
+ */
+export function cancellationReasons(
+  error: unknown,
+): NonNullable<TransactionCanceledException["CancellationReasons"]> | undefined {
+  if (!(error instanceof TransactionCanceledException)) return undefined;
+  return error.CancellationReasons ?? [];
 }
 
-/** The CancellationReasons of a TransactionCanceledException, or undefined. */
-export function cancellationReasons(error: unknown): readonly CancellationReason[] | undefined {
-  if (!error || typeof error !== "object") return undefined;
-  const e = error as { name?: string; CancellationReasons?: CancellationReason[] };
-  if (e.name !== "TransactionCanceledException") return undefined;
-  return e.CancellationReasons ?? [];
+/** True when a single-item conditional write lost its condition. */
+export function isConditionFailure(error: unknown): error is ConditionalCheckFailedException {
+  return error instanceof ConditionalCheckFailedException;
 }
 
 /** True when the error is a transient refusal worth another attempt. */
 export function isRetryable(error: unknown): boolean {
-  if (!error || typeof error !== "object") return false;
   const reasons = cancellationReasons(error);
   if (reasons) {
     const codes = reasons.map((r) => r.Code ?? "None");
     if (codes.includes("ConditionalCheckFailed")) return false;
     return codes.some((c) => RETRYABLE_REASONS.has(c));
   }
-  const name = (error as { name?: string }).name;
-  return name !== undefined && RETRYABLE_ERRORS.has(name);
+  return RETRYABLE_ERRORS.some((type) => error instanceof type);
 }
 
 export interface RetryOptions {

@@ -1,16 +1,10 @@
-import {
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  TransactWriteCommand,
-  type TransactWriteCommandInput,
-  UpdateCommand,
-} from "@aws-sdk/lib-dynamodb";
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { type AuditEvent, auditItem, auditPut } from "../audit/events.ts";
 import { logger } from "../observability.ts";
 import type { Role } from "../routes/types.ts";
 import { docClient, tableName } from "./client.ts";
-import { withRetry } from "./retry.ts";
+import { isConditionFailure, withRetry } from "./retry.ts";
+import { type Labelled, labelled, transact } from "./transact.ts";
 
 /**
  * All DynamoDB access for identity: users, email uniqueness, the admin counter,
@@ -32,8 +26,6 @@ import { withRetry } from "./retry.ts";
  * made under and refreshing checks it, so bumping it revokes every family of that user
  * in the same write as the role change, without a scan or an index read.
  */
-export type TransactItem = NonNullable<TransactWriteCommandInput["TransactItems"]>[number];
-
 export interface UserItem {
   readonly id: string;
   readonly email: string;
@@ -79,29 +71,21 @@ export const refreshKey = (hash: string) => ({ pk: `RT#${hash}`, sk: "TOKEN" });
 export const USERS_INDEX = "gsi1";
 export const USERS_PARTITION = "USERS";
 
-/** Thrown when a conditional write lost: `index` is the failing item of a transaction. */
+/** Thrown when a transaction's conditions failed: `failed` holds the failing labels. */
 export class ConditionFailed extends Error {
   override name = "ConditionFailed";
-  constructor(readonly index: number) {
-    super(`condition failed at item ${index}`);
+  constructor(readonly failed: ReadonlySet<string>) {
+    super(`condition failed: ${[...failed].join(",")}`);
   }
 }
 
-async function transact(items: TransactItem[]): Promise<void> {
-  try {
-    await docClient().send(new TransactWriteCommand({ TransactItems: items }));
-  } catch (error) {
-    const e = error as { name?: string; CancellationReasons?: { Code?: string }[] };
-    if (e.name === "TransactionCanceledException" && e.CancellationReasons) {
-      const index = e.CancellationReasons.findIndex((r) => r.Code === "ConditionalCheckFailed");
-      if (index >= 0) throw new ConditionFailed(index);
-    }
-    throw error;
-  }
-}
-
-function isConditionalFailure(error: unknown): boolean {
-  return (error as { name?: string }).name === "ConditionalCheckFailedException";
+/**
+ * The shared transact (retries conflicts and throttling, then 503), with a refusal
+ * thrown as ConditionFailed by label.
+ */
+async function commit(items: readonly Labelled[]): Promise<void> {
+  const out = await transact(items);
+  if (!out.ok) throw new ConditionFailed(new Set(out.failed.keys()));
 }
 
 // ---------------------------------------------------------------------------- users
@@ -118,17 +102,17 @@ export function userItem(user: UserItem): Record<string, unknown> {
 
 /**
  * Creates a user (and its email claim) plus whatever the caller adds (an account, audit
- * events) in one transaction. Throws ConditionFailed(1) when the email is taken.
+ * events) in one transaction. Throws ConditionFailed with "email" when the email is taken.
  */
 export async function createUser(
   user: UserItem,
-  extra: TransactItem[],
+  extra: readonly Labelled[],
   events: AuditEvent[],
 ): Promise<void> {
   const t = tableName();
-  const adminItems: TransactItem[] = user.roles.includes("admin")
+  const adminItems: Labelled[] = user.roles.includes("admin")
     ? [
-        {
+        labelled("admin_counter", {
           Update: {
             TableName: t,
             Key: adminCounterKey,
@@ -136,20 +120,20 @@ export async function createUser(
             ExpressionAttributeNames: { "#c": "count" },
             ExpressionAttributeValues: { ":one": 1 },
           },
-        },
+        }),
       ]
     : [];
-  await transact([
-    {
+  await commit([
+    labelled("user", {
       Put: { TableName: t, Item: userItem(user), ConditionExpression: "attribute_not_exists(pk)" },
-    },
-    {
+    }),
+    labelled("email", {
       Put: {
         TableName: t,
         Item: { ...emailKey(user.email), type: "user_email", userId: user.id },
         ConditionExpression: "attribute_not_exists(pk)",
       },
-    },
+    }),
     ...adminItems,
     ...extra,
     ...events.map(auditPut),
@@ -222,7 +206,7 @@ export async function loginRoundTripForNobody(): Promise<void> {
       }),
     );
   } catch (error) {
-    if (!isConditionalFailure(error)) throw error;
+    if (!isConditionFailure(error)) throw error;
   }
 }
 
@@ -256,9 +240,9 @@ export async function listUsers(
 
 /**
  * Replaces a user's roles and bumps its generation (revoking all its refresh families)
- * in one transaction with the audit events. Optimistic: fails with ConditionFailed(0)
- * if the user changed meanwhile. `adminDelta` keeps the admin counter right; removing
- * the last admin fails with ConditionFailed(1).
+ * in one transaction with the audit events. Optimistic: fails with ConditionFailed
+ * ("user") if the user changed meanwhile. `adminDelta` keeps the admin counter right;
+ * removing the last admin fails with ConditionFailed ("admin_counter").
  */
 export async function replaceRoles(input: {
   userId: string;
@@ -269,11 +253,11 @@ export async function replaceRoles(input: {
   events: AuditEvent[];
 }): Promise<void> {
   const t = tableName();
-  const counter: TransactItem[] =
+  const counter: Labelled[] =
     input.adminDelta === 0
       ? []
       : [
-          {
+          labelled("admin_counter", {
             Update: {
               TableName: t,
               Key: adminCounterKey,
@@ -283,10 +267,10 @@ export async function replaceRoles(input: {
                 input.adminDelta < 0 ? { ":d": -1, ":one": 1 } : { ":d": 1 },
               ...(input.adminDelta < 0 ? { ConditionExpression: "#c > :one" } : {}),
             },
-          },
+          }),
         ];
-  await transact([
-    {
+  await commit([
+    labelled("user", {
       Update: {
         TableName: t,
         Key: userKey(input.userId),
@@ -300,7 +284,7 @@ export async function replaceRoles(input: {
           ":now": input.now,
         },
       },
-    },
+    }),
     ...counter,
     ...input.events.map(auditPut),
   ]);
@@ -472,7 +456,7 @@ export async function reserveLoginAttempt(
       );
       return "reserved";
     } catch (error) {
-      if (!isConditionalFailure(error)) throw error;
+      if (!isConditionFailure(error)) throw error;
     }
     // Someone else changed the lockout state meanwhile: read it again and re-plan.
     state = await getUser(user.id);
@@ -508,7 +492,7 @@ export async function recordLoginFailure(userId: string): Promise<number> {
     });
     return Number(out.Attributes?.failedCount ?? 0);
   } catch (error) {
-    if (!isConditionalFailure(error)) throw error;
+    if (!isConditionFailure(error)) throw error;
   }
   const out = await send({
     UpdateExpression: "ADD failedCount :one, attemptCount :one",
@@ -552,27 +536,20 @@ export async function lockAccount(
   untilMs: number,
   event: AuditEvent,
 ): Promise<boolean> {
-  try {
-    await withRetry(() =>
-      transact([
-        {
-          Update: {
-            TableName: tableName(),
-            Key: userKey(userId),
-            UpdateExpression: "SET lockedUntil = :until",
-            ConditionExpression:
-              "attribute_exists(pk) AND (attribute_not_exists(lockedUntil) OR lockedUntil <= :now)",
-            ExpressionAttributeValues: { ":until": untilMs, ":now": nowMs },
-          },
-        },
-        auditPut(event),
-      ]),
-    );
-    return true;
-  } catch (error) {
-    if (error instanceof ConditionFailed) return false;
-    throw error;
-  }
+  const out = await transact([
+    labelled("user", {
+      Update: {
+        TableName: tableName(),
+        Key: userKey(userId),
+        UpdateExpression: "SET lockedUntil = :until",
+        ConditionExpression:
+          "attribute_exists(pk) AND (attribute_not_exists(lockedUntil) OR lockedUntil <= :now)",
+        ExpressionAttributeValues: { ":until": untilMs, ":now": nowMs },
+      },
+    }),
+    auditPut(event),
+  ]);
+  return out.ok;
 }
 
 // ---------------------------------------------------------------- refresh families
@@ -585,7 +562,7 @@ export async function lockAccount(
  * user's role generation is still `expectedGeneration`: roles read before the bcrypt
  * compare are then still the user's roles at the commit. "user_changed": one of those
  * no longer holds (read the user to see which). Transaction conflicts are retried
- * (lib/store/retry.ts), then 503.
+ * (lib/store/transact.ts), then 503.
  */
 export async function startLoginSession(input: {
   family: FamilyItem;
@@ -598,52 +575,47 @@ export async function startLoginSession(input: {
   const t = tableName();
   const { family, token } = input;
   const upgrade = input.upgradedHash !== undefined;
-  try {
-    await withRetry(() =>
-      transact([
-        {
-          Update: {
-            TableName: t,
-            Key: userKey(family.userId),
-            UpdateExpression:
-              "SET failedCount = :zero, failedWindowStart = :now, attemptCount = pendingCount - :one, " +
-              `pendingCount = pendingCount - :one${upgrade ? ", passwordHash = :h, updatedAt = :iso" : ""} ` +
-              "REMOVE lockedUntil",
-            ConditionExpression:
-              "attribute_exists(pk) AND generation = :gen AND attribute_not_exists(lockedUntil) AND pendingCount > :zero",
-            ExpressionAttributeValues: {
-              ":zero": 0,
-              ":one": 1,
-              ":now": input.nowMs,
-              ":gen": input.expectedGeneration,
-              ...(upgrade
-                ? { ":h": input.upgradedHash, ":iso": new Date(input.nowMs).toISOString() }
-                : {}),
-            },
-          },
+  const out = await transact([
+    labelled("user", {
+      Update: {
+        TableName: t,
+        Key: userKey(family.userId),
+        UpdateExpression:
+          "SET failedCount = :zero, failedWindowStart = :now, attemptCount = pendingCount - :one, " +
+          `pendingCount = pendingCount - :one${upgrade ? ", passwordHash = :h, updatedAt = :iso" : ""} ` +
+          "REMOVE lockedUntil",
+        ConditionExpression:
+          "attribute_exists(pk) AND generation = :gen AND attribute_not_exists(lockedUntil) AND pendingCount > :zero",
+        ExpressionAttributeValues: {
+          ":zero": 0,
+          ":one": 1,
+          ":now": input.nowMs,
+          ":gen": input.expectedGeneration,
+          ...(upgrade
+            ? { ":h": input.upgradedHash, ":iso": new Date(input.nowMs).toISOString() }
+            : {}),
         },
-        {
-          Put: {
-            TableName: t,
-            Item: { ...familyKey(family.familyId), type: "refresh_family", ...family },
-            ConditionExpression: "attribute_not_exists(pk)",
-          },
-        },
-        {
-          Put: {
-            TableName: t,
-            Item: { ...refreshKey(token.hash), type: "refresh_token", ...token },
-            ConditionExpression: "attribute_not_exists(pk)",
-          },
-        },
-        ...input.events.map(auditPut),
-      ]),
-    );
-    return "started";
-  } catch (error) {
-    if (error instanceof ConditionFailed && error.index === 0) return "user_changed";
-    throw error;
-  }
+      },
+    }),
+    labelled("family", {
+      Put: {
+        TableName: t,
+        Item: { ...familyKey(family.familyId), type: "refresh_family", ...family },
+        ConditionExpression: "attribute_not_exists(pk)",
+      },
+    }),
+    labelled("token", {
+      Put: {
+        TableName: t,
+        Item: { ...refreshKey(token.hash), type: "refresh_token", ...token },
+        ConditionExpression: "attribute_not_exists(pk)",
+      },
+    }),
+    ...input.events.map(auditPut),
+  ]);
+  if (out.ok) return "started";
+  if (out.failed.has("user")) return "user_changed";
+  throw new ConditionFailed(new Set(out.failed.keys()));
 }
 
 export async function getRefreshToken(hash: string): Promise<RefreshTokenItem | null> {
@@ -692,58 +664,54 @@ export async function rotateRefreshToken(input: {
   now: string;
 }): Promise<RotateOutcome> {
   const t = tableName();
-  try {
-    await transact([
-      {
-        Update: {
-          TableName: t,
-          Key: refreshKey(input.oldHash),
-          UpdateExpression: "SET #s = :rotated, rotatedAt = :now",
-          ConditionExpression: "#s = :active",
-          ExpressionAttributeNames: { "#s": "status" },
-          ExpressionAttributeValues: {
-            ":rotated": "rotated",
-            ":active": "active",
-            ":now": input.now,
-          },
+  const out = await transact([
+    labelled("old_token", {
+      Update: {
+        TableName: t,
+        Key: refreshKey(input.oldHash),
+        UpdateExpression: "SET #s = :rotated, rotatedAt = :now",
+        ConditionExpression: "#s = :active",
+        ExpressionAttributeNames: { "#s": "status" },
+        ExpressionAttributeValues: {
+          ":rotated": "rotated",
+          ":active": "active",
+          ":now": input.now,
         },
       },
-      {
-        Put: {
-          TableName: t,
-          Item: { ...refreshKey(input.next.hash), type: "refresh_token", ...input.next },
-          ConditionExpression: "attribute_not_exists(pk)",
+    }),
+    labelled("new_token", {
+      Put: {
+        TableName: t,
+        Item: { ...refreshKey(input.next.hash), type: "refresh_token", ...input.next },
+        ConditionExpression: "attribute_not_exists(pk)",
+      },
+    }),
+    labelled("family", {
+      Update: {
+        TableName: t,
+        Key: familyKey(input.family.familyId),
+        UpdateExpression: "SET expiresAt = :exp, lastUsedAt = :now",
+        ConditionExpression: "revoked = :false",
+        ExpressionAttributeValues: {
+          ":exp": input.next.expiresAt,
+          ":now": input.now,
+          ":false": false,
         },
       },
-      {
-        Update: {
-          TableName: t,
-          Key: familyKey(input.family.familyId),
-          UpdateExpression: "SET expiresAt = :exp, lastUsedAt = :now",
-          ConditionExpression: "revoked = :false",
-          ExpressionAttributeValues: {
-            ":exp": input.next.expiresAt,
-            ":now": input.now,
-            ":false": false,
-          },
-        },
+    }),
+    labelled("user", {
+      ConditionCheck: {
+        TableName: t,
+        Key: userKey(input.family.userId),
+        ConditionExpression: "generation = :gen",
+        ExpressionAttributeValues: { ":gen": input.family.generation },
       },
-      {
-        ConditionCheck: {
-          TableName: t,
-          Key: userKey(input.family.userId),
-          ConditionExpression: "generation = :gen",
-          ExpressionAttributeValues: { ":gen": input.family.generation },
-        },
-      },
-    ]);
-    return "rotated";
-  } catch (error) {
-    if (!(error instanceof ConditionFailed)) throw error;
-    if (error.index === 2) return "family_revoked";
-    if (error.index === 3) return "user_changed";
-    return "token_reused";
-  }
+    }),
+  ]);
+  if (out.ok) return "rotated";
+  if (out.failed.has("family")) return "family_revoked";
+  if (out.failed.has("user")) return "user_changed";
+  return "token_reused";
 }
 
 /** Revokes a family with its audit events; false if it was already revoked. */
@@ -753,29 +721,24 @@ export async function revokeFamily(
   now: string,
   events: AuditEvent[],
 ): Promise<boolean> {
-  try {
-    await transact([
-      {
-        Update: {
-          TableName: tableName(),
-          Key: familyKey(familyId),
-          UpdateExpression: "SET revoked = :true, revokedAt = :now, revokedReason = :reason",
-          ConditionExpression: "attribute_exists(pk) AND revoked = :false",
-          ExpressionAttributeValues: {
-            ":true": true,
-            ":false": false,
-            ":now": now,
-            ":reason": reason,
-          },
+  const out = await transact([
+    labelled("family", {
+      Update: {
+        TableName: tableName(),
+        Key: familyKey(familyId),
+        UpdateExpression: "SET revoked = :true, revokedAt = :now, revokedReason = :reason",
+        ConditionExpression: "attribute_exists(pk) AND revoked = :false",
+        ExpressionAttributeValues: {
+          ":true": true,
+          ":false": false,
+          ":now": now,
+          ":reason": reason,
         },
       },
-      ...events.map(auditPut),
-    ]);
-    return true;
-  } catch (error) {
-    if (error instanceof ConditionFailed) return false;
-    throw error;
-  }
+    }),
+    ...events.map(auditPut),
+  ]);
+  return out.ok;
 }
 
 // ------------------------------------------------------------------ security events

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { TransactionCanceledException } from "@aws-sdk/client-dynamodb";
 import { TransactWriteCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DynamoLocal, startDynamoLocal } from "../../local/dynamodb.ts";
@@ -73,9 +74,9 @@ function mockTransactSend(fault: (attempt: number) => "conflict" | "throttle" | 
     const kind = fault(attempt++);
     if (kind === "conflict" || kind === "throttle") {
       const items = command.input.TransactItems ?? [];
-      throw Object.assign(new Error("Transaction cancelled"), {
-        name: "TransactionCanceledException",
-        $fault: "client",
+      throw new TransactionCanceledException({
+        message: "Transaction cancelled",
+        $metadata: {},
         CancellationReasons: items.map((_, i) => ({
           Code:
             i === 0 ? (kind === "conflict" ? "TransactionConflict" : "ThrottlingError") : "None",

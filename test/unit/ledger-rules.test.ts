@@ -1,3 +1,4 @@
+import { ThrottlingException, TransactionCanceledException } from "@aws-sdk/client-dynamodb";
 import { describe, expect, it } from "vitest";
 import { ApiError } from "../../lib/http/errors.ts";
 import { exponentOf, maxAmountMinor } from "../../lib/ledger/currency.ts";
@@ -210,8 +211,9 @@ describe("cursors", () => {
 
 describe("retry", () => {
   const cancelled = (...codes: string[]) =>
-    Object.assign(new Error("cancelled"), {
-      name: "TransactionCanceledException",
+    new TransactionCanceledException({
+      message: "cancelled",
+      $metadata: {},
       CancellationReasons: codes.map((Code) => ({ Code })),
     });
 
@@ -221,7 +223,11 @@ describe("retry", () => {
     expect(isRetryable(cancelled("ProvisionedThroughputExceeded", "None"))).toBe(true);
     expect(isRetryable(cancelled("ConditionalCheckFailed", "TransactionConflict"))).toBe(false);
     expect(isRetryable(cancelled("ConditionalCheckFailed"))).toBe(false);
-    expect(isRetryable(Object.assign(new Error(), { name: "ThrottlingException" }))).toBe(true);
+    expect(isRetryable(new ThrottlingException({ message: "slow down", $metadata: {} }))).toBe(
+      true,
+    );
+    // Only the SDK's classes count: an error merely named like one is not retried.
+    expect(isRetryable(Object.assign(new Error(), { name: "ThrottlingException" }))).toBe(false);
     expect(isRetryable(Object.assign(new Error(), { name: "ValidationException" }))).toBe(false);
   });
 
