@@ -5,17 +5,15 @@ import type { CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
  * launcher both build the table from this object, so the key schema, the indexes,
  * the TTL attribute and the stream can never differ between AWS and DynamoDB Local.
  *
- * Single-table design: every item has a string `pk` and `sk`; two sparse global
- * secondary indexes (`gsi1`, `gsi2`) serve the list queries; `expiresAt` (epoch
- * seconds) is the TTL attribute for idempotency records and other short-lived items.
+ * Single-table design: every item has a string `pk` and `sk`; one sparse global
+ * secondary index (`gsi1`) serves the list queries; `expiresAt` (epoch seconds) is the
+ * TTL attribute for idempotency records and other short-lived items. The key of every
+ * item is in lib/store/keys.ts.
  */
 export const TABLE = {
   partitionKey: "pk",
   sortKey: "sk",
-  indexes: [
-    { name: "gsi1", partitionKey: "gsi1pk", sortKey: "gsi1sk" },
-    { name: "gsi2", partitionKey: "gsi2pk", sortKey: "gsi2sk" },
-  ],
+  indexes: [{ name: "gsi1", partitionKey: "gsi1pk", sortKey: "gsi1sk" }],
   ttlAttribute: "expiresAt",
   streamView: "NEW_AND_OLD_IMAGES",
 } as const;
