@@ -4,7 +4,7 @@ import { newId } from "../../lib/ids.ts";
 import { type PaymentView, systemAccountId } from "../../lib/ledger/model.ts";
 import { entryPair } from "../../lib/ledger/rules.ts";
 import { tableName } from "../../lib/store/client.ts";
-import { idempotencyKey } from "../../lib/store/idempotency.ts";
+import { idempotencyKey } from "../../lib/store/keys.ts";
 import { balanceUpdate, entryPut, paymentPuts, transferPut } from "../../lib/store/ledger.ts";
 
 type TransactItem = NonNullable<TransactWriteCommandInput["TransactItems"]>[number];

@@ -6,6 +6,7 @@ import {
   PutCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
+import { auditMarkerKey } from "../store/keys.ts";
 import type { ClaimResult, DedupeStore } from "./consumer.ts";
 
 /** Item type of a dedupe marker (the stream consumer ignores it like any non-audit item). */
@@ -16,7 +17,7 @@ export const AUDIT_MARKER_TYPE = "audit_log_marker";
  */
 const MARKER_TTL_SECONDS = 30 * 24 * 3600;
 
-export const markerKey = (eventId: string) => ({ pk: `AUDITLOG#${eventId}`, sk: "AUDITLOG" });
+const markerKey = auditMarkerKey;
 
 /**
  * Dedupe markers in the MicroPay table (`AUDITLOG#<eventId>` / `AUDITLOG`): they

@@ -3,6 +3,7 @@ import type { HttpRequest } from "../http/types.ts";
 import { newId } from "../ids.ts";
 import type { Role } from "../routes/types.ts";
 import { tableName } from "../store/client.ts";
+import { auditKey } from "../store/keys.ts";
 import { type Labelled, labelled } from "../store/transact.ts";
 import { redactText } from "./redact.ts";
 
@@ -150,8 +151,7 @@ export function newAuditEvent(
 /** The DynamoDB item for an audit event. */
 export function auditItem(event: AuditEvent): Record<string, unknown> {
   return {
-    pk: `AUDIT#${event.eventId}`,
-    sk: "AUDIT",
+    ...auditKey(event.eventId),
     type: AUDIT_ITEM_TYPE,
     event,
     expiresAt: Math.floor(Date.now() / 1000) + OUTBOX_TTL_SECONDS,

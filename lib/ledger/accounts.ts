@@ -1,5 +1,6 @@
 import { newId } from "../ids.ts";
 import { tableName } from "../store/client.ts";
+import { accountIndexKey, accountKey, ownerCurrencyKey } from "../store/keys.ts";
 import { type Labelled, labelled } from "../store/transact.ts";
 
 export type AccountStatus = "active" | "frozen";
@@ -18,21 +19,12 @@ export interface AccountView {
   readonly updatedAt: string;
 }
 
-/** Key of an account item. */
-export const accountKey = (id: string) => ({ pk: `ACC#${id}`, sk: "ACCOUNT" });
-/** Key of the item that makes (owner, currency) unique. */
-export const ownerCurrencyKey = (ownerId: string, currency: string) => ({
-  pk: `OWNER#${ownerId}#CUR#${currency}`,
-  sk: "UNIQUE",
-});
-
 /** The stored account item (view plus keys). */
 export function accountItem(account: AccountView): Record<string, unknown> {
   return {
     ...accountKey(account.id),
     type: "account",
-    gsi1pk: `OWNER#${account.ownerId}`,
-    gsi1sk: `ACC#${account.id}`,
+    ...accountIndexKey(account.ownerId, account.id),
     ...account,
   };
 }

@@ -3,13 +3,14 @@ import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/l
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { config } from "../config.ts";
 import { docClient, tableName } from "./client.ts";
+import { idempotencyKey } from "./keys.ts";
 import { isConditionFailure, withRetry } from "./retry.ts";
 import { type Labelled, labelled } from "./transact.ts";
 
 /**
  * Idempotency records (API.md "Idempotency").
  *
- *   pk IDEM#<userId>#<sha256(key)>  sk IDEM
+ *   key: idempotencyKey (lib/store/keys.ts), IDEM#<userId>#<sha256(key)> / IDEM
  *   state        "in_progress" | "completed"
  *   fingerprint  sha256(method, path, raw body) of the first request
  *   leaseId      who holds an in-progress record; leaseUntil (epoch ms) when it lapses
@@ -60,11 +61,6 @@ let leaseMs = 10_000;
 /** Tests only: a shorter lease so a crashed attempt can be retried sooner. */
 export function setIdempotencyLeaseMs(ms: number): void {
   leaseMs = ms;
-}
-
-export function idempotencyKey(userId: string, key: string) {
-  const hash = createHash("sha256").update(key, "utf8").digest("hex");
-  return { pk: `IDEM#${userId}#${hash}`, sk: "IDEM" };
 }
 
 export function fingerprint(method: string, path: string, rawBody: string): string {

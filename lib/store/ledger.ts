@@ -4,7 +4,7 @@ import {
   QueryCommand,
   type QueryCommandInput,
 } from "@aws-sdk/lib-dynamodb";
-import { accountItem, accountKey } from "../ledger/accounts.ts";
+import { accountItem } from "../ledger/accounts.ts";
 import type {
   AccountView,
   EntryKind,
@@ -18,20 +18,28 @@ import type {
 import { emptySystemAccount, paymentStatus } from "../ledger/model.ts";
 import { docClient, tableName } from "./client.ts";
 import { decodeCursor, encodeCursor } from "./cursor.ts";
+import {
+  ACCOUNT_PREFIX,
+  accountKey,
+  accountPartition,
+  ENTRY_PREFIX,
+  entryKey,
+  OWNER_INDEX,
+  ownerPartition,
+  PAYMENT_LINK_PREFIX,
+  paymentKey,
+  paymentLinkKey,
+  paymentPartition,
+  REFUND_PREFIX,
+  refundKey,
+  transferKey,
+} from "./keys.ts";
 import { withRetry } from "./retry.ts";
 import { type Labelled, labelled, type TransactItem } from "./transact.ts";
 
 /**
- * DynamoDB access for the ledger. Item layout (single table):
- *
- *   account          pk ACC#<accountId>  sk ACCOUNT        gsi1 OWNER#<ownerId> / ACC#<accountId>
- *   owner+currency   pk OWNER#<ownerId>#CUR#<currency>  sk UNIQUE   (one account per currency)
- *   entry            pk ACC#<accountId>  sk ENT#<entryId>  (immutable: Put once, never updated)
- *   payment link     pk ACC#<accountId>  sk PAY#<paymentId>  (both sides; lists by account)
- *   payment          pk PAY#<paymentId>  sk PAYMENT
- *   refund           pk PAY#<paymentId>  sk REF#<refundId>
- *   transfer         pk TRF#<transferId>  sk TRANSFER   (immutable: Put once, never updated)
- *   idempotency      pk IDEM#<userId>#<sha256(key)>  sk IDEM   (lib/store/idempotency.ts)
+ * DynamoDB access for the ledger (keys: lib/store/keys.ts). Entries are immutable (Put
+ * once, never updated); a payment has a link item under both accounts.
  *
  * Every list is one Query on a partition (newest first via ULID sort keys and
  * ScanIndexForward=false) with Limit = page size + 1, so a page costs the same no
@@ -132,11 +140,9 @@ export async function getAccount(accountId: string): Promise<AccountView | undef
 }
 
 export async function getPaymentItem(paymentId: string): Promise<Item | undefined> {
-  const item = await getItem({ pk: `PAY#${paymentId}`, sk: "PAYMENT" });
+  const item = await getItem(paymentKey(paymentId));
   return item && item.type === "payment" ? item : undefined;
 }
-
-const transferKey = (transferId: string) => ({ pk: `TRF#${transferId}`, sk: "TRANSFER" });
 
 export async function getTransfer(transferId: string): Promise<Transfer | undefined> {
   const item = await getItem(transferKey(transferId));
@@ -206,9 +212,9 @@ export async function listAccountsOfOwner(
 ): Promise<Page<AccountView>> {
   const r = await listPage({
     scope: `accounts:${ownerId}`,
-    index: "gsi1",
-    partition: `OWNER#${ownerId}`,
-    skPrefix: "ACC#",
+    index: OWNER_INDEX,
+    partition: ownerPartition(ownerId),
+    skPrefix: ACCOUNT_PREFIX,
     limit,
     cursor,
   });
@@ -222,24 +228,12 @@ export async function listEntries(
 ): Promise<Page<EntryView>> {
   const r = await listPage({
     scope: `entries:${accountId}`,
-    partition: `ACC#${accountId}`,
-    skPrefix: "ENT#",
+    partition: accountPartition(accountId),
+    skPrefix: ENTRY_PREFIX,
     limit,
     cursor,
   });
   return page(r.items.map(toEntryView), r.next);
-}
-
-/** Every entry of an account (tests and reconciliation only: pages through all of it). */
-export async function allEntries(accountId: string): Promise<EntryView[]> {
-  const out: EntryView[] = [];
-  let cursor: string | undefined;
-  do {
-    const p = await listEntries(accountId, 100, cursor);
-    out.push(...p.data);
-    cursor = p.nextCursor ?? undefined;
-  } while (cursor);
-  return out;
 }
 
 export async function listPaymentsOfAccount(
@@ -249,8 +243,8 @@ export async function listPaymentsOfAccount(
 ): Promise<Page<PaymentView>> {
   const r = await listPage({
     scope: `payments:${accountId}`,
-    partition: `ACC#${accountId}`,
-    skPrefix: "PAY#",
+    partition: accountPartition(accountId),
+    skPrefix: PAYMENT_LINK_PREFIX,
     limit,
     cursor,
   });
@@ -265,7 +259,7 @@ export async function listPaymentsOfAccount(
 
 async function batchGetPayments(ids: string[]): Promise<Map<string, Item>> {
   const found = new Map<string, Item>();
-  let keys: Item[] = ids.map((id) => ({ pk: `PAY#${id}`, sk: "PAYMENT" }));
+  let keys: Item[] = ids.map((id) => ({ ...paymentKey(id) }));
   for (let round = 0; keys.length > 0 && round < 8; round++) {
     const requestKeys = keys;
     const out = await withRetry(() =>
@@ -289,8 +283,8 @@ export async function listRefunds(
 ): Promise<Page<RefundView>> {
   const r = await listPage({
     scope: `refunds:${paymentId}`,
-    partition: `PAY#${paymentId}`,
-    skPrefix: "REF#",
+    partition: paymentPartition(paymentId),
+    skPrefix: REFUND_PREFIX,
     limit,
     cursor,
   });
@@ -406,7 +400,7 @@ export function entryPut(entry: EntryView): Labelled {
   return labelled("entry", {
     Put: {
       TableName: T(),
-      Item: { pk: `ACC#${entry.accountId}`, sk: `ENT#${entry.id}`, type: "entry", ...entry },
+      Item: { ...entryKey(entry.accountId, entry.id), type: "entry", ...entry },
       ConditionExpression: "attribute_not_exists(pk)",
     },
   });
@@ -430,8 +424,7 @@ export function paymentPuts(payment: PaymentView): Labelled[] {
       Put: {
         TableName: T(),
         Item: {
-          pk: `PAY#${payment.id}`,
-          sk: "PAYMENT",
+          ...paymentKey(payment.id),
           type: "payment",
           ...stored,
           // What may still be refunded: lets the refund condition stay arithmetic-free.
@@ -446,8 +439,7 @@ export function paymentPuts(payment: PaymentView): Labelled[] {
         Put: {
           TableName: T(),
           Item: {
-            pk: `ACC#${accountId}`,
-            sk: `PAY#${payment.id}`,
+            ...paymentLinkKey(accountId, payment.id),
             type: "payment_link",
             paymentId: payment.id,
             createdAt: payment.createdAt,
@@ -464,7 +456,7 @@ export function paymentRefundUpdate(paymentId: string, amount: number, now: stri
   return labelled("payment", {
     Update: {
       TableName: T(),
-      Key: { pk: `PAY#${paymentId}`, sk: "PAYMENT" },
+      Key: paymentKey(paymentId),
       UpdateExpression:
         "SET amountRefunded = amountRefunded + :amt, remaining = remaining - :amt, updatedAt = :now",
       ConditionExpression: "attribute_exists(pk) AND remaining >= :amt",
@@ -478,7 +470,7 @@ export function refundPut(refund: RefundView): Labelled {
   return labelled("refund", {
     Put: {
       TableName: T(),
-      Item: { pk: `PAY#${refund.paymentId}`, sk: `REF#${refund.id}`, type: "refund", ...refund },
+      Item: { ...refundKey(refund.paymentId, refund.id), type: "refund", ...refund },
       ConditionExpression: "attribute_not_exists(pk)",
     },
   });

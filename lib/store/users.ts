@@ -3,6 +3,16 @@ import { type AuditEvent, auditItem, auditPut } from "../audit/events.ts";
 import { logger } from "../observability.ts";
 import type { Role } from "../routes/types.ts";
 import { docClient, tableName } from "./client.ts";
+import {
+  adminCounterKey,
+  emailKey,
+  familyKey,
+  refreshKey,
+  USERS_INDEX,
+  USERS_PARTITION,
+  userIndexKey,
+  userKey,
+} from "./keys.ts";
 import { isConditionFailure, withRetry } from "./retry.ts";
 import { type Labelled, labelled, transact } from "./transact.ts";
 
@@ -10,7 +20,7 @@ import { type Labelled, labelled, transact } from "./transact.ts";
  * All DynamoDB access for identity: users, email uniqueness, the admin counter,
  * refresh-token families and tokens, and lockout counters.
  *
- * Items (single table):
+ * Items (single table; keys in lib/store/keys.ts):
  *   USER#<id>        / PROFILE   the user: email, roles, passwordHash, generation,
  *                                lockout state (failedCount, failedWindowStart,
  *                                lockedUntil, attemptCount, pendingCount, pendingSince;
@@ -63,14 +73,6 @@ export interface RefreshTokenItem {
   readonly expiresAt: number;
 }
 
-export const userKey = (id: string) => ({ pk: `USER#${id}`, sk: "PROFILE" });
-export const emailKey = (email: string) => ({ pk: `EMAIL#${email}`, sk: "EMAIL" });
-export const adminCounterKey = { pk: "META#ADMINS", sk: "COUNTER" } as const;
-export const familyKey = (id: string) => ({ pk: `RTFAM#${id}`, sk: "FAMILY" });
-export const refreshKey = (hash: string) => ({ pk: `RT#${hash}`, sk: "TOKEN" });
-export const USERS_INDEX = "gsi1";
-export const USERS_PARTITION = "USERS";
-
 /** Thrown when a transaction's conditions failed: `failed` holds the failing labels. */
 export class ConditionFailed extends Error {
   override name = "ConditionFailed";
@@ -94,8 +96,7 @@ export function userItem(user: UserItem): Record<string, unknown> {
   return {
     ...userKey(user.id),
     type: "user",
-    gsi1pk: USERS_PARTITION,
-    gsi1sk: `USER#${user.id}`,
+    ...userIndexKey(user.id),
     ...user,
   };
 }
@@ -227,8 +228,7 @@ export async function listUsers(
         ? {
             ExclusiveStartKey: {
               ...userKey(after),
-              gsi1pk: USERS_PARTITION,
-              gsi1sk: `USER#${after}`,
+              ...userIndexKey(after),
             },
           }
         : {}),

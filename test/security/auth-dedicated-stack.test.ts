@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { ScanCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import bcrypt from "bcryptjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { userKey } from "../../lib/store/users.ts";
+import { userKey } from "../../lib/store/keys.ts";
 import {
   adminToken,
   loginAs,

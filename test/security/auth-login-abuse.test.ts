@@ -1,6 +1,6 @@
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { userKey } from "../../lib/store/users.ts";
+import { userKey } from "../../lib/store/keys.ts";
 import {
   type RegisteredUser,
   registerUser,

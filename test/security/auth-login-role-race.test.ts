@@ -6,7 +6,7 @@ import { issueAccessToken } from "../../lib/auth/access-token.ts";
 import { resetSigningKeysForTests } from "../../lib/auth/keys.ts";
 import { verifyPassword } from "../../lib/auth/passwords.ts";
 import { resetConfigForTests } from "../../lib/config.ts";
-import { userKey } from "../../lib/store/users.ts";
+import { userKey } from "../../lib/store/keys.ts";
 import { setRoles, stackTable, tokenWithRoles } from "../support/auth.ts";
 import { apiEvent, lambdaContext } from "../support/events.ts";
 import { call } from "../support/http.ts";

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { decodeJwt } from "jose";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { refreshKey } from "../../lib/store/users.ts";
+import { refreshKey } from "../../lib/store/keys.ts";
 import {
   adminToken,
   loginAs,

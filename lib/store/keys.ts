@@ -1,0 +1,95 @@
+import { createHash } from "node:crypto";
+
+/**
+ * The key map: every `pk`/`sk` (and GSI key) of the one MicroPay table is built here.
+ *
+ * Table layout (single table; `pk`/`sk` strings; one sparse GSI, `gsi1`):
+ *
+ *   entity              pk                                 sk              gsi1pk / gsi1sk
+ *   user                USER#<userId>                      PROFILE         USERS / USER#<userId>
+ *   email claim         EMAIL#<email>                      EMAIL
+ *   admin counter       META#ADMINS                        COUNTER
+ *   refresh family      RTFAM#<familyId>                   FAMILY
+ *   refresh token       RT#<sha256(token)>                 TOKEN
+ *   account             ACC#<accountId>                    ACCOUNT         OWNER#<ownerId> / ACC#<accountId>
+ *   owner+currency      OWNER#<ownerId>#CUR#<currency>     UNIQUE
+ *   entry               ACC#<accountId>                    ENT#<entryId>
+ *   payment link        ACC#<accountId>                    PAY#<paymentId>
+ *   payment             PAY#<paymentId>                    PAYMENT
+ *   refund              PAY#<paymentId>                    REF#<refundId>
+ *   transfer            TRF#<transferId>                   TRANSFER   (immutable)
+ *   idempotency record  IDEM#<userId>#<sha256(key)>        IDEM
+ *   audit outbox item   AUDIT#<eventId>                    AUDIT
+ *   audit log marker    AUDITLOG#<eventId>                 AUDITLOG
+ *
+ * `gsi1` lists users (admin list, newest first) and an owner's accounts. Ids are
+ * ULID-based, so sort keys order newest last and lists query with
+ * ScanIndexForward=false. `expiresAt` (epoch seconds) is the TTL attribute.
+ */
+export interface Key {
+  readonly pk: string;
+  readonly sk: string;
+}
+
+// identity
+export const userKey = (id: string): Key => ({ pk: `USER#${id}`, sk: "PROFILE" });
+export const emailKey = (email: string): Key => ({ pk: `EMAIL#${email}`, sk: "EMAIL" });
+export const adminCounterKey: Key = { pk: "META#ADMINS", sk: "COUNTER" };
+export const familyKey = (id: string): Key => ({ pk: `RTFAM#${id}`, sk: "FAMILY" });
+export const refreshKey = (hash: string): Key => ({ pk: `RT#${hash}`, sk: "TOKEN" });
+export const USERS_INDEX = "gsi1";
+export const USERS_PARTITION = "USERS";
+export const userIndexKey = (id: string) => ({
+  gsi1pk: USERS_PARTITION,
+  gsi1sk: `USER#${id}`,
+});
+
+// ledger
+export const accountKey = (id: string): Key => ({ pk: `ACC#${id}`, sk: "ACCOUNT" });
+export const ownerCurrencyKey = (ownerId: string, currency: string): Key => ({
+  pk: `OWNER#${ownerId}#CUR#${currency}`,
+  sk: "UNIQUE",
+});
+export const OWNER_INDEX = "gsi1";
+export const ownerPartition = (ownerId: string) => `OWNER#${ownerId}`;
+export const ACCOUNT_PREFIX = "ACC#";
+export const accountIndexKey = (ownerId: string, accountId: string) => ({
+  gsi1pk: ownerPartition(ownerId),
+  gsi1sk: `${ACCOUNT_PREFIX}${accountId}`,
+});
+export const accountPartition = (accountId: string) => `ACC#${accountId}`;
+export const ENTRY_PREFIX = "ENT#";
+export const entryKey = (accountId: string, entryId: string): Key => ({
+  pk: accountPartition(accountId),
+  sk: `${ENTRY_PREFIX}${entryId}`,
+});
+export const PAYMENT_LINK_PREFIX = "PAY#";
+export const paymentLinkKey = (accountId: string, paymentId: string): Key => ({
+  pk: accountPartition(accountId),
+  sk: `${PAYMENT_LINK_PREFIX}${paymentId}`,
+});
+export const paymentPartition = (paymentId: string) => `PAY#${paymentId}`;
+export const paymentKey = (paymentId: string): Key => ({
+  pk: paymentPartition(paymentId),
+  sk: "PAYMENT",
+});
+export const REFUND_PREFIX = "REF#";
+export const refundKey = (paymentId: string, refundId: string): Key => ({
+  pk: paymentPartition(paymentId),
+  sk: `${REFUND_PREFIX}${refundId}`,
+});
+export const transferKey = (transferId: string): Key => ({
+  pk: `TRF#${transferId}`,
+  sk: "TRANSFER",
+});
+
+// idempotency and audit
+export function idempotencyKey(userId: string, key: string): Key {
+  const hash = createHash("sha256").update(key, "utf8").digest("hex");
+  return { pk: `IDEM#${userId}#${hash}`, sk: "IDEM" };
+}
+export const auditKey = (eventId: string): Key => ({ pk: `AUDIT#${eventId}`, sk: "AUDIT" });
+export const auditMarkerKey = (eventId: string): Key => ({
+  pk: `AUDITLOG#${eventId}`,
+  sk: "AUDITLOG",
+});
