@@ -12,12 +12,19 @@ import {
 } from "../observability.ts";
 import type { Principal, Role } from "../routes/types.ts";
 import { decodeCursor, encodeCursor } from "../store/cursor.ts";
+import { putSecurityEvent } from "../store/security-events.ts";
 import {
-  ConditionFailed,
-  createUser,
   type FamilyItem,
   getFamily,
   getRefreshToken,
+  type RefreshTokenItem,
+  revokeFamily,
+  rotateRefreshToken,
+  startLoginSession,
+} from "../store/sessions.ts";
+import {
+  ConditionFailed,
+  createUser,
   getUser,
   getUserByEmail,
   getUserForLogin,
@@ -26,15 +33,10 @@ import {
   listUsers,
   lockAccount,
   loginRoundTripForNobody,
-  putSecurityEvent,
-  type RefreshTokenItem,
   recordLoginFailure,
   releaseLoginAttempt,
   replaceRoles,
   reserveLoginAttempt,
-  revokeFamily,
-  rotateRefreshToken,
-  startLoginSession,
   type UserItem,
 } from "../store/users.ts";
 import { type IssuedAccessToken, issueAccessToken } from "./access-token.ts";
@@ -45,7 +47,8 @@ import { hashRefreshToken, isRefreshTokenShape, newRefreshToken } from "./refres
 /**
  * Identity use cases: registration, login (with lockout), refresh-token rotation with
  * reuse detection, logout, the caller's profile, and the admin user routes. Handlers
- * call these; all DynamoDB access is in lib/store/users.ts.
+ * call these; all DynamoDB access is in lib/store (users.ts, sessions.ts,
+ * security-events.ts).
  */
 type Caller = Pick<HttpRequest, "principal" | "sourceIp" | "userAgent" | "requestId">;
 

@@ -1,7 +1,7 @@
 import { type AuditActor, newAuditEvent } from "../audit/events.ts";
 import { checkAccessToken, invalidToken } from "../auth/access-token.ts";
 import type { Principal, RouteDef } from "../routes/types.ts";
-import { putSecurityEvent } from "../store/users.ts";
+import { putSecurityEvent } from "../store/security-events.ts";
 import { forbidden, unauthorized } from "./errors.ts";
 
 /** What the chain knows about the request besides its headers (for the audit trail). */

@@ -1,13 +1,11 @@
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { type AuditEvent, auditItem, auditPut } from "../audit/events.ts";
+import { GetCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { type AuditEvent, auditPut } from "../audit/events.ts";
 import { logger } from "../observability.ts";
 import type { Role } from "../routes/types.ts";
 import { docClient, tableName } from "./client.ts";
 import {
   adminCounterKey,
   emailKey,
-  familyKey,
-  refreshKey,
   USERS_INDEX,
   USERS_PARTITION,
   userIndexKey,
@@ -17,8 +15,8 @@ import { isConditionFailure, withRetry } from "./retry.ts";
 import { type Labelled, labelled, transact } from "./transact.ts";
 
 /**
- * All DynamoDB access for identity: users, email uniqueness, the admin counter,
- * refresh-token families and tokens, and lockout counters.
+ * DynamoDB access for users: profiles, email uniqueness, the admin counter, roles, and
+ * lockout counters. Sessions (refresh families and tokens) are lib/store/sessions.ts.
  *
  * Items (single table; keys in lib/store/keys.ts):
  *   USER#<id>        / PROFILE   the user: email, roles, passwordHash, generation,
@@ -28,9 +26,6 @@ import { type Labelled, labelled, transact } from "./transact.ts";
  *                                gsi1pk USERS / gsi1sk USER#<id> (admin list, newest first)
  *   EMAIL#<email>    / EMAIL     email -> userId (unique emails, conditional Put)
  *   META#ADMINS      / COUNTER   number of users holding `admin` (last-admin guard)
- *   RTFAM#<familyId> / FAMILY    a login session: userId, generation, revoked, expiresAt (TTL)
- *   RT#<sha256>      / TOKEN     one refresh token (hash only): familyId, status
- *                                active|rotated, expiresAt (TTL)
  *
  * `generation` on the user counts role changes: a family records the generation it was
  * made under and refreshing checks it, so bumping it revokes every family of that user
@@ -53,24 +48,6 @@ export interface UserItem {
   readonly pendingCount?: number;
   /** When the latest attempt was reserved (ms). */
   readonly pendingSince?: number;
-}
-
-export interface FamilyItem {
-  readonly familyId: string;
-  readonly userId: string;
-  readonly generation: number;
-  readonly revoked: boolean;
-  readonly createdAt: string;
-  readonly expiresAt: number;
-}
-
-export interface RefreshTokenItem {
-  readonly hash: string;
-  readonly familyId: string;
-  readonly userId: string;
-  readonly status: "active" | "rotated";
-  readonly createdAt: string;
-  readonly expiresAt: number;
 }
 
 /** Thrown when a transaction's conditions failed: `failed` holds the failing labels. */
@@ -550,223 +527,4 @@ export async function lockAccount(
     auditPut(event),
   ]);
   return out.ok;
-}
-
-// ---------------------------------------------------------------- refresh families
-
-/**
- * Starts a login session: a new family with its first token and the audit events, in
- * one transaction with an update of the user that frees the caller's attempt slot,
- * clears the failures (and stores an upgraded password hash). The transaction commits
- * only if the account is not locked, the caller's reservation still stands and the
- * user's role generation is still `expectedGeneration`: roles read before the bcrypt
- * compare are then still the user's roles at the commit. "user_changed": one of those
- * no longer holds (read the user to see which). Transaction conflicts are retried
- * (lib/store/transact.ts), then 503.
- */
-export async function startLoginSession(input: {
-  family: FamilyItem;
-  token: RefreshTokenItem;
-  expectedGeneration: number;
-  nowMs: number;
-  upgradedHash?: string | undefined;
-  events: AuditEvent[];
-}): Promise<"started" | "user_changed"> {
-  const t = tableName();
-  const { family, token } = input;
-  const upgrade = input.upgradedHash !== undefined;
-  const out = await transact([
-    labelled("user", {
-      Update: {
-        TableName: t,
-        Key: userKey(family.userId),
-        UpdateExpression:
-          "SET failedCount = :zero, failedWindowStart = :now, attemptCount = pendingCount - :one, " +
-          `pendingCount = pendingCount - :one${upgrade ? ", passwordHash = :h, updatedAt = :iso" : ""} ` +
-          "REMOVE lockedUntil",
-        ConditionExpression:
-          "attribute_exists(pk) AND generation = :gen AND attribute_not_exists(lockedUntil) AND pendingCount > :zero",
-        ExpressionAttributeValues: {
-          ":zero": 0,
-          ":one": 1,
-          ":now": input.nowMs,
-          ":gen": input.expectedGeneration,
-          ...(upgrade
-            ? { ":h": input.upgradedHash, ":iso": new Date(input.nowMs).toISOString() }
-            : {}),
-        },
-      },
-    }),
-    labelled("family", {
-      Put: {
-        TableName: t,
-        Item: { ...familyKey(family.familyId), type: "refresh_family", ...family },
-        ConditionExpression: "attribute_not_exists(pk)",
-      },
-    }),
-    labelled("token", {
-      Put: {
-        TableName: t,
-        Item: { ...refreshKey(token.hash), type: "refresh_token", ...token },
-        ConditionExpression: "attribute_not_exists(pk)",
-      },
-    }),
-    ...input.events.map(auditPut),
-  ]);
-  if (out.ok) return "started";
-  if (out.failed.has("user")) return "user_changed";
-  throw new ConditionFailed(new Set(out.failed.keys()));
-}
-
-export async function getRefreshToken(hash: string): Promise<RefreshTokenItem | null> {
-  const out = await docClient().send(
-    new GetCommand({ TableName: tableName(), Key: refreshKey(hash), ConsistentRead: true }),
-  );
-  const i = out.Item;
-  if (i?.type !== "refresh_token") return null;
-  return {
-    hash: i.hash as string,
-    familyId: i.familyId as string,
-    userId: i.userId as string,
-    status: i.status as RefreshTokenItem["status"],
-    createdAt: i.createdAt as string,
-    expiresAt: i.expiresAt as number,
-  };
-}
-
-export async function getFamily(familyId: string): Promise<FamilyItem | null> {
-  const out = await docClient().send(
-    new GetCommand({ TableName: tableName(), Key: familyKey(familyId), ConsistentRead: true }),
-  );
-  const i = out.Item;
-  if (i?.type !== "refresh_family") return null;
-  return {
-    familyId: i.familyId as string,
-    userId: i.userId as string,
-    generation: i.generation as number,
-    revoked: i.revoked === true,
-    createdAt: i.createdAt as string,
-    expiresAt: i.expiresAt as number,
-  };
-}
-
-export type RotateOutcome = "rotated" | "token_reused" | "family_revoked" | "user_changed";
-
-/**
- * Rotates a refresh token: the old one becomes `rotated` only if it is still `active`
- * (so of two parallel uses exactly one wins), the new one is stored, the family must
- * not be revoked and the user's generation must still match the family's.
- */
-export async function rotateRefreshToken(input: {
-  oldHash: string;
-  next: RefreshTokenItem;
-  family: FamilyItem;
-  now: string;
-}): Promise<RotateOutcome> {
-  const t = tableName();
-  const out = await transact([
-    labelled("old_token", {
-      Update: {
-        TableName: t,
-        Key: refreshKey(input.oldHash),
-        UpdateExpression: "SET #s = :rotated, rotatedAt = :now",
-        ConditionExpression: "#s = :active",
-        ExpressionAttributeNames: { "#s": "status" },
-        ExpressionAttributeValues: {
-          ":rotated": "rotated",
-          ":active": "active",
-          ":now": input.now,
-        },
-      },
-    }),
-    labelled("new_token", {
-      Put: {
-        TableName: t,
-        Item: { ...refreshKey(input.next.hash), type: "refresh_token", ...input.next },
-        ConditionExpression: "attribute_not_exists(pk)",
-      },
-    }),
-    labelled("family", {
-      Update: {
-        TableName: t,
-        Key: familyKey(input.family.familyId),
-        UpdateExpression: "SET expiresAt = :exp, lastUsedAt = :now",
-        ConditionExpression: "revoked = :false",
-        ExpressionAttributeValues: {
-          ":exp": input.next.expiresAt,
-          ":now": input.now,
-          ":false": false,
-        },
-      },
-    }),
-    labelled("user", {
-      ConditionCheck: {
-        TableName: t,
-        Key: userKey(input.family.userId),
-        ConditionExpression: "generation = :gen",
-        ExpressionAttributeValues: { ":gen": input.family.generation },
-      },
-    }),
-  ]);
-  if (out.ok) return "rotated";
-  if (out.failed.has("family")) return "family_revoked";
-  if (out.failed.has("user")) return "user_changed";
-  return "token_reused";
-}
-
-/** Revokes a family with its audit events; false if it was already revoked. */
-export async function revokeFamily(
-  familyId: string,
-  reason: string,
-  now: string,
-  events: AuditEvent[],
-): Promise<boolean> {
-  const out = await transact([
-    labelled("family", {
-      Update: {
-        TableName: tableName(),
-        Key: familyKey(familyId),
-        UpdateExpression: "SET revoked = :true, revokedAt = :now, revokedReason = :reason",
-        ConditionExpression: "attribute_exists(pk) AND revoked = :false",
-        ExpressionAttributeValues: {
-          ":true": true,
-          ":false": false,
-          ":now": now,
-          ":reason": reason,
-        },
-      },
-    }),
-    ...events.map(auditPut),
-  ]);
-  return out.ok;
-}
-
-// ------------------------------------------------------------------ security events
-
-/**
- * Writes a security event that has no state change of its own (failed login, denied
- * request, forged token) as a standalone outbox Put. Best effort: bounded in time and
- * never throws, so an audit hiccup never turns a 401 into a 500.
- */
-export async function putSecurityEvent(event: AuditEvent, timeoutMs = 1_000): Promise<void> {
-  const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(), timeoutMs);
-  timer.unref?.();
-  try {
-    await docClient().send(
-      new PutCommand({
-        TableName: tableName(),
-        Item: auditItem(event),
-        ConditionExpression: "attribute_not_exists(pk)",
-      }),
-      { abortSignal: abort.signal },
-    );
-  } catch (error) {
-    logger.warn("security event not recorded", {
-      action: event.action,
-      errorName: error instanceof Error ? error.name : typeof error,
-    });
-  } finally {
-    clearTimeout(timer);
-  }
 }
