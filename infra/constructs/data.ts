@@ -110,7 +110,7 @@ export class Data extends Construct {
 
   /**
    * What a function that can refuse a request (401/403) needs to record the refusal
-   * (lib/store/users.ts `putSecurityEvent`) and nothing more: PutItem on the table,
+   * (lib/store/security-events.ts `putSecurityEvent`) and nothing more: PutItem on the table,
    * only for items whose partition key is an audit key, and the table key's write
    * actions. For transactional writers it repeats part of their broader grant; it is
    * given to every denying function so the audit write never depends on a route's
