@@ -3,7 +3,9 @@ import { defineConfig } from "vitest/config";
 /**
  * Test tiers (DESIGN.md): unit (no network), infra (CDK assertions + cdk-nag), and
  * the stack tier (integration, security, reliability) that runs against a real
- * local stack (DynamoDB Local + local gateway) started once by test/support/global-stack.ts.
+ * local stack (DynamoDB Local + local gateway) started once by test/support/global-stack.ts;
+ * and the artifacts tier, some of the stack tier's flows against a stack that runs
+ * every function from its synthesized bundle (test/support/global-artifacts-stack.ts).
  */
 export default defineConfig({
   test: {
@@ -35,6 +37,19 @@ export default defineConfig({
           ],
           globalSetup: ["test/support/global-stack.ts"],
           testTimeout: 60_000,
+          hookTimeout: 120_000,
+          env: { MICROPAY_LOG_LEVEL: "SILENT" },
+        },
+      },
+      {
+        test: {
+          // The same flows against a stack that runs the synthesized bundles (npm start -- --artifacts).
+          name: "artifacts",
+          include: ["test/artifacts/**/*.test.ts"],
+          globalSetup: ["test/support/global-artifacts-stack.ts"],
+          // One file at a time: each loads a stack's worth of function processes.
+          fileParallelism: false,
+          testTimeout: 120_000,
           hookTimeout: 120_000,
           env: { MICROPAY_LOG_LEVEL: "SILENT" },
         },

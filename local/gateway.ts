@@ -17,7 +17,7 @@ import type { ApiEvent, ApiResult, Context } from "../lib/http/types.ts";
 import type { RouteDef } from "../lib/routes/types.ts";
 import { TokenBucket } from "./throttle.ts";
 
-type LambdaHandler = (event: ApiEvent, context: Context) => Promise<ApiResult>;
+export type LambdaHandler = (event: ApiEvent, context: Context) => Promise<ApiResult>;
 
 /** API Gateway's own payload limit is 10 MB; locally we stop reading far earlier. */
 const MAX_READ_BYTES = 1024 * 1024;
@@ -31,7 +31,10 @@ interface CompiledRoute {
 
 export interface GatewayOptions {
   readonly routes: readonly RouteDef[];
+  /** Where `functions/<route id>.ts` is imported from, unless `handlers` gives them. */
   readonly functionsDir: string;
+  /** The handler of each route id (the artifacts mode's loaded bundles). */
+  readonly handlers?: ReadonlyMap<string, LambdaHandler>;
   readonly host?: string;
   readonly port: number;
   /** Stage throttle (requests/s and burst); 0 disables. Routes may declare stricter ones. */
@@ -53,15 +56,20 @@ export interface Gateway {
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const compiled: CompiledRoute[] = [];
   for (const route of opts.routes) {
-    const mod = (await import(pathToFileURL(join(opts.functionsDir, `${route.id}.ts`)).href)) as {
-      handler: LambdaHandler;
-    };
+    const handler = opts.handlers
+      ? opts.handlers.get(route.id)
+      : (
+          (await import(pathToFileURL(join(opts.functionsDir, `${route.id}.ts`)).href)) as {
+            handler: LambdaHandler;
+          }
+        ).handler;
+    if (!handler) throw new Error(`no handler for route ${route.id}`);
     const paramNames: string[] = [];
     const pattern = route.path.replace(/\{([A-Za-z0-9_]+)\}/g, (_m, name: string) => {
       paramNames.push(name);
       return "([^/]+)";
     });
-    compiled.push({ route, regex: new RegExp(`^${pattern}$`), paramNames, handler: mod.handler });
+    compiled.push({ route, regex: new RegExp(`^${pattern}$`), paramNames, handler });
   }
   const fallback = fallbackHandler();
   const stageBucket = new TokenBucket(opts.throttleRate, opts.throttleBurst);

@@ -21,6 +21,10 @@ export const localSettingsSchema = z.object({
   MICROPAY_THROTTLE_RATE: z.coerce.number().int().min(0).default(100),
   MICROPAY_THROTTLE_BURST: z.coerce.number().int().min(0).default(200),
   MICROPAY_AUDIT_LOG: z.string().optional(),
+  /** `1`: run every function from its bundle in a synthesized cdk.out (local/artifacts.ts). */
+  MICROPAY_ARTIFACTS: bool,
+  /** Artifacts mode: use this cloud assembly instead of synthesizing one. */
+  MICROPAY_ARTIFACTS_CDK_OUT: z.string().min(1).optional(),
 });
 
 export type LocalSettings = z.infer<typeof localSettingsSchema> & {

@@ -1,9 +1,12 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { RouteDef } from "../lib/routes/types.ts";
+import { TABLE } from "../lib/store/table.ts";
+import { type LoadedArtifacts, loadArtifacts, synthesize } from "./artifacts.ts";
 import { type DynamoLocal, ensureTable, startDynamoLocal } from "./dynamodb.ts";
-import { type Gateway, startGateway } from "./gateway.ts";
-import { prepareLocalIdentity, seedLocalAdmin } from "./identity.ts";
+import { type Gateway, type LambdaHandler, startGateway } from "./gateway.ts";
+import { prepareLocalIdentity, seedLocalAdmin, signingKeyFile } from "./identity.ts";
 import type { LocalSettings } from "./settings.ts";
 import { type Poller, type StreamHandler, startStreamPoller } from "./stream-poller.ts";
 
@@ -19,6 +22,13 @@ export interface StackInfo {
   readonly pid: number;
   readonly dynamodbPid: number | undefined;
   readonly inMemory: boolean;
+  /** Present in artifacts mode: the cloud assembly run and where each function logs. */
+  readonly artifacts?: {
+    readonly cdkOut: string;
+    readonly functionLogs: string;
+    /** The IAM-by-use record: each function's distinct AWS calls so far (JSON). */
+    readonly callsFile: string;
+  };
 }
 
 export interface LocalStack {
@@ -33,10 +43,19 @@ export interface LocalStack {
  * Brings up the whole local stack: DynamoDB Local, the table, identity bootstrap,
  * the gateway with the real handlers, and the stream poller feeding the audit
  * handler. Handlers read their configuration from process.env, set here first.
+ *
+ * In artifacts mode (MICROPAY_ARTIFACTS) the handlers are the synthesized bundles
+ * instead, each in its own process with its template environment (local/artifacts.ts);
+ * the gateway and the poller are the same.
  */
-export async function startLocalStack(settings: LocalSettings): Promise<LocalStack> {
+export async function startLocalStack(
+  settings: LocalSettings,
+  progress: (line: string) => void = () => undefined,
+): Promise<LocalStack> {
   mkdirSync(settings.dataDir, { recursive: true });
   mkdirSync(dirname(settings.auditLog), { recursive: true });
+  let artifacts: LoadedArtifacts | undefined;
+  let artifactInfo: StackInfo["artifacts"];
   const dynamo = await startDynamoLocal({
     dbPath: settings.MICROPAY_IN_MEMORY ? undefined : join(settings.dataDir, "dynamodb"),
   });
@@ -53,19 +72,47 @@ export async function startLocalStack(settings: LocalSettings): Promise<LocalSta
     await seedLocalAdmin(settings);
 
     const { routes } = await import("../lib/routes/index.ts");
+    if (settings.MICROPAY_ARTIFACTS) {
+      const cdkOut = settings.MICROPAY_ARTIFACTS_CDK_OUT
+        ? resolve(settings.MICROPAY_ARTIFACTS_CDK_OUT)
+        : join(settings.dataDir, "cdk.out");
+      if (!settings.MICROPAY_ARTIFACTS_CDK_OUT) {
+        progress(`Synthesizing the CDK app into ${cdkOut} (about 30-40 s)...`);
+        await synthesize(cdkOut);
+      }
+      const functionLogs = join(settings.dataDir, "functions");
+      const callsFile = join(settings.dataDir, "artifacts-calls.json");
+      progress(`Loading every function from its bundle in ${cdkOut} (logs: ${functionLogs})...`);
+      artifacts = await loadArtifacts({
+        cdkOut,
+        logDir: functionLogs,
+        callsFile,
+        partitionKey: TABLE.partitionKey,
+        locals: {
+          region: process.env.AWS_REGION ?? "us-east-1",
+          tableName: settings.MICROPAY_TABLE_NAME,
+          dynamodbEndpoint: dynamo.endpoint,
+          signingKeyFile: signingKeyFile(settings),
+          auditLog: settings.auditLog,
+        },
+      });
+      artifactInfo = { cdkOut, functionLogs, callsFile };
+    }
     const gateway = await startGateway({
       routes,
       functionsDir: join(root, "functions"),
+      ...(artifacts ? { handlers: routeHandlers(artifacts, routes) } : {}),
       host: settings.MICROPAY_HOST,
       port: settings.PORT,
       throttleRate: settings.MICROPAY_THROTTLE_RATE,
       throttleBurst: settings.MICROPAY_THROTTLE_BURST,
     });
-    const audit = (await import("../functions/audit.ts")) as { handler: StreamHandler };
     const poller = await startStreamPoller({
       endpoint: dynamo.endpoint,
       tableName: settings.MICROPAY_TABLE_NAME,
-      handler: audit.handler,
+      handler: artifacts
+        ? artifactHandler<StreamHandler>(artifacts, "audit")
+        : ((await import("../functions/audit.ts")) as { handler: StreamHandler }).handler,
       checkpointFile: settings.MICROPAY_IN_MEMORY
         ? undefined
         : join(settings.dataDir, "stream-checkpoints.json"),
@@ -80,6 +127,7 @@ export async function startLocalStack(settings: LocalSettings): Promise<LocalSta
       pid: process.pid,
       dynamodbPid: dynamo.process.pid,
       inMemory: settings.MICROPAY_IN_MEMORY,
+      ...(artifactInfo ? { artifacts: artifactInfo } : {}),
     };
     writeFileSync(settings.stackFile, `${JSON.stringify(info, null, 2)}\n`);
     return {
@@ -90,12 +138,38 @@ export async function startLocalStack(settings: LocalSettings): Promise<LocalSta
       async stop() {
         await gateway.close();
         await poller.stop();
+        await artifacts?.stop();
         await dynamo.stop();
         rmSync(settings.stackFile, { force: true });
       },
     };
   } catch (error) {
+    await artifacts?.stop();
     await dynamo.stop();
     throw error;
   }
+}
+
+/**
+ * The loaded function of each route row; a row without a function in the template,
+ * or an API function no row names, is an error (the template and the table drifted).
+ */
+function routeHandlers(
+  artifacts: LoadedArtifacts,
+  routes: readonly RouteDef[],
+): Map<string, LambdaHandler> {
+  const handlers = new Map<string, LambdaHandler>();
+  for (const route of routes) handlers.set(route.id, artifactHandler(artifacts, route.id));
+  const apiFunctions = artifacts.assembly.functions.filter((f) => f.path.startsWith("Api/"));
+  const strays = apiFunctions.filter((f) => !handlers.has(f.name)).map((f) => f.path);
+  if (strays.length > 0) throw new Error(`API functions without a route row: ${strays.join(", ")}`);
+  return handlers;
+}
+
+function artifactHandler<H>(artifacts: LoadedArtifacts, name: string): H {
+  const fn = artifacts.functions.get(name);
+  if (!fn) throw new Error(`the cloud assembly has no function ${name}`);
+  const handler = (event: unknown, context?: { awsRequestId?: string }) =>
+    fn.invoke(event, context?.awsRequestId);
+  return handler as H;
 }

@@ -22,9 +22,13 @@ export interface SpawnedStack {
 
 /**
  * Starts the real local stack (`local/start.ts`, what `npm start` runs) in a child
- * process on free ports with its own data folder, and waits for its readiness line.
+ * process on free ports with its own data folder, and waits for its readiness line
+ * (90 s unless `readyTimeoutMs` says otherwise: an artifacts-mode stack synthesizes first).
  */
-export async function spawnStack(env: Record<string, string> = {}): Promise<SpawnedStack> {
+export async function spawnStack(
+  env: Record<string, string> = {},
+  opts: { readonly readyTimeoutMs?: number } = {},
+): Promise<SpawnedStack> {
   const dataDir = env.MICROPAY_DATA_DIR ?? mkdtempSync(join(tmpdir(), "micropay-test-"));
   const child = spawn(join(root, "node_modules/.bin/tsx"), [join(root, "local/start.ts")], {
     cwd: root,
@@ -52,7 +56,10 @@ export async function spawnStack(env: Record<string, string> = {}): Promise<Spaw
   });
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
   await new Promise<void>((resolveReady, reject) => {
-    const timer = setTimeout(() => reject(new Error(`stack did not start:\n${out}`)), 90_000);
+    const timer = setTimeout(() => {
+      child.kill("SIGTERM");
+      reject(new Error(`stack did not start:\n${out}`));
+    }, opts.readyTimeoutMs ?? 90_000);
     const check = () => {
       if (/listening on http/.test(out)) {
         clearTimeout(timer);
