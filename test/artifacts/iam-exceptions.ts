@@ -1,0 +1,197 @@
+/**
+ * Grants of the synthesized policies that no path of the artifacts tier uses, each
+ * with its reason (test/artifacts/suites.test.ts, "IAM proven by use"). The list is
+ * exact: a grant missing here fails the test, and so does an entry that no longer
+ * excuses anything (a narrowed policy, or a path now driven), unless it is marked
+ * `sometimes` (its use depends on a failure the suites do not force).
+ *
+ * Two kinds of reason:
+ * - the platform uses the grant, not the function's code (logs, X-Ray, the stream's
+ *   event source mapping, a deploy-time custom resource), or the local stand-in has
+ *   no counterpart of the call;
+ * - the grant is broader than the function: route rows declare table access as
+ *   `none | read | write` and `Data.statementsFor` (infra/constructs/data.ts) grants
+ *   the whole read set (GetItem, BatchGetItem, Query on the table and both indexes)
+ *   or the whole write set to every such function. These entries are the excess
+ *   privilege per-route table actions would remove.
+ */
+export interface IamException {
+  readonly actions: readonly string[];
+  /** Resource by construct path (`Data/Table/index/gsi1`), `own log group` or `*`. */
+  readonly resource: string;
+  /** The functions it excuses (local names); every function when absent. */
+  readonly functions?: readonly string[];
+  readonly reason: string;
+  /** Used only after a failure or a retry the suites do not force: may or may not be used. */
+  readonly sometimes?: true;
+}
+
+const READERS = [
+  "health",
+  "me",
+  "admin-users-list",
+  "accounts-list",
+  "accounts-get",
+  "entries-list",
+  "payments-get",
+  "payments-list",
+  "refunds-list",
+] as const;
+const WRITERS = [
+  "auth-register",
+  "auth-login",
+  "auth-refresh",
+  "auth-logout",
+  "admin-users-roles",
+  "accounts-create",
+  "deposits-create",
+  "withdrawals-create",
+  "admin-accounts-update",
+  "payments-create",
+  "refunds-create",
+  "audit",
+] as const;
+const TABLE_FUNCTIONS = [...READERS, ...WRITERS];
+const except = (list: readonly string[], ...out: string[]) => list.filter((f) => !out.includes(f));
+
+export const IAM_EXCEPTIONS: readonly IamException[] = [
+  // The platform's calls.
+  {
+    actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
+    resource: "own log group",
+    reason:
+      "The Lambda service writes the function's stdout and stderr to its log group with the execution role; the code never calls CloudWatch Logs (locally: MICROPAY_DATA_DIR/functions/<name>.log).",
+  },
+  {
+    actions: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+    resource: "*",
+    reason:
+      "Active tracing: the Lambda service sends the trace segments with the execution role; the code makes no X-Ray call.",
+  },
+  {
+    actions: [
+      "dynamodb:DescribeStream",
+      "dynamodb:GetRecords",
+      "dynamodb:GetShardIterator",
+      "dynamodb:ListStreams",
+    ],
+    resource: "Data/Table/stream",
+    functions: ["audit"],
+    reason:
+      "The event source mapping reads the table's stream with the function's role and invokes it with the records; locally local/stream-poller.ts does that, outside the function.",
+  },
+  {
+    actions: ["sqs:SendMessage"],
+    resource: "Audit/DeadLetters",
+    functions: ["audit"],
+    reason:
+      "The event source mapping's on-failure destination: Lambda parks a failed batch's description with the function's role; locally the poller's dead-letter file.",
+  },
+  {
+    actions: ["kms:GenerateDataKey", "kms:Decrypt"],
+    resource: "Keys/Messaging",
+    functions: ["audit"],
+    reason: "The dead-letter queue's key, used by SQS when Lambda parks a failed batch (above).",
+  },
+  {
+    actions: ["logs:CreateLogStream"],
+    resource: "Audit/AuditLog",
+    functions: ["audit"],
+    reason:
+      "cloudWatchSink creates its stream (per container and day) before PutLogEvents; the local stand-in, the audit log file, has no streams (the CloudWatch sink is tested against moto on main).",
+  },
+  {
+    actions: ["logs:FilterLogEvents"],
+    resource: "Audit/AuditLog",
+    functions: ["audit"],
+    sometimes: true,
+    reason:
+      "Only when a stale `pending` dedupe marker is reclaimed after a crash between write and mark (lib/audit/consumer.ts); the suites here crash nothing (test/reliability/audit-tamper.test.ts does, on the sources stack).",
+  },
+  {
+    actions: ["secretsmanager:PutSecretValue"],
+    resource: "SigningKey/Secret",
+    functions: ["SigningKey/Generator"],
+    reason:
+      "The signing key generator is a CloudFormation custom resource run once at deploy; locally local/identity.ts makes the key file. Its bundle is loaded (cold start checked), never invoked.",
+  },
+  {
+    actions: ["kms:GenerateDataKey", "kms:Decrypt"],
+    resource: "Keys/Secrets",
+    functions: ["SigningKey/Generator"],
+    reason: "The secret's key, used by Secrets Manager when the generator writes the key (above).",
+  },
+  // The audit consumer's dedupe markers on failure paths.
+  {
+    actions: ["dynamodb:GetItem", "dynamodb:DeleteItem"],
+    resource: "Data/Table",
+    functions: ["audit"],
+    sometimes: true,
+    reason:
+      "lib/audit/dedupe-dynamodb.ts reads a marker only when its claim finds one (a redelivered batch) and deletes one only after a failed sink write; neither is forced here.",
+  },
+  // Broader than the function: the read and write sets of Data.statementsFor.
+  {
+    actions: ["dynamodb:BatchGetItem"],
+    resource: "Data/Table",
+    functions: except(TABLE_FUNCTIONS, "payments-list"),
+    reason:
+      "READ_ACTIONS gives BatchGetItem to every function that reads the table; only payments-list calls it (lib/store/ledger.ts batchGetPayments).",
+  },
+  {
+    actions: ["dynamodb:Query"],
+    resource: "Data/Table/index/gsi2",
+    functions: TABLE_FUNCTIONS,
+    reason:
+      "Every reader may query gsi2, and no code does: lib/ never names gsi2 (the users list and account lists query gsi1, the other lists the table).",
+  },
+  {
+    actions: ["dynamodb:Query"],
+    resource: "Data/Table/index/gsi1",
+    functions: except(TABLE_FUNCTIONS, "admin-users-list", "accounts-list"),
+    reason:
+      "Every reader may query gsi1; only the users list (admin-users-list) and the accounts list (accounts-list) do.",
+  },
+  {
+    actions: ["dynamodb:Query"],
+    resource: "Data/Table",
+    functions: except(TABLE_FUNCTIONS, "entries-list", "payments-list", "refunds-list"),
+    reason:
+      "Every reader may query the table; only the entries, payments and refunds lists do (the others read items by key).",
+  },
+  {
+    actions: ["dynamodb:GetItem"],
+    resource: "Data/Table",
+    functions: ["admin-users-list", "accounts-list", "accounts-create", "payments-create"],
+    reason:
+      "The read set includes GetItem; the two lists only query, account opening is one transaction of puts, and a payment reads nothing first (ownership, status and funds are its transaction's conditions).",
+  },
+  {
+    actions: ["dynamodb:ConditionCheckItem"],
+    resource: "Data/Table",
+    functions: except(WRITERS, "auth-refresh"),
+    reason:
+      "WRITE_ACTIONS gives ConditionCheckItem to every writer; only the refresh rotation's transaction has a ConditionCheck (lib/store/users.ts, the user's role generation).",
+  },
+  {
+    actions: ["dynamodb:DeleteItem"],
+    resource: "Data/Table",
+    functions: except(
+      WRITERS,
+      "deposits-create",
+      "withdrawals-create",
+      "payments-create",
+      "refunds-create",
+      "audit",
+    ),
+    reason:
+      "WRITE_ACTIONS gives DeleteItem to every writer; only the money routes delete (an idempotency key released after a refusal, lib/store/idempotency.ts), and the audit dedupe (above).",
+  },
+  {
+    actions: ["dynamodb:UpdateItem"],
+    resource: "Data/Table",
+    functions: ["auth-register", "accounts-create"],
+    reason:
+      "WRITE_ACTIONS gives UpdateItem to every writer; registration and account opening only put new items.",
+  },
+];
