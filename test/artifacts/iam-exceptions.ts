@@ -11,7 +11,7 @@
  *   no counterpart of the call;
  * - the grant is broader than the function: route rows declare table access as
  *   `none | read | write` and `Data.statementsFor` (infra/constructs/data.ts) grants
- *   the whole read set (GetItem, BatchGetItem, Query on the table and both indexes)
+ *   the whole read set (GetItem, BatchGetItem, Query on the table and its index)
  *   or the whole write set to every such function. These entries are the excess
  *   privilege per-route table actions would remove.
  */
@@ -36,6 +36,7 @@ const READERS = [
   "payments-get",
   "payments-list",
   "refunds-list",
+  "transfers-get",
 ] as const;
 const WRITERS = [
   "auth-register",
@@ -137,13 +138,6 @@ export const IAM_EXCEPTIONS: readonly IamException[] = [
     functions: except(TABLE_FUNCTIONS, "payments-list"),
     reason:
       "READ_ACTIONS gives BatchGetItem to every function that reads the table; only payments-list calls it (lib/store/ledger.ts batchGetPayments).",
-  },
-  {
-    actions: ["dynamodb:Query"],
-    resource: "Data/Table/index/gsi2",
-    functions: TABLE_FUNCTIONS,
-    reason:
-      "Every reader may query gsi2, and no code does: lib/ never names gsi2 (the users list and account lists query gsi1, the other lists the table).",
   },
   {
     actions: ["dynamodb:Query"],
