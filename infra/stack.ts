@@ -88,7 +88,11 @@ export class MicroPayStack extends Stack {
       stageName: stage.name,
       entry: join(root, "functions", "audit.ts"),
       table: this.data.table,
-      tableStatements: this.data.statementsFor("write"),
+      // lib/audit/dedupe-dynamodb.ts: claim (Put), read a found marker (Get), mark done
+      // (Update), release after a failed sink write (Delete). No Query, no BatchGet.
+      tableStatements: this.data.statementsFor("write", {
+        actions: ["GetItem", "PutItem", "UpdateItem", "DeleteItem"],
+      }),
       logsKey: this.keys.logs,
       messagingKey: this.keys.messaging,
       environment,

@@ -226,7 +226,7 @@ export class Api extends Construct {
             }
           : {}),
       });
-      for (const statement of props.data.statementsFor(route.tableAccess)) {
+      for (const statement of props.data.statementsFor(route.tableAccess, route.table)) {
         fn.role.addToPrincipalPolicy(statement);
       }
       // A refusal is audited (putSecurityEvent); read-only routes may write that and nothing else.

@@ -9,6 +9,7 @@ import {
 import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import type { IKey } from "aws-cdk-lib/aws-kms";
 import { Construct } from "constructs";
+import type { TableGrant } from "../../lib/routes/types.ts";
 import { TABLE } from "../../lib/store/table.ts";
 
 export interface DataProps {
@@ -17,7 +18,7 @@ export interface DataProps {
   readonly key: IKey;
 }
 
-/** Table actions a function may be granted: never `dynamodb:*`, never Scan. */
+/** Table reads a function may be granted (each only if it calls it): never `dynamodb:*`, never Scan. */
 export const READ_ACTIONS = [
   "dynamodb:GetItem",
   "dynamodb:BatchGetItem",
@@ -25,7 +26,8 @@ export const READ_ACTIONS = [
 ] as const;
 /**
  * Item writes. Transactions (TransactWriteItems) are authorized per item action, so
- * these four cover them; BatchWriteItem is deliberately absent.
+ * these four cover them; BatchWriteItem is deliberately absent. A function gets only
+ * the ones its route row declares.
  */
 export const WRITE_ACTIONS = [
   "dynamodb:PutItem",
@@ -33,6 +35,8 @@ export const WRITE_ACTIONS = [
   "dynamodb:DeleteItem",
   "dynamodb:ConditionCheckItem",
 ] as const;
+
+const WRITE_SET = new Set<string>(WRITE_ACTIONS);
 
 /**
  * Partition keys a denial's security event may use (lib/audit/events.ts `auditItem`:
@@ -51,14 +55,12 @@ export const TABLE_KEY_WRITE_ACTIONS = [
  * The MicroPay table, from the same definition DynamoDB Local uses
  * (lib/store/table.ts): on-demand, NEW_AND_OLD_IMAGES stream, TTL, point-in-time
  * recovery, deletion protection, a customer-managed KMS key, and RETAIN so a stack
- * deletion never drops money. Grants are explicit statements (`readStatements`,
- * `writeStatements`), never CDK's broad grantRead/WriteData.
+ * deletion never drops money. Grants are explicit statements (`statementsFor` a route's
+ * declared actions, `auditWriteStatements`), never CDK's broad grantRead/WriteData.
  */
 export class Data extends Construct {
   readonly table: Table;
   readonly key: IKey;
-  /** The table and each index, by ARN (no `index/*` wildcard). */
-  readonly itemResources: string[];
 
   constructor(scope: Construct, id: string, props: DataProps) {
     super(scope, id);
@@ -83,25 +85,47 @@ export class Data extends Construct {
         sortKey: { name: index.sortKey, type: AttributeType.STRING },
       });
     }
-    this.itemResources = [
-      this.table.tableArn,
-      ...TABLE.indexes.map((i) => `${this.table.tableArn}/index/${i.name}`),
-    ];
   }
 
-  /** Least-privilege statements for a function's declared table access. */
-  statementsFor(access: "none" | "read" | "write"): PolicyStatement[] {
-    if (access === "none") return [];
+  /**
+   * Least-privilege statements for a function's declared table grant: its item actions
+   * on the table, Query on exactly the targets it lists, and the table key (Decrypt to
+   * read; the write actions too when it writes).
+   */
+  statementsFor(access: "none" | "read" | "write", grant?: TableGrant): PolicyStatement[] {
+    if (access === "none") {
+      if (grant) throw new Error("a route without table access declares a table grant");
+      return [];
+    }
+    if (!grant) throw new Error(`table access '${access}' needs a table grant`);
+    const writes = grant.actions.some((a) => WRITE_SET.has(`dynamodb:${a}`));
+    if (access === "read" && writes) throw new Error("a read route declares a write action");
+    if (access === "write" && !writes) throw new Error("a write route declares no write action");
     const out: PolicyStatement[] = [];
+    if (grant.actions.length > 0) {
+      out.push(
+        new PolicyStatement({
+          sid: writes ? "TableReadWrite" : "TableRead",
+          actions: grant.actions.map((a) => `dynamodb:${a}`),
+          resources: [this.table.tableArn],
+        }),
+      );
+    }
+    if (grant.query?.length) {
+      out.push(
+        new PolicyStatement({
+          sid: "TableQuery",
+          actions: ["dynamodb:Query"],
+          resources: grant.query.map((t) =>
+            t === "table" ? this.table.tableArn : `${this.table.tableArn}/index/${t}`,
+          ),
+        }),
+      );
+    }
     out.push(
       new PolicyStatement({
-        sid: access === "write" ? "TableReadWrite" : "TableRead",
-        actions: access === "write" ? [...READ_ACTIONS, ...WRITE_ACTIONS] : [...READ_ACTIONS],
-        resources: this.itemResources,
-      }),
-      new PolicyStatement({
         sid: "TableKey",
-        actions: access === "write" ? [...TABLE_KEY_WRITE_ACTIONS] : ["kms:Decrypt"],
+        actions: writes ? [...TABLE_KEY_WRITE_ACTIONS] : ["kms:Decrypt"],
         resources: [this.key.keyArn],
       }),
     );
@@ -114,7 +138,7 @@ export class Data extends Construct {
    * only for items whose partition key is an audit key, and the table key's write
    * actions. For transactional writers it repeats part of their broader grant; it is
    * given to every denying function so the audit write never depends on a route's
-   * `tableAccess`.
+   * table grant.
    */
   auditWriteStatements(): PolicyStatement[] {
     return [

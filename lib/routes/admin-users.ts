@@ -19,6 +19,7 @@ export const adminListUsersRoute = defineRoute({
   response: userPage,
   successStatus: 200,
   tableAccess: "read",
+  table: { actions: [], query: ["gsi1"] },
   usesSigningKey: true,
   example: { query: { limit: "20" } },
 });
@@ -36,6 +37,7 @@ export const adminSetRolesRoute = defineRoute({
   successStatus: 200,
   errorCodes: ["last_admin", "not_found"],
   tableAccess: "write",
+  table: { actions: ["GetItem", "PutItem", "UpdateItem"] },
   usesSigningKey: true,
   example: { body: { roles: ["customer", "merchant"] } },
 });

@@ -20,13 +20,22 @@ import {
   transferParams,
   transferView,
 } from "../ledger/schemas.ts";
-import { defineRoute } from "./types.ts";
+import { defineRoute, type TableGrant } from "./types.ts";
 
 /**
  * Accounts, ledger, payments, refunds and transfers (API.md). Roles here are the only role
  * check; ownership (404 for what the caller may not see, 403 for what it may see but
  * not do) is decided in lib/ledger/service.ts. Money-moving POSTs are `idempotent`.
  */
+/**
+ * A money move by account: read the account(s) and the idempotency record (Get), lease
+ * the key (Put), post the transaction (Put/Update items), release the key after a
+ * refusal (Delete, lib/store/idempotency.ts).
+ */
+const MONEY_MOVE: TableGrant = {
+  actions: ["GetItem", "PutItem", "UpdateItem", "DeleteItem"],
+};
+
 const MONEY_ERRORS = [
   "not_found",
   "insufficient_funds",
@@ -52,6 +61,7 @@ export const accountsListRoute = defineRoute({
   successStatus: 200,
   errorCodes: ["service_unavailable"],
   tableAccess: "read",
+  table: { actions: [], query: ["gsi1"] },
   usesSigningKey: true,
   example: { query: { limit: "20" } },
 });
@@ -68,6 +78,7 @@ export const accountsCreateRoute = defineRoute({
   successStatus: 201,
   errorCodes: ["account_exists", "service_unavailable"],
   tableAccess: "write",
+  table: { actions: ["PutItem"] },
   usesSigningKey: true,
   example: { body: { currency: "EUR" } },
 });
@@ -84,6 +95,7 @@ export const accountsGetRoute = defineRoute({
   successStatus: 200,
   errorCodes: ["not_found", "service_unavailable"],
   tableAccess: "read",
+  table: { actions: ["GetItem"] },
   usesSigningKey: true,
 });
 
@@ -100,6 +112,7 @@ export const entriesListRoute = defineRoute({
   successStatus: 200,
   errorCodes: ["not_found", "service_unavailable"],
   tableAccess: "read",
+  table: { actions: ["GetItem"], query: ["table"] },
   usesSigningKey: true,
   example: { query: { limit: "20" } },
 });
@@ -118,6 +131,7 @@ export const depositsCreateRoute = defineRoute({
   idempotent: true,
   errorCodes: MONEY_ERRORS,
   tableAccess: "write",
+  table: MONEY_MOVE,
   usesSigningKey: true,
   example: { body: { amount: 10000, reference: "wire 2024-118" } },
 });
@@ -136,6 +150,7 @@ export const withdrawalsCreateRoute = defineRoute({
   idempotent: true,
   errorCodes: MONEY_ERRORS,
   tableAccess: "write",
+  table: MONEY_MOVE,
   usesSigningKey: true,
   example: { body: { amount: 2500, reference: "payout to bank" } },
 });
@@ -153,6 +168,7 @@ export const adminAccountsUpdateRoute = defineRoute({
   successStatus: 200,
   errorCodes: ["not_found", "service_unavailable"],
   tableAccess: "write",
+  table: { actions: ["GetItem", "PutItem", "UpdateItem"] },
   usesSigningKey: true,
   example: { body: { status: "frozen" } },
 });
@@ -170,6 +186,7 @@ export const paymentsCreateRoute = defineRoute({
   idempotent: true,
   errorCodes: MONEY_ERRORS,
   tableAccess: "write",
+  table: { actions: ["PutItem", "UpdateItem", "DeleteItem"] },
   usesSigningKey: true,
   example: {
     body: {
@@ -194,6 +211,7 @@ export const paymentsGetRoute = defineRoute({
   successStatus: 200,
   errorCodes: ["not_found", "service_unavailable"],
   tableAccess: "read",
+  table: { actions: ["GetItem"] },
   usesSigningKey: true,
 });
 
@@ -209,6 +227,7 @@ export const paymentsListRoute = defineRoute({
   successStatus: 200,
   errorCodes: ["not_found", "service_unavailable"],
   tableAccess: "read",
+  table: { actions: ["GetItem", "BatchGetItem"], query: ["table"] },
   usesSigningKey: true,
   example: { query: { accountId: ACC, limit: "20" } },
 });
@@ -227,6 +246,7 @@ export const refundsCreateRoute = defineRoute({
   idempotent: true,
   errorCodes: [...MONEY_ERRORS, "refund_exceeds_payment"],
   tableAccess: "write",
+  table: MONEY_MOVE,
   usesSigningKey: true,
   example: { body: { amount: 500, reason: "damaged item" } },
 });
@@ -244,6 +264,7 @@ export const refundsListRoute = defineRoute({
   successStatus: 200,
   errorCodes: ["not_found", "service_unavailable"],
   tableAccess: "read",
+  table: { actions: ["GetItem"], query: ["table"] },
   usesSigningKey: true,
   example: { query: { limit: "20" } },
 });
@@ -260,6 +281,7 @@ export const transfersGetRoute = defineRoute({
   successStatus: 200,
   errorCodes: ["not_found", "service_unavailable"],
   tableAccess: "read",
+  table: { actions: ["GetItem"] },
   usesSigningKey: true,
   // No such transfer on a fresh stack: the contract test replays it as a documented 404.
   example: { params: { transferId: "trf_01J9Z8S5M2N3P4Q5R6S7T8V9WX" } },

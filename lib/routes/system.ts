@@ -12,6 +12,7 @@ export const healthRoute = defineRoute({
   successStatus: 200,
   errorCodes: ["service_unavailable"],
   tableAccess: "read",
+  table: { actions: ["GetItem"] },
   usesSigningKey: false,
 });
 

@@ -5,6 +5,27 @@ export type Role = (typeof ROLES)[number];
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
+/** DynamoDB item actions a route may be granted on the table (never Scan, never BatchWriteItem). */
+export type TableItemAction =
+  | "GetItem"
+  | "BatchGetItem"
+  | "PutItem"
+  | "UpdateItem"
+  | "DeleteItem"
+  | "ConditionCheckItem";
+/** What a route may Query: the table itself or the gsi1 index. */
+export type QueryTarget = "table" | "gsi1";
+
+/**
+ * The table actions a function's code calls, and nothing more: item actions on the
+ * table, and Query on exactly the listed targets. Derived from the store calls the
+ * handler makes (lib/store/*.ts) and proven by the artifacts tier's IAM-by-use test.
+ */
+export interface TableGrant {
+  readonly actions: readonly TableItemAction[];
+  readonly query?: readonly QueryTarget[];
+}
+
 /**
  * One row of the route table. The local gateway, the CDK stack and the OpenAPI
  * document are all built from these rows, so they cannot disagree.
@@ -29,8 +50,10 @@ export interface RouteDef {
   readonly idempotent?: boolean;
   /** Problem `code`s this route can answer besides the chain's own. */
   readonly errorCodes?: readonly string[];
-  /** Least-privilege hint for the CDK stack: does the function write to the table? */
+  /** Does the function write to the table? A `read` route's `table` has no write action. */
   readonly tableAccess: "none" | "read" | "write";
+  /** The exact table actions the CDK stack grants (required unless `tableAccess` is `none`). */
+  readonly table?: TableGrant;
   /** Does the function sign or verify tokens (needs the signing key)? */
   readonly usesSigningKey: boolean;
   /** Per-method edge throttle (auth routes): one bucket for all clients, a capacity guard. */

@@ -5,15 +5,12 @@
  * excuses anything (a narrowed policy, or a path now driven), unless it is marked
  * `sometimes` (its use depends on a failure the suites do not force).
  *
- * Two kinds of reason:
- * - the platform uses the grant, not the function's code (logs, X-Ray, the stream's
- *   event source mapping, a deploy-time custom resource), or the local stand-in has
- *   no counterpart of the call;
- * - the grant is broader than the function: route rows declare table access as
- *   `none | read | write` and `Data.statementsFor` (infra/constructs/data.ts) grants
- *   the whole read set (GetItem, BatchGetItem, Query on the table and its index)
- *   or the whole write set to every such function. These entries are the excess
- *   privilege per-route table actions would remove.
+ * The reason is always one of: the platform uses the grant, not the function's code
+ * (logs, X-Ray, the stream's event source mapping, a deploy-time custom resource), the
+ * local stand-in has no counterpart of the call, or the call is on a failure path the
+ * suites do not force (`sometimes`). No grant is here for being broader than the
+ * function: route rows declare their exact table actions (`table` in lib/routes/*.ts),
+ * and `Data.statementsFor` (infra/constructs/data.ts) grants just those.
  */
 export interface IamException {
   readonly actions: readonly string[];
@@ -25,35 +22,6 @@ export interface IamException {
   /** Used only after a failure or a retry the suites do not force: may or may not be used. */
   readonly sometimes?: true;
 }
-
-const READERS = [
-  "health",
-  "me",
-  "admin-users-list",
-  "accounts-list",
-  "accounts-get",
-  "entries-list",
-  "payments-get",
-  "payments-list",
-  "refunds-list",
-  "transfers-get",
-] as const;
-const WRITERS = [
-  "auth-register",
-  "auth-login",
-  "auth-refresh",
-  "auth-logout",
-  "admin-users-roles",
-  "accounts-create",
-  "deposits-create",
-  "withdrawals-create",
-  "admin-accounts-update",
-  "payments-create",
-  "refunds-create",
-  "audit",
-] as const;
-const TABLE_FUNCTIONS = [...READERS, ...WRITERS];
-const except = (list: readonly string[], ...out: string[]) => list.filter((f) => !out.includes(f));
 
 export const IAM_EXCEPTIONS: readonly IamException[] = [
   // The platform's calls.
@@ -130,62 +98,5 @@ export const IAM_EXCEPTIONS: readonly IamException[] = [
     sometimes: true,
     reason:
       "lib/audit/dedupe-dynamodb.ts reads a marker only when its claim finds one (a redelivered batch) and deletes one only after a failed sink write; neither is forced here.",
-  },
-  // Broader than the function: the read and write sets of Data.statementsFor.
-  {
-    actions: ["dynamodb:BatchGetItem"],
-    resource: "Data/Table",
-    functions: except(TABLE_FUNCTIONS, "payments-list"),
-    reason:
-      "READ_ACTIONS gives BatchGetItem to every function that reads the table; only payments-list calls it (lib/store/ledger.ts batchGetPayments).",
-  },
-  {
-    actions: ["dynamodb:Query"],
-    resource: "Data/Table/index/gsi1",
-    functions: except(TABLE_FUNCTIONS, "admin-users-list", "accounts-list"),
-    reason:
-      "Every reader may query gsi1; only the users list (admin-users-list) and the accounts list (accounts-list) do.",
-  },
-  {
-    actions: ["dynamodb:Query"],
-    resource: "Data/Table",
-    functions: except(TABLE_FUNCTIONS, "entries-list", "payments-list", "refunds-list"),
-    reason:
-      "Every reader may query the table; only the entries, payments and refunds lists do (the others read items by key).",
-  },
-  {
-    actions: ["dynamodb:GetItem"],
-    resource: "Data/Table",
-    functions: ["admin-users-list", "accounts-list", "accounts-create", "payments-create"],
-    reason:
-      "The read set includes GetItem; the two lists only query, account opening is one transaction of puts, and a payment reads nothing first (ownership, status and funds are its transaction's conditions).",
-  },
-  {
-    actions: ["dynamodb:ConditionCheckItem"],
-    resource: "Data/Table",
-    functions: except(WRITERS, "auth-refresh"),
-    reason:
-      "WRITE_ACTIONS gives ConditionCheckItem to every writer; only the refresh rotation's transaction has a ConditionCheck (lib/store/users.ts, the user's role generation).",
-  },
-  {
-    actions: ["dynamodb:DeleteItem"],
-    resource: "Data/Table",
-    functions: except(
-      WRITERS,
-      "deposits-create",
-      "withdrawals-create",
-      "payments-create",
-      "refunds-create",
-      "audit",
-    ),
-    reason:
-      "WRITE_ACTIONS gives DeleteItem to every writer; only the money routes delete (an idempotency key released after a refusal, lib/store/idempotency.ts), and the audit dedupe (above).",
-  },
-  {
-    actions: ["dynamodb:UpdateItem"],
-    resource: "Data/Table",
-    functions: ["auth-register", "accounts-create"],
-    reason:
-      "WRITE_ACTIONS gives UpdateItem to every writer; registration and account opening only put new items.",
   },
 ];
