@@ -186,7 +186,9 @@ export const paymentsCreateRoute = defineRoute({
   idempotent: true,
   errorCodes: MONEY_ERRORS,
   tableAccess: "write",
-  table: { actions: ["PutItem", "UpdateItem", "DeleteItem"] },
+  // A payment reads no account before its transaction, but a retry racing the first
+  // attempt reads the idempotency record while it waits (lib/ledger/idempotency.ts).
+  table: MONEY_MOVE,
   usesSigningKey: true,
   example: {
     body: {

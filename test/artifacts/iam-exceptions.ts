@@ -99,4 +99,13 @@ export const IAM_EXCEPTIONS: readonly IamException[] = [
     reason:
       "lib/audit/dedupe-dynamodb.ts reads a marker only when its claim finds one (a redelivered batch) and deletes one only after a failed sink write; neither is forced here.",
   },
+  // Idempotency on a path the artifacts tier does not race.
+  {
+    actions: ["dynamodb:GetItem"],
+    resource: "Data/Table",
+    functions: ["payments-create"],
+    sometimes: true,
+    reason:
+      "A payment reads nothing before its transaction; only a retry that finds the first attempt still in progress, or whose lease was lost, reads the idempotency record (lib/ledger/idempotency.ts readRecord). The stack tier races those (test/reliability/ledger-races.test.ts); the artifacts tier does not.",
+  },
 ];
