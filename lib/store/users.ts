@@ -339,36 +339,29 @@ const NEW_WINDOW =
 const PENDING_STALE = "(attribute_not_exists(pendingSince) OR pendingSince <= :stale)";
 
 function reservationUpdate(plan: Exclude<ReservationPlan, "refuse">, l: LoginAttemptLimits) {
-  const now = l.nowMs;
-  const wfloor = now - l.windowMs;
-  const stale = now - l.attemptTtlMs;
-  const t = l.threshold;
+  // Every plan uses these; :zero and :t only where its expressions name them (DynamoDB
+  // refuses an ExpressionAttributeValues member the expressions do not use).
+  const values = {
+    ":one": 1,
+    ":now": l.nowMs,
+    ":wfloor": l.nowMs - l.windowMs,
+    ":stale": l.nowMs - l.attemptTtlMs,
+  };
+  const t = { ":t": l.threshold };
+  const zero = { ":zero": 0 };
   switch (plan) {
     case "count":
       return {
         UpdateExpression: "SET pendingSince = :now ADD attemptCount :one, pendingCount :one",
         ConditionExpression: `${NOT_LOCKED_OPEN_WINDOW} AND pendingSince > :stale AND attemptCount < :t`,
-        ExpressionAttributeValues: {
-          ":one": 1,
-          ":now": now,
-          ":wfloor": wfloor,
-          ":stale": stale,
-          ":t": t,
-        },
+        ExpressionAttributeValues: { ...values, ...t },
       };
     case "stale":
       return {
         UpdateExpression:
           "SET attemptCount = if_not_exists(failedCount, :zero) + :one, pendingCount = :one, pendingSince = :now",
         ConditionExpression: `${NOT_LOCKED_OPEN_WINDOW} AND ${PENDING_STALE} AND (attribute_not_exists(failedCount) OR failedCount < :t)`,
-        ExpressionAttributeValues: {
-          ":zero": 0,
-          ":one": 1,
-          ":now": now,
-          ":wfloor": wfloor,
-          ":stale": stale,
-          ":t": t,
-        },
+        ExpressionAttributeValues: { ...values, ...zero, ...t },
       };
     case "reset_carry":
       return {
@@ -376,14 +369,7 @@ function reservationUpdate(plan: Exclude<ReservationPlan, "refuse">, l: LoginAtt
           "SET failedCount = :zero, failedWindowStart = :now, attemptCount = pendingCount + :one, " +
           "pendingCount = pendingCount + :one, pendingSince = :now REMOVE lockedUntil",
         ConditionExpression: `${NEW_WINDOW} AND pendingSince > :stale AND pendingCount < :t`,
-        ExpressionAttributeValues: {
-          ":zero": 0,
-          ":one": 1,
-          ":now": now,
-          ":wfloor": wfloor,
-          ":stale": stale,
-          ":t": t,
-        },
+        ExpressionAttributeValues: { ...values, ...zero, ...t },
       };
     case "reset_fresh":
       return {
@@ -391,13 +377,7 @@ function reservationUpdate(plan: Exclude<ReservationPlan, "refuse">, l: LoginAtt
           "SET failedCount = :zero, failedWindowStart = :now, attemptCount = :one, " +
           "pendingCount = :one, pendingSince = :now REMOVE lockedUntil",
         ConditionExpression: `${NEW_WINDOW} AND ${PENDING_STALE}`,
-        ExpressionAttributeValues: {
-          ":zero": 0,
-          ":one": 1,
-          ":now": now,
-          ":wfloor": wfloor,
-          ":stale": stale,
-        },
+        ExpressionAttributeValues: { ...values, ...zero },
       };
   }
 }
