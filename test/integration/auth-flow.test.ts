@@ -204,7 +204,7 @@ describe("npm run admin:create against the local stack", () => {
       child.stderr.on("data", (d: Buffer) => {
         out += d.toString();
       });
-      child.on("exit", (code) => done({ code, out }));
+      child.on("close", (code) => done({ code, out }));
       child.stdin.end(stdin);
     });
   }

@@ -143,7 +143,7 @@ export async function runAuditCli(
       stderr += d.toString();
     });
     child.once("error", reject);
-    child.once("exit", (code) => resolveRun({ code: code ?? -1, stdout, stderr }));
+    child.once("close", (code) => resolveRun({ code: code ?? -1, stdout, stderr }));
   });
 }
 

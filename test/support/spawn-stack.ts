@@ -54,7 +54,8 @@ export async function spawnStack(
   child.stderr?.on("data", (d: Buffer) => {
     out += d.toString();
   });
-  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  // "close", not "exit": "exit" can fire before the last of the child's output is read.
+  const exited = new Promise<void>((r) => child.once("close", () => r()));
   await new Promise<void>((resolveReady, reject) => {
     const timer = setTimeout(() => {
       child.kill("SIGTERM");
