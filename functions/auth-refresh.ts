@@ -1,12 +1,8 @@
-import type * as z from "zod";
 import { refresh } from "../lib/auth/service.ts";
 import { httpHandler } from "../lib/http/handler.ts";
 import { refreshRoute } from "../lib/routes/auth.ts";
 
-export const handler = httpHandler<z.infer<typeof refreshRoute.body>>(
-  refreshRoute,
-  async (req) => ({
-    status: 200,
-    body: await refresh(req, req.body.refreshToken),
-  }),
-);
+export const handler = httpHandler(refreshRoute, async (req) => ({
+  status: 200,
+  body: await refresh(req, req.body.refreshToken),
+}));

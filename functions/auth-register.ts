@@ -1,12 +1,8 @@
-import type * as z from "zod";
 import { register } from "../lib/auth/service.ts";
 import { httpHandler } from "../lib/http/handler.ts";
 import { registerRoute } from "../lib/routes/auth.ts";
 
-export const handler = httpHandler<z.infer<typeof registerRoute.body>>(
-  registerRoute,
-  async (req) => ({
-    status: 201,
-    body: await register(req, req.body),
-  }),
-);
+export const handler = httpHandler(registerRoute, async (req) => ({
+  status: 201,
+  body: await register(req, req.body),
+}));

@@ -1,5 +1,5 @@
-import { serviceUnavailable } from "../lib/http/errors.ts";
 import { httpHandler } from "../lib/http/handler.ts";
+import { serviceUnavailable } from "../lib/problems.ts";
 import { healthRoute } from "../lib/routes/system.ts";
 import { tableIsHealthy } from "../lib/store/health.ts";
 

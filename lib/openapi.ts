@@ -1,6 +1,6 @@
 import * as z from "zod";
 import { MAX_BODY_BYTES } from "./http/body.ts";
-import { STATUS_TITLES } from "./http/errors.ts";
+import { type ProblemCode, STATUS_TITLES, statusOf } from "./problems.ts";
 import { routes as routeTable } from "./routes/index.ts";
 import type { HttpMethod, RouteDef } from "./routes/types.ts";
 
@@ -34,46 +34,6 @@ export const problemSchema = z
       .meta({ description: "Field-level validation failures (400 only)." }),
   })
   .meta({ description: "An RFC 9457 problem document (application/problem+json)." });
-
-/**
- * HTTP status of every problem `code` the API answers. The chain's own codes come
- * first; domain codes follow API.md. A route's `errorCodes` must all be known here
- * (or match one of the patterns in statusOfCode), so that the document never guesses.
- */
-export const PROBLEM_STATUS: Readonly<Record<string, number>> = {
-  validation_failed: 400,
-  unauthorized: 401,
-  invalid_credentials: 401,
-  invalid_refresh_token: 401,
-  insufficient_funds: 402,
-  forbidden: 403,
-  not_found: 404,
-  method_not_allowed: 405,
-  account_frozen: 409,
-  idempotency_in_progress: 409,
-  refund_exceeds_payment: 409,
-  email_taken: 409,
-  account_exists: 409,
-  last_admin: 409,
-  concurrent_update: 409,
-  payload_too_large: 413,
-  unsupported_media_type: 415,
-  currency_mismatch: 422,
-  idempotency_key_reused: 422,
-  rate_limited: 429,
-  internal_error: 500,
-  service_unavailable: 503,
-};
-
-export function statusOfCode(code: string): number {
-  const known = PROBLEM_STATUS[code];
-  if (known !== undefined) return known;
-  if (/(^|_)not_found$/.test(code)) return 404;
-  if (/conflict|exists|taken|already|duplicate|in_use|frozen|last_/.test(code)) return 409;
-  throw new Error(
-    `lib/openapi.ts: no HTTP status is known for problem code "${code}"; add it to PROBLEM_STATUS`,
-  );
-}
 
 const BODY_METHODS: ReadonlySet<HttpMethod> = new Set(["POST", "PUT", "PATCH"]);
 const METHOD_ORDER: readonly HttpMethod[] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
@@ -418,7 +378,7 @@ interface ProblemOutcome {
 /** Which problem codes (by status) a route can answer: the chain's, then its own. */
 export function problemCodesOf(route: RouteDef): Map<number, Set<string>> {
   const byStatus = new Map<number, Set<string>>();
-  const add = (code: string, status = statusOfCode(code)) => {
+  const add = (code: ProblemCode, status = statusOf(code)) => {
     const set = byStatus.get(status) ?? new Set<string>();
     set.add(code);
     byStatus.set(status, set);

@@ -9,11 +9,11 @@ import {
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import { pathToFileURL } from "node:url";
-import { ApiError } from "../lib/http/errors.ts";
 import { fallbackHandler } from "../lib/http/fallback.ts";
 import { toProblemResult } from "../lib/http/problem.ts";
 import { API_SECURITY_HEADERS } from "../lib/http/security-headers.ts";
 import type { ApiEvent, ApiResult, Context } from "../lib/http/types.ts";
+import { type ProblemCode, Refusal, statusOf } from "../lib/problems.ts";
 import type { RouteDef } from "../lib/routes/types.ts";
 import { TokenBucket } from "./throttle.ts";
 
@@ -90,34 +90,28 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     serve(req, res);
   });
   server.on("checkExpectation", (req: IncomingMessage, res: ServerResponse) => {
-    serve(
-      req,
-      res,
-      new ApiError(417, "expectation_failed", {
-        detail: "Only `Expect: 100-continue` is supported.",
-      }),
-    );
+    serve(req, res, new Refusal("expectation_failed", "Only `Expect: 100-continue` is supported."));
   });
   server.on("connect", (_req: IncomingMessage, socket: Duplex) => {
-    answerRaw(socket, 400, "bad_request", "CONNECT is not supported.");
+    answerRaw(socket, "bad_request", "CONNECT is not supported.");
   });
   server.on("clientError", (error: NodeJS.ErrnoException, socket: Duplex) => {
     if (error.code === "ECONNRESET") {
       socket.destroy(); // the peer is gone: there is no one to answer
       return;
     }
-    const { status, code, detail } = clientErrorProblem(error.code);
-    answerRaw(socket, status, code, detail);
+    const { code, detail } = clientErrorProblem(error.code);
+    answerRaw(socket, code, detail);
   });
 
-  function serve(req: IncomingMessage, res: ServerResponse, refused?: ApiError): void {
+  function serve(req: IncomingMessage, res: ServerResponse, refused?: Refusal): void {
     handle(req, res, refused).catch(() => {
       // A bug in this gateway or a handler that threw past its own chain.
       if (res.headersSent) {
         res.destroy();
         return;
       }
-      const answer = bareProblem(500, "internal_error", "An unexpected error occurred.");
+      const answer = bareProblem("internal_error", "An unexpected error occurred.");
       const body = Buffer.from(answer.body, "utf8");
       res.writeHead(500, { ...answer.headers, "Content-Length": String(body.length) });
       res.end(body);
@@ -127,13 +121,13 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   async function handle(
     req: IncomingMessage,
     res: ServerResponse,
-    refused?: ApiError,
+    refused?: Refusal,
   ): Promise<void> {
     const method = (req.method ?? "GET").toUpperCase();
     const target = parseTarget(req.url ?? "");
     const context = lambdaContext();
-    const answerWith = async (event: ApiEvent, error?: ApiError, close = false) => {
-      (context as unknown as { fallbackError?: ApiError }).fallbackError = error;
+    const answerWith = async (event: ApiEvent, error?: Refusal, close = false) => {
+      (context as unknown as { fallbackError?: Refusal }).fallbackError = error;
       write(res, await fallback(event, context), close);
     };
 
@@ -141,9 +135,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     const early =
       refused ??
       (target === undefined
-        ? new ApiError(400, "bad_request", { detail: "The request target is malformed." })
+        ? new Refusal("bad_request", "The request target is malformed.")
         : req.httpVersion === "1.1" && req.headers.host === undefined
-          ? new ApiError(400, "bad_request", { detail: "An HTTP/1.1 request needs a Host header." })
+          ? new Refusal("bad_request", "An HTTP/1.1 request needs a Host header.")
           : undefined);
     if (early || target === undefined) {
       return answerWith(toEvent(req, ROOT_TARGET, method, Buffer.alloc(0)), early, true);
@@ -156,7 +150,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       // The client stopped sending before the body its headers announced.
       return answerWith(
         toEvent(req, target, method, Buffer.alloc(0)),
-        new ApiError(400, "bad_request", { detail: "The request body ended early." }),
+        new Refusal("bad_request", "The request body ended early."),
         true,
       );
     }
@@ -166,7 +160,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       .map((c) => ({ c, m: c.regex.exec(target.path) }))
       .filter((x): x is { c: CompiledRoute; m: RegExpExecArray } => x.m !== null);
     if (matches.length === 0) {
-      return answerWith(event, new ApiError(404, "not_found", { detail: "No such route." }));
+      return answerWith(event, new Refusal("not_found", "No such route."));
     }
     const hit = matches.find((x) => x.c.route.method === method);
     if (!hit) {
@@ -174,27 +168,17 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       const allow = [...new Set(matches.map((x) => x.c.route.method))].join(", ");
       return answerWith(
         event,
-        new ApiError(405, "method_not_allowed", {
-          detail: `Use ${allow} on this path.`,
+        new Refusal("method_not_allowed", `Use ${allow} on this path.`, {
           headers: { Allow: allow },
         }),
       );
     }
     if (read.tooLarge) {
-      return answerWith(
-        event,
-        new ApiError(413, "payload_too_large", { detail: "The request body is too large." }),
-      );
+      return answerWith(event, new Refusal("payload_too_large", "The request body is too large."));
     }
     const bucket = routeBuckets.get(hit.c.route.id);
     if (!stageBucket.take() || (bucket && !bucket.take())) {
-      return answerWith(
-        event,
-        new ApiError(429, "rate_limited", {
-          detail: "Too many requests; slow down.",
-          headers: { "Retry-After": "1" },
-        }),
-      );
+      return answerWith(event, new Refusal("rate_limited", "Too many requests; slow down."));
     }
     const params: Record<string, string> = Object.create(null);
     for (const [i, name] of hit.c.paramNames.entries()) {
@@ -202,8 +186,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       if (decoded === undefined) {
         return answerWith(
           event,
-          new ApiError(400, "validation_failed", {
-            detail: "The path is not valid percent-encoded UTF-8.",
+          new Refusal("validation_failed", "The path is not valid percent-encoded UTF-8.", {
             errors: [{ path: `path.${name}`, message: "invalid percent-encoding" }],
           }),
         );
@@ -401,12 +384,11 @@ function write(res: ServerResponse, result: ApiResult, close = false): void {
  * from lib/http/security-headers.ts, and a fresh request id.
  */
 function bareProblem(
-  status: number,
-  code: string,
+  code: ProblemCode,
   detail: string,
 ): { headers: Record<string, string>; body: string } {
   const requestId = randomUUID();
-  const result = toProblemResult(new ApiError(status, code, { detail }), requestId);
+  const result = toProblemResult(new Refusal(code, detail), requestId);
   const headers: Record<string, string> = { ...API_SECURITY_HEADERS };
   for (const [k, v] of Object.entries(result.headers ?? {})) headers[k] = String(v);
   headers["X-Request-Id"] = requestId;
@@ -414,28 +396,22 @@ function bareProblem(
 }
 
 /** What to answer a request Node's HTTP parser refused, by the parser's error code. */
-function clientErrorProblem(code: string | undefined): {
-  status: number;
-  code: string;
-  detail: string;
-} {
+function clientErrorProblem(code: string | undefined): { code: ProblemCode; detail: string } {
   switch (code) {
     case "HPE_HEADER_OVERFLOW":
       return {
-        status: 431,
         code: "headers_too_large",
         detail: "The request line and headers are larger than this server accepts.",
       };
     case "HPE_CHUNK_EXTENSIONS_OVERFLOW":
       return {
-        status: 413,
         code: "payload_too_large",
         detail: "The request's chunk extensions are too large.",
       };
     case "ERR_HTTP_REQUEST_TIMEOUT":
-      return { status: 408, code: "request_timeout", detail: "The request took too long." };
+      return { code: "request_timeout", detail: "The request took too long." };
     default:
-      return { status: 400, code: "bad_request", detail: "The request is not valid HTTP/1.1." };
+      return { code: "bad_request", detail: "The request is not valid HTTP/1.1." };
   }
 }
 
@@ -447,7 +423,8 @@ const answeredSockets = new WeakSet<Duplex>();
  * does, nothing is written when a response on this socket has already started, and a
  * socket is answered once (the parser repeats its error for every later chunk).
  */
-function answerRaw(socket: Duplex, status: number, code: string, detail: string): void {
+function answerRaw(socket: Duplex, code: ProblemCode, detail: string): void {
+  const status = statusOf(code);
   const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
   if (answeredSockets.has(socket)) return;
   answeredSockets.add(socket);
@@ -455,7 +432,7 @@ function answerRaw(socket: Duplex, status: number, code: string, detail: string)
     socket.destroy();
     return;
   }
-  const answer = bareProblem(status, code, detail);
+  const answer = bareProblem(code, detail);
   const body = Buffer.from(answer.body, "utf8");
   const head = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Error"}`];
   const headers = { ...answer.headers, "Content-Length": String(body.length), Connection: "close" };

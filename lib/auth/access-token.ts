@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, SignJWT } from "jose";
 import { config } from "../config.ts";
-import { ApiError } from "../http/errors.ts";
 import { isId } from "../ids.ts";
+import { Refusal } from "../problems.ts";
 import { type Principal, ROLES, type Role } from "../routes/types.ts";
 import { signingKeys } from "./keys.ts";
 
@@ -134,8 +134,7 @@ async function verifyUncached(token: string): Promise<TokenCheck> {
 
 /** The 401 every refused token gets (RFC 6750 `invalid_token`). */
 export const invalidToken = () =>
-  new ApiError(401, "unauthorized", {
-    detail: "The access token is invalid or expired.",
+  new Refusal("unauthorized", "The access token is invalid or expired.", {
     headers: { "WWW-Authenticate": 'Bearer error="invalid_token"' },
   });
 

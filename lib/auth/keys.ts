@@ -4,8 +4,8 @@ import { dirname } from "node:path";
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { type CryptoKey, calculateJwkThumbprint, importJWK, type JWK } from "jose";
 import { config } from "../config.ts";
-import { serviceUnavailable } from "../http/errors.ts";
 import { logger } from "../observability.ts";
+import { serviceUnavailable } from "../problems.ts";
 import { setCursorKey } from "../store/cursor.ts";
 
 /**

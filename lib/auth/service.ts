@@ -1,6 +1,5 @@
 import { type AuditActor, actorOf, newAuditEvent } from "../audit/events.ts";
 import { config } from "../config.ts";
-import { ApiError, badRequest, conflict, notFound, serviceUnavailable } from "../http/errors.ts";
 import type { HttpRequest } from "../http/types.ts";
 import { isId, newId } from "../ids.ts";
 import { type AccountView, newAccountTransactItems } from "../ledger/accounts.ts";
@@ -10,6 +9,7 @@ import {
   METRIC_LOGIN_FAILED,
   METRIC_REFRESH_REUSE,
 } from "../observability.ts";
+import { badRequest, notFound, Refusal, serviceUnavailable } from "../problems.ts";
 import type { Principal, Role } from "../routes/types.ts";
 import { decodeCursor, encodeCursor } from "../store/cursor.ts";
 import { putSecurityEvent } from "../store/security-events.ts";
@@ -89,15 +89,16 @@ const adminView = (u: UserItem): AdminUserView => ({ ...publicUser(u), updatedAt
 
 /** The single answer of every failed login (unknown email, wrong password, locked). */
 export const invalidCredentials = () =>
-  new ApiError(401, "invalid_credentials", {
-    detail: "The email or password is incorrect, or the account is temporarily locked.",
-    headers: { "WWW-Authenticate": "Bearer" },
-  });
+  new Refusal(
+    "invalid_credentials",
+    "The email or password is incorrect, or the account is temporarily locked.",
+  );
 
 const invalidRefresh = () =>
-  new ApiError(401, "invalid_refresh_token", {
-    detail: "The refresh token is invalid, expired or revoked; log in again.",
-  });
+  new Refusal(
+    "invalid_refresh_token",
+    "The refresh token is invalid, expired or revoked; log in again.",
+  );
 
 // --------------------------------------------------------------------- registration
 
@@ -142,7 +143,7 @@ export async function register(
           targets: existing ? { userId: existing } : {},
         }),
       );
-      throw conflict("email_taken", "An account with this email already exists.");
+      throw new Refusal("email_taken", "An account with this email already exists.");
     }
     throw error;
   }
@@ -505,10 +506,10 @@ export async function adminSetRoles(
     } catch (error) {
       if (!(error instanceof ConditionFailed)) throw error;
       if (error.failed.has("admin_counter") && adminDelta < 0) {
-        throw conflict("last_admin", "The last admin cannot give up the admin role.");
+        throw new Refusal("last_admin", "The last admin cannot give up the admin role.");
       }
       // The user changed meanwhile: read again and retry.
     }
   }
-  throw conflict("concurrent_update", "The user was changed concurrently; retry.");
+  throw new Refusal("concurrent_update", "The user was changed concurrently; retry.");
 }

@@ -1,8 +1,8 @@
 import { type AuditActor, newAuditEvent } from "../audit/events.ts";
 import { checkAccessToken, invalidToken } from "../auth/access-token.ts";
+import { forbidden, unauthorized } from "../problems.ts";
 import type { Principal, RouteDef } from "../routes/types.ts";
 import { putSecurityEvent } from "../store/security-events.ts";
-import { forbidden, unauthorized } from "./errors.ts";
 
 /** What the chain knows about the request besides its headers (for the audit trail). */
 export interface AuthRequestContext {

@@ -1,6 +1,6 @@
 import { type AnyNode, parse as parseJsonAst } from "@humanwhocodes/momoa";
 import { safeParse as parseContentType } from "fast-content-type-parse";
-import { ApiError, type FieldError } from "./errors.ts";
+import { type FieldError, Refusal } from "../problems.ts";
 
 export const MAX_BODY_BYTES = 16 * 1024;
 
@@ -27,13 +27,14 @@ export function parseJsonBody(
   const text = body == null ? "" : isBase64Encoded ? decodeBase64Utf8(body) : body;
   const carriesBody = method === "POST" || method === "PUT" || method === "PATCH";
   if (Buffer.byteLength(text, "utf8") > MAX_BODY_BYTES) {
-    throw new ApiError(413, "payload_too_large", {
-      detail: `The request body is larger than ${MAX_BODY_BYTES} bytes.`,
-    });
+    throw new Refusal(
+      "payload_too_large",
+      `The request body is larger than ${MAX_BODY_BYTES} bytes.`,
+    );
   }
   if (!carriesBody) {
     if (text.length > 0) {
-      throw new ApiError(400, "validation_failed", { detail: `A ${method} request has no body.` });
+      throw new Refusal("validation_failed", `A ${method} request has no body.`);
     }
     return { raw: "", value: undefined };
   }
@@ -45,14 +46,15 @@ export function parseJsonBody(
   try {
     value = JSON.parse(text) as unknown;
   } catch {
-    throw new ApiError(400, "validation_failed", { detail: "The request body is not valid JSON." });
+    throw new Refusal("validation_failed", "The request body is not valid JSON.");
   }
   const duplicate = firstDuplicateKey(text);
   if (duplicate) {
-    throw new ApiError(400, "validation_failed", {
-      detail: "The request body has the same key twice in one object.",
-      errors: [duplicate],
-    });
+    throw new Refusal(
+      "validation_failed",
+      "The request body has the same key twice in one object.",
+      { errors: [duplicate] },
+    );
   }
   return { raw: text, value };
 }
@@ -65,15 +67,14 @@ export function parseJsonBody(
 function checkMediaType(declared: string): void {
   const { type, parameters } = parseContentType(declared);
   if (type !== "application/json") {
-    throw new ApiError(415, "unsupported_media_type", {
-      detail: "Send the request body as application/json.",
-    });
+    throw new Refusal("unsupported_media_type", "Send the request body as application/json.");
   }
   const charset = parameters.charset;
   if (charset !== undefined && !UTF8_LABELS.has(charset.toLowerCase())) {
-    throw new ApiError(415, "unsupported_media_type", {
-      detail: "Send the request body as UTF-8 (charset=utf-8, or no charset).",
-    });
+    throw new Refusal(
+      "unsupported_media_type",
+      "Send the request body as UTF-8 (charset=utf-8, or no charset).",
+    );
   }
 }
 
@@ -82,9 +83,7 @@ function decodeBase64Utf8(body: string): string {
   try {
     return strictUtf8.decode(Buffer.from(body, "base64"));
   } catch {
-    throw new ApiError(400, "validation_failed", {
-      detail: "The request body is not valid UTF-8.",
-    });
+    throw new Refusal("validation_failed", "The request body is not valid UTF-8.");
   }
 }
 
@@ -101,9 +100,7 @@ function firstDuplicateKey(text: string): FieldError | undefined {
   try {
     root = parseJsonAst(text, { mode: "json" }).body;
   } catch {
-    throw new ApiError(400, "validation_failed", {
-      detail: "The request body is nested too deeply.",
-    });
+    throw new Refusal("validation_failed", "The request body is nested too deeply.");
   }
   const stack: { node: AnyNode; path: string }[] = [{ node: root, path: "body" }];
   for (let item = stack.pop(); item; item = stack.pop()) {

@@ -1,6 +1,6 @@
 import middy from "@middy/core";
+import type { Refusal } from "../problems.ts";
 import { corsMiddleware } from "./cors.ts";
-import type { ApiError } from "./errors.ts";
 import { toProblemResult } from "./problem.ts";
 import { lowerCaseHeaders, pickRequestId } from "./request-id.ts";
 import { securityHeaders } from "./security-headers.ts";
@@ -16,7 +16,7 @@ export function fallbackHandler() {
   const core = async (event: ApiEvent, context: Context): Promise<ApiResult> => {
     const headers = lowerCaseHeaders(event);
     const requestId = pickRequestId(event, headers);
-    const error = (context as unknown as { fallbackError?: ApiError }).fallbackError;
+    const error = (context as unknown as { fallbackError?: Refusal }).fallbackError;
     const result: ApiResult = error
       ? toProblemResult(error, requestId)
       : { statusCode: 204, headers: {}, body: "" };

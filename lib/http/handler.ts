@@ -1,20 +1,33 @@
 import middy from "@middy/core";
 import { logger } from "../observability.ts";
+import { Refusal, unauthorized } from "../problems.ts";
 import type { RouteDef } from "../routes/types.ts";
 import { authenticate } from "./auth.ts";
 import { parseJsonBody } from "./body.ts";
 import { corsMiddleware } from "./cors.ts";
-import { ApiError } from "./errors.ts";
 import { toProblemResult } from "./problem.ts";
 import { clientRequestIdOf, gatewayRequestIdOf, lowerCaseHeaders } from "./request-id.ts";
 import { securityHeaders } from "./security-headers.ts";
-import type { ApiEvent, ApiResult, ChainState, Context, HttpRequest, HttpResult } from "./types.ts";
+import type {
+  ApiEvent,
+  ApiResult,
+  ChainState,
+  Context,
+  HttpResult,
+  RouteRequest,
+} from "./types.ts";
 import { validate } from "./validate.ts";
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
-type Impl<B, Q, P> = (req: HttpRequest<B, Q, P>) => Promise<HttpResult>;
-type MiddyRequest = middy.Request<ApiEvent, ApiResult, Error, Context, { mp?: ChainState }>;
+type MiddyRequest = middy.Request<ApiEvent, ApiResult, Error, Context>;
+
+/**
+ * The one carrier of per-invocation state: keyed by the invocation's event object,
+ * which every middleware and the route core see, so no cast into middy's untyped
+ * `internal` or into the Lambda context is needed.
+ */
+const chainStates = new WeakMap<ApiEvent, ChainState>();
 
 /**
  * The shared Middy chain, in this order (after/onError hooks run in reverse):
@@ -31,19 +44,22 @@ type MiddyRequest = middy.Request<ApiEvent, ApiResult, Error, Context, { mp?: Ch
  *
  * Then the route implementation runs with typed, trusted input.
  */
-export function httpHandler<B = unknown, Q = unknown, P = unknown>(
-  route: RouteDef,
-  impl: Impl<B, Q, P>,
+export function httpHandler<R extends RouteDef>(
+  route: R,
+  impl: (req: RouteRequest<R>) => Promise<HttpResult>,
 ) {
-  const core = async (event: ApiEvent, context: Context): Promise<ApiResult> => {
-    const state = (context as unknown as { mp: ChainState }).mp;
+  const core = async (event: ApiEvent): Promise<ApiResult> => {
+    const state = stateOf(event);
+    // The auth middleware refused a route with `auth` and no principal already.
+    if (route.auth !== "none" && !state.principal) throw unauthorized();
     const idempotencyKey = state.headers["idempotency-key"];
     const result = await impl({
       route,
-      body: state.body as B,
-      query: state.query as Q,
-      params: state.params as P,
-      principal: state.principal,
+      // Validated by the row's own schemas in the middleware below.
+      body: state.body as RouteRequest<R>["body"],
+      query: state.query as RouteRequest<R>["query"],
+      params: state.params as RouteRequest<R>["params"],
+      principal: state.principal as RouteRequest<R>["principal"],
       requestId: state.requestId,
       gatewayRequestId: state.gatewayRequestId,
       clientRequestId: state.clientRequestId,
@@ -71,7 +87,7 @@ export function httpHandler<B = unknown, Q = unknown, P = unknown>(
     .use(problemMiddleware())
     .use({
       before: async (request: MiddyRequest) => {
-        const state = stateOf(request);
+        const state = stateOf(request.event);
         state.principal = await authenticate(route, state.headers, {
           // The audit trail records the gateway's id, never the caller's.
           requestId: state.gatewayRequestId,
@@ -91,26 +107,28 @@ export function httpHandler<B = unknown, Q = unknown, P = unknown>(
         if (route.idempotent) {
           const key = state.headers["idempotency-key"];
           if (!key || !IDEMPOTENCY_KEY.test(key)) {
-            throw new ApiError(400, "validation_failed", {
-              detail: "An Idempotency-Key header (1..255 printable ASCII characters) is required.",
-              errors: [
-                { path: "header.Idempotency-Key", message: "required, 1..255 printable ASCII" },
-              ],
-            });
+            throw new Refusal(
+              "validation_failed",
+              "An Idempotency-Key header (1..255 printable ASCII characters) is required.",
+              {
+                errors: [
+                  { path: "header.Idempotency-Key", message: "required, 1..255 printable ASCII" },
+                ],
+              },
+            );
           }
         }
-        (request.context as unknown as { mp: ChainState }).mp = state;
       },
     });
 }
 
-function stateOf(request: MiddyRequest): ChainState {
-  const internal = request.internal as { mp?: ChainState };
-  if (!internal.mp) {
-    const headers = lowerCaseHeaders(request.event);
-    const gatewayRequestId = gatewayRequestIdOf(request.event);
+function stateOf(event: ApiEvent): ChainState {
+  let state = chainStates.get(event);
+  if (!state) {
+    const headers = lowerCaseHeaders(event);
+    const gatewayRequestId = gatewayRequestIdOf(event);
     const clientRequestId = clientRequestIdOf(headers);
-    internal.mp = {
+    state = {
       requestId: clientRequestId ?? gatewayRequestId,
       gatewayRequestId,
       clientRequestId,
@@ -121,14 +139,15 @@ function stateOf(request: MiddyRequest): ChainState {
       params: {},
       headers,
     };
+    chainStates.set(event, state);
   }
-  return internal.mp;
+  return state;
 }
 
 function requestIdMiddleware(): middy.MiddlewareObj<ApiEvent, ApiResult> {
   const started = new WeakMap<object, number>();
   const stamp = async (request: MiddyRequest) => {
-    const state = stateOf(request);
+    const state = stateOf(request.event);
     if (request.response) {
       request.response.headers = { ...request.response.headers, "X-Request-Id": state.requestId };
       logger.info("request", {
@@ -145,7 +164,7 @@ function requestIdMiddleware(): middy.MiddlewareObj<ApiEvent, ApiResult> {
   return {
     before: async (request: MiddyRequest) => {
       started.set(request, Date.now());
-      stateOf(request);
+      stateOf(request.event);
     },
     after: stamp,
     onError: stamp,
@@ -155,7 +174,7 @@ function requestIdMiddleware(): middy.MiddlewareObj<ApiEvent, ApiResult> {
 function problemMiddleware(): middy.MiddlewareObj<ApiEvent, ApiResult> {
   return {
     onError: async (request: MiddyRequest) => {
-      request.response = toProblemResult(request.error, stateOf(request).requestId);
+      request.response = toProblemResult(request.error, stateOf(request.event).requestId);
     },
   };
 }

@@ -1,6 +1,5 @@
-import { STATUS_CODES } from "node:http";
 import { logger } from "../observability.ts";
-import { ApiError, STATUS_TITLES } from "./errors.ts";
+import { problemSpec, Refusal, statusOf, titleOf } from "../problems.ts";
 import type { ApiResult } from "./types.ts";
 
 export const PROBLEM_CONTENT_TYPE = "application/problem+json";
@@ -20,35 +19,32 @@ export function problemTypeUri(code: string): string {
 }
 
 /**
- * Turns anything thrown into an RFC 9457 answer. An ApiError keeps its status, code
- * and detail. Anything else (a DynamoDB error, a bug) is logged by name only and
- * answered with a generic 500 or, for a dependency outage, a 503 with Retry-After:
- * never a stack trace, a table name or AWS error text.
+ * Turns anything thrown into an RFC 9457 answer. A Refusal's code gives the status,
+ * title and protocol headers (lib/problems.ts); its detail and field errors are kept.
+ * Anything else (a DynamoDB error, a bug) is logged by name only and answered with a
+ * generic 500 or, for a dependency outage, a 503 with Retry-After: never a stack
+ * trace, a table name or AWS error text.
  */
 export function toProblemResult(error: unknown, requestId: string): ApiResult {
-  const apiError = error instanceof ApiError ? error : classifyUnexpected(error, requestId);
+  const refusal = error instanceof Refusal ? error : classifyUnexpected(error, requestId);
+  const status = statusOf(refusal.code);
   const problem: Problem = {
-    type: problemTypeUri(apiError.code),
-    title: titleOf(apiError),
-    status: apiError.status,
-    code: apiError.code,
-    detail: apiError.detail,
+    type: problemTypeUri(refusal.code),
+    title: titleOf(refusal.code),
+    status,
+    code: refusal.code,
+    detail: refusal.detail,
     requestId,
-    ...(apiError.errors ? { errors: apiError.errors } : {}),
+    ...(refusal.errors ? { errors: refusal.errors } : {}),
   };
+  const headers: Record<string, string> = { "Content-Type": PROBLEM_CONTENT_TYPE };
+  if (problemSpec(refusal.code).challenge) headers["WWW-Authenticate"] = "Bearer";
+  if (refusal.retryAfter !== undefined) headers["Retry-After"] = String(refusal.retryAfter);
   return {
-    statusCode: apiError.status,
-    headers: { "Content-Type": PROBLEM_CONTENT_TYPE, ...apiError.headers },
+    statusCode: status,
+    headers: { ...headers, ...refusal.headers },
     body: JSON.stringify(problem),
   };
-}
-
-/**
- * The status's reason phrase: STATUS_TITLES' (errors.ts) for the statuses the API
- * documents, else Node's (the local gateway's own 408, 417 and 431).
- */
-function titleOf(error: ApiError): string {
-  return STATUS_TITLES[error.status] ?? STATUS_CODES[error.status] ?? error.title;
 }
 
 const OUTAGE_NAMES = new Set([
@@ -77,14 +73,11 @@ export function isDependencyOutage(error: unknown): boolean {
   return Array.isArray(errs) && errs.some(isDependencyOutage);
 }
 
-function classifyUnexpected(error: unknown, requestId: string): ApiError {
+function classifyUnexpected(error: unknown, requestId: string): Refusal {
   const name = error instanceof Error ? error.name : typeof error;
   if (isDependencyOutage(error)) {
     logger.warn("dependency unavailable", { requestId, errorName: name });
-    return new ApiError(503, "service_unavailable", {
-      detail: "A dependency is unavailable; retry later.",
-      headers: { "Retry-After": "1" },
-    });
+    return new Refusal("service_unavailable", "A dependency is unavailable; retry later.");
   }
   logger.error("unhandled error", {
     requestId,
@@ -92,5 +85,5 @@ function classifyUnexpected(error: unknown, requestId: string): ApiError {
     // The stack stays in our logs, never in the response.
     stack: error instanceof Error ? error.stack : undefined,
   });
-  return new ApiError(500, "internal_error", { detail: "An unexpected error occurred." });
+  return new Refusal("internal_error", "An unexpected error occurred.");
 }

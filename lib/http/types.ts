@@ -1,13 +1,15 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
+import type * as z from "zod";
 import type { Principal, RouteDef } from "../routes/types.ts";
 
 /** What a route implementation receives: parsed, validated and authenticated input. */
-export interface HttpRequest<B = unknown, Q = unknown, P = unknown> {
+export interface HttpRequest<B = unknown, Q = unknown, P = unknown, A = Principal | null> {
   readonly route: RouteDef;
   readonly body: B;
   readonly query: Q;
   readonly params: P;
-  readonly principal: Principal | null;
+  /** Never null on a route with `auth` (the chain refused the request before). */
+  readonly principal: A;
   /**
    * This request's id as its responses and log lines carry it (`X-Request-Id`, the
    * problem body's `requestId`): a well-formed id the caller sent, echoed, else the
@@ -27,6 +29,20 @@ export interface HttpRequest<B = unknown, Q = unknown, P = unknown> {
   readonly rawBody: string;
 }
 
+type Parsed<S> = S extends z.ZodType ? z.output<S> : undefined;
+
+/**
+ * The request a route row types: body, query and path parameters as its schemas
+ * parse them, and a non-null principal when the row requires auth. So a handler whose
+ * input does not match its row fails `tsc`.
+ */
+export type RouteRequest<R extends RouteDef> = HttpRequest<
+  Parsed<R["body"]>,
+  Parsed<R["query"]>,
+  Parsed<R["params"]>,
+  R["auth"] extends "none" ? Principal | null : Principal
+>;
+
 export interface HttpResult {
   readonly status: number;
   readonly body?: unknown;
@@ -36,7 +52,7 @@ export interface HttpResult {
   readonly contentType?: string;
 }
 
-/** Per-invocation state the middlewares share (middy's request.internal is untyped). */
+/** Per-invocation state the middlewares and the route share (lib/http/handler.ts). */
 export interface ChainState {
   /** See HttpRequest: the response id, the gateway's id, the caller's id. */
   requestId: string;

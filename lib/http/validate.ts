@@ -1,5 +1,5 @@
 import type * as z from "zod";
-import { ApiError, type FieldError } from "./errors.ts";
+import { type FieldError, Refusal } from "../problems.ts";
 
 /** Runs a zod schema; failures become one 400 naming each bad field (never echoing values). */
 export function validate<T>(schema: z.ZodType<T> | undefined, value: unknown, where: string): T {
@@ -9,9 +9,7 @@ export function validate<T>(schema: z.ZodType<T> | undefined, value: unknown, wh
       value === null ||
       (typeof value === "object" && Object.keys(value as object).length === 0);
     if (!empty) {
-      throw new ApiError(400, "validation_failed", {
-        detail: `This route takes no ${where}.`,
-      });
+      throw new Refusal("validation_failed", `This route takes no ${where}.`);
     }
     return undefined as T;
   }
@@ -21,8 +19,7 @@ export function validate<T>(schema: z.ZodType<T> | undefined, value: unknown, wh
     path: [where, ...issue.path.map(String)].join("."),
     message: issue.message,
   }));
-  throw new ApiError(400, "validation_failed", {
-    detail: `The ${where} is invalid.`,
+  throw new Refusal("validation_failed", `The ${where} is invalid.`, {
     errors: errors.slice(0, 20),
   });
 }

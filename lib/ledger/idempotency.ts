@@ -1,6 +1,6 @@
-import { ApiError, unauthorized } from "../http/errors.ts";
 import { PROBLEM_CONTENT_TYPE, toProblemResult } from "../http/problem.ts";
 import type { HttpRequest, HttpResult } from "../http/types.ts";
+import { Refusal, statusOf, unauthorized } from "../problems.ts";
 import type { Principal } from "../routes/types.ts";
 import {
   acquire,
@@ -44,14 +44,12 @@ export interface Completed {
 }
 
 export const keyReused = () =>
-  new ApiError(422, "idempotency_key_reused", {
-    detail: "This Idempotency-Key was used with a different request.",
-  });
+  new Refusal("idempotency_key_reused", "This Idempotency-Key was used with a different request.");
 export const inProgress = () =>
-  new ApiError(409, "idempotency_in_progress", {
-    detail: "A request with this Idempotency-Key is still being processed; retry shortly.",
-    headers: { "Retry-After": "1" },
-  });
+  new Refusal(
+    "idempotency_in_progress",
+    "A request with this Idempotency-Key is still being processed; retry shortly.",
+  );
 
 export function principalOf(req: Pick<HttpRequest, "principal">): Principal {
   if (!req.principal) throw unauthorized();
@@ -81,7 +79,7 @@ export async function runIdempotent(
 ): Promise<HttpResult> {
   const principal = principalOf(req);
   const key = req.idempotencyKey;
-  if (!key) throw new ApiError(400, "validation_failed", { detail: "Idempotency-Key required." });
+  if (!key) throw new Refusal("validation_failed", "Idempotency-Key required.");
   const fp = fingerprint(req.route.method, requestPath(req), req.rawBody);
   const deadline = Date.now() + WAIT_MS;
 
@@ -105,14 +103,14 @@ export async function runIdempotent(
     const done = await op(lease);
     return { status: done.status, rawBody: done.body, contentType: "application/json" };
   } catch (error) {
-    if (error instanceof ApiError && STORED_REFUSALS.has(error.status)) {
+    if (error instanceof Refusal && STORED_REFUSALS.has(statusOf(error.code))) {
       const problem = toProblemResult(error, req.requestId);
-      if (await storeOutcome(lease, error.status, problem.body, PROBLEM_CONTENT_TYPE)) {
+      if (await storeOutcome(lease, problem.statusCode, problem.body, PROBLEM_CONTENT_TYPE)) {
         return {
-          status: error.status,
+          status: problem.statusCode,
           rawBody: problem.body,
           contentType: PROBLEM_CONTENT_TYPE,
-          headers: error.headers,
+          headers: problem.headers as Record<string, string>,
         };
       }
       return afterLostLease(principal.userId, key, fp);

@@ -1,4 +1,4 @@
-import { ApiError, badRequest, forbidden, notFound } from "../http/errors.ts";
+import { badRequest, forbidden, notFound, Refusal } from "../problems.ts";
 import type { Principal } from "../routes/types.ts";
 import { exponentOf, isAllowedCurrency, maxAmountMinor } from "./currency.ts";
 import type { Direction, EntryKind, EntryView } from "./model.ts";
@@ -59,17 +59,12 @@ export function requireAmount(amount: number, currency: string): void {
 }
 
 export const insufficientFunds = () =>
-  new ApiError(402, "insufficient_funds", { detail: "The balance does not cover the amount." });
-export const accountFrozen = () =>
-  new ApiError(409, "account_frozen", { detail: "The account is frozen." });
+  new Refusal("insufficient_funds", "The balance does not cover the amount.");
+export const accountFrozen = () => new Refusal("account_frozen", "The account is frozen.");
 export const currencyMismatch = () =>
-  new ApiError(422, "currency_mismatch", {
-    detail: "The currency differs from the account's currency.",
-  });
+  new Refusal("currency_mismatch", "The currency differs from the account's currency.");
 export const refundExceedsPayment = () =>
-  new ApiError(409, "refund_exceeds_payment", {
-    detail: "Refunds may not add up to more than the payment.",
-  });
+  new Refusal("refund_exceeds_payment", "Refunds may not add up to more than the payment.");
 
 export interface AccountState {
   readonly ownerId?: unknown;
@@ -89,7 +84,7 @@ export function accountRefusal(
   direction: Direction,
   amount: number,
   currency: string,
-): ApiError | null {
+): Refusal | null {
   if (account?.kind !== "customer") return notFound("No such account.");
   if (account.status !== "active") return accountFrozen();
   if (account.currency !== currency) return currencyMismatch();
@@ -101,7 +96,7 @@ export function accountRefusal(
  * Explains one failed transaction condition from the item as it stood (undefined: no
  * such item), or null when this check is not why it failed.
  */
-export type Explainer = (item: AccountState | undefined) => ApiError | null;
+export type Explainer = (item: AccountState | undefined) => Refusal | null;
 
 /**
  * The first refusal, walking `checks` in precedence order and asking each only about
@@ -112,7 +107,7 @@ export type Explainer = (item: AccountState | undefined) => ApiError | null;
 export function firstRefusal<K>(
   checks: ReadonlyArray<readonly [K, Explainer]>,
   failed: ReadonlyMap<K, AccountState | undefined>,
-): ApiError | null {
+): Refusal | null {
   for (const [key, check] of checks) {
     if (!failed.has(key)) continue;
     const refusal = check(failed.get(key));
@@ -151,7 +146,7 @@ export function paymentChecks(
           requireActor(p, [owner], [owner]);
           return null;
         } catch (error) {
-          if (error instanceof ApiError) return error;
+          if (error instanceof Refusal) return error;
           throw error;
         }
       },

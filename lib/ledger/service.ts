@@ -1,7 +1,7 @@
 import { actorOf, auditPut, newAuditEvent } from "../audit/events.ts";
-import { ApiError, badRequest, forbidden, notFound } from "../http/errors.ts";
 import type { HttpRequest, HttpResult } from "../http/types.ts";
 import { newId } from "../ids.ts";
+import { badRequest, forbidden, notFound, Refusal } from "../problems.ts";
 import { completeItem, type Lease, requestToken } from "../store/idempotency.ts";
 import {
   accountStatusUpdate,
@@ -111,9 +111,7 @@ export async function createAccount(req: HttpRequest<{ currency: string }>): Pro
   });
   const out = await transact([...items, auditPut(event)]);
   if (!out.ok) {
-    throw new ApiError(409, "account_exists", {
-      detail: `You already have a ${req.body.currency} account.`,
-    });
+    throw new Refusal("account_exists", `You already have a ${req.body.currency} account.`);
   }
   return ok(account, 201);
 }

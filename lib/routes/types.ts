@@ -1,4 +1,5 @@
 import type * as z from "zod";
+import type { ProblemCode } from "../problems.ts";
 
 export const ROLES = ["customer", "merchant", "admin", "auditor"] as const;
 export type Role = (typeof ROLES)[number];
@@ -49,7 +50,7 @@ export interface RouteDef {
   /** Money-moving POST: requires an `Idempotency-Key` header. */
   readonly idempotent?: boolean;
   /** Problem `code`s this route can answer besides the chain's own. */
-  readonly errorCodes?: readonly string[];
+  readonly errorCodes?: readonly ProblemCode[];
   /** Does the function write to the table? A `read` route's `table` has no write action. */
   readonly tableAccess: "none" | "read" | "write";
   /** The exact table actions the CDK stack grants (required unless `tableAccess` is `none`). */

@@ -1,7 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { badRequest } from "../http/errors.ts";
 import { logger } from "../observability.ts";
+import { badRequest } from "../problems.ts";
 
 /**
  * Opaque, tamper-proof list cursors.

@@ -7,8 +7,8 @@ import {
   TransactionConflictException,
   TransactionInProgressException,
 } from "@aws-sdk/client-dynamodb";
-import { serviceUnavailable } from "../http/errors.ts";
 import { logger } from "../observability.ts";
+import { serviceUnavailable } from "../problems.ts";
 
 /**
  * Bounded, jittered retries for DynamoDB's transient refusals.

@@ -229,13 +229,13 @@ describe("the verified-token cache", () => {
     // One flipped signature character is another token: verified again, refused.
     const [h, p, sig] = token.split(".") as [string, string, string];
     const forged = `${h}.${p}.${sig.startsWith("A") ? "B" : "A"}${sig.slice(1)}`;
-    await expect(verifyAccessToken(forged)).rejects.toMatchObject({ status: 401 });
+    await expect(verifyAccessToken(forged)).rejects.toMatchObject({ code: "unauthorized" });
 
     // Past its exp the cached entry is dropped and the token refused.
     const exp = (decodeJwt(token).exp as number) * 1000;
     vi.useFakeTimers({ now: exp + 60_000, toFake: ["Date"] });
     try {
-      await expect(verifyAccessToken(token)).rejects.toMatchObject({ status: 401 });
+      await expect(verifyAccessToken(token)).rejects.toMatchObject({ code: "unauthorized" });
     } finally {
       vi.useRealTimers();
     }

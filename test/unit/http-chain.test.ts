@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import * as z from "zod";
 import { MAX_BODY_BYTES } from "../../lib/http/body.ts";
-import { ApiError } from "../../lib/http/errors.ts";
 import { httpHandler } from "../../lib/http/handler.ts";
+import { Refusal } from "../../lib/problems.ts";
 import { defineRoute } from "../../lib/routes/types.ts";
 import { apiEvent, lambdaContext } from "../support/events.ts";
 
@@ -162,9 +162,9 @@ describe("the shared Middy chain", () => {
     expect(JSON.parse(ok.body)).toEqual({ key: "order-42" });
   });
 
-  it("maps a thrown ApiError to its status, code and headers", async () => {
+  it("maps a thrown Refusal to its status, code and headers", async () => {
     const h = httpHandler(echoRoute, async () => {
-      throw new ApiError(402, "insufficient_funds", { detail: "Not enough money." });
+      throw new Refusal("insufficient_funds", "Not enough money.");
     });
     const res = await h(post('{"amount":1}'), lambdaContext());
     expect(res.statusCode).toBe(402);

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as z from "zod";
 import { resetConfigForTests } from "../../lib/config.ts";
-import { ApiError } from "../../lib/http/errors.ts";
 import { fallbackHandler } from "../../lib/http/fallback.ts";
 import { httpHandler } from "../../lib/http/handler.ts";
 import type { ApiResult } from "../../lib/http/types.ts";
+import { Refusal } from "../../lib/problems.ts";
 import { defineRoute } from "../../lib/routes/types.ts";
 import { apiEvent, lambdaContext } from "../support/events.ts";
 
@@ -111,10 +111,7 @@ describe("CORS with one configured origin", () => {
     expect(varyOf(preflight)).toEqual(["origin"]);
 
     const context = lambdaContext();
-    (context as unknown as { fallbackError: ApiError }).fallbackError = new ApiError(
-      404,
-      "not_found",
-    );
+    (context as unknown as { fallbackError: Refusal }).fallbackError = new Refusal("not_found");
     const missing = await fallback(
       apiEvent({ method: "GET", path: "/nope", headers: { Origin: "https://evil.example" } }),
       context,

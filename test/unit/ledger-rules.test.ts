@@ -1,6 +1,5 @@
 import { ThrottlingException, TransactionCanceledException } from "@aws-sdk/client-dynamodb";
 import { describe, expect, it } from "vitest";
-import { ApiError } from "../../lib/http/errors.ts";
 import { exponentOf, maxAmountMinor } from "../../lib/ledger/currency.ts";
 import { paymentStatus, systemAccountId } from "../../lib/ledger/model.ts";
 import {
@@ -13,14 +12,15 @@ import {
   requireAmount,
   signedAmount,
 } from "../../lib/ledger/rules.ts";
+import { Refusal, statusOf } from "../../lib/problems.ts";
 import { decodeCursor, encodeCursor, setCursorKey } from "../../lib/store/cursor.ts";
 import { backoffDelay, isRetryable, withRetry } from "../../lib/store/retry.ts";
 
-const statusOf = (fn: () => unknown) => {
+const outcomeOf = (fn: () => unknown) => {
   try {
     fn();
   } catch (e) {
-    return e instanceof ApiError ? `${e.status} ${e.code}` : String(e);
+    return e instanceof Refusal ? `${statusOf(e.code)} ${e.code}` : String(e);
   }
   return "ok";
 };
@@ -35,11 +35,11 @@ describe("currency", () => {
   });
 
   it("accepts 1..max integers only", () => {
-    expect(statusOf(() => requireAmount(1, "USD"))).toBe("ok");
-    expect(statusOf(() => requireAmount(100_000_000, "USD"))).toBe("ok");
-    expect(statusOf(() => requireAmount(1_000_001, "JPY"))).toBe("400 validation_failed");
+    expect(outcomeOf(() => requireAmount(1, "USD"))).toBe("ok");
+    expect(outcomeOf(() => requireAmount(100_000_000, "USD"))).toBe("ok");
+    expect(outcomeOf(() => requireAmount(1_000_001, "JPY"))).toBe("400 validation_failed");
     for (const bad of [0, -1, 1.5, Number.NaN, 2 ** 60]) {
-      expect(statusOf(() => requireAmount(bad, "USD"))).toBe("400 validation_failed");
+      expect(outcomeOf(() => requireAmount(bad, "USD"))).toBe("400 validation_failed");
     }
   });
 });
@@ -53,17 +53,19 @@ describe("account rules", () => {
     expect(accountRefusal({ ...active, status: "frozen" }, "credit", 1, "USD")?.code).toBe(
       "account_frozen",
     );
-    expect(accountRefusal(active, "credit", 1, "EUR")?.status).toBe(422);
-    expect(accountRefusal(undefined, "debit", 1, "USD")?.status).toBe(404);
-    expect(accountRefusal({ ...active, kind: "system" }, "debit", 1, "USD")?.status).toBe(404);
+    expect(accountRefusal(active, "credit", 1, "EUR")?.code).toBe("currency_mismatch");
+    expect(accountRefusal(undefined, "debit", 1, "USD")?.code).toBe("not_found");
+    expect(accountRefusal({ ...active, kind: "system" }, "debit", 1, "USD")?.code).toBe(
+      "not_found",
+    );
   });
 
   it("answers 404 to strangers and 403 to staff who may see but not act", () => {
     const customer = { userId: "u1", roles: ["customer"] as const, tokenId: "t" };
     const admin = { userId: "u2", roles: ["admin"] as const, tokenId: "t" };
-    expect(statusOf(() => requireActor(customer, ["u9"], ["u9"]))).toBe("404 not_found");
-    expect(statusOf(() => requireActor(admin, ["u9"], ["u9"]))).toBe("403 forbidden");
-    expect(statusOf(() => requireActor(customer, ["u1"], ["u1"]))).toBe("ok");
+    expect(outcomeOf(() => requireActor(customer, ["u9"], ["u9"]))).toBe("404 not_found");
+    expect(outcomeOf(() => requireActor(admin, ["u9"], ["u9"]))).toBe("403 forbidden");
+    expect(outcomeOf(() => requireActor(customer, ["u1"], ["u1"]))).toBe("ok");
   });
 });
 
@@ -83,7 +85,7 @@ describe("payment refusals from the transaction's failed conditions", () => {
       paymentChecks(p, amount, "USD"),
       new Map(Object.entries(failed) as [Side, Record<string, unknown> | undefined][]),
     );
-    return r ? `${r.status} ${r.code} ${r.detail}` : null;
+    return r ? `${statusOf(r.code)} ${r.code} ${r.detail}` : null;
   };
   const noSource = "404 not_found No such source account.";
   const noDestination = "404 not_found No such destination account.";
@@ -176,8 +178,8 @@ describe("double entry", () => {
     expect(paymentStatus(100, 100)).toBe("refunded");
     expect(refundAmount(undefined, 60)).toBe(60);
     expect(refundAmount(10, 60)).toBe(10);
-    expect(statusOf(() => refundAmount(61, 60))).toBe("409 refund_exceeds_payment");
-    expect(statusOf(() => refundAmount(undefined, 0))).toBe("409 refund_exceeds_payment");
+    expect(outcomeOf(() => refundAmount(61, 60))).toBe("409 refund_exceeds_payment");
+    expect(outcomeOf(() => refundAmount(undefined, 0))).toBe("409 refund_exceeds_payment");
   });
 
   it("names system accounts deterministically with well-formed ids", () => {
@@ -194,7 +196,7 @@ describe("cursors", () => {
   it("round-trips and binds to the list scope", () => {
     const c = encodeCursor("entries:acc_1", { pk: "ACC#acc_1", sk: "ENT#ent_9" });
     expect(decodeCursor("entries:acc_1", c)).toEqual({ pk: "ACC#acc_1", sk: "ENT#ent_9" });
-    expect(statusOf(() => decodeCursor("entries:acc_2", c))).toBe("400 validation_failed");
+    expect(outcomeOf(() => decodeCursor("entries:acc_2", c))).toBe("400 validation_failed");
   });
 
   it("refuses edited, forged and malformed cursors", () => {
@@ -202,10 +204,10 @@ describe("cursors", () => {
     const [payload, sig] = c.split(".");
     const forged = Buffer.from(JSON.stringify({ pk: "x", sk: "y" })).toString("base64url");
     for (const bad of [`${forged}.${sig}`, `${payload}.${sig}A`, "", ".", "a.b.c", `${payload}`]) {
-      expect(statusOf(() => decodeCursor("s", bad))).toBe("400 validation_failed");
+      expect(outcomeOf(() => decodeCursor("s", bad))).toBe("400 validation_failed");
     }
     setCursorKey("another key");
-    expect(statusOf(() => decodeCursor("s", c))).toBe("400 validation_failed");
+    expect(outcomeOf(() => decodeCursor("s", c))).toBe("400 validation_failed");
   });
 });
 
@@ -249,9 +251,9 @@ describe("retry", () => {
     ).catch((e: unknown) => e);
     expect(calls).toBe(4);
     expect(sleeps).toHaveLength(3);
-    expect(outcome).toBeInstanceOf(ApiError);
-    expect((outcome as ApiError).status).toBe(503);
-    expect((outcome as ApiError).headers["Retry-After"]).toBe("1");
+    expect(outcome).toBeInstanceOf(Refusal);
+    expect((outcome as Refusal).code).toBe("service_unavailable");
+    expect((outcome as Refusal).retryAfter).toBe(1);
 
     let n = 0;
     await expect(
