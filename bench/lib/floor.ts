@@ -1,8 +1,9 @@
 import type { TransactWriteCommandInput } from "@aws-sdk/lib-dynamodb";
-import { auditPut, newAuditEvent } from "../../lib/audit/events.ts";
+import { newAuditEvent } from "../../lib/audit/events.ts";
 import { newId } from "../../lib/ids.ts";
 import { type PaymentView, systemAccountId } from "../../lib/ledger/model.ts";
 import { entryPair } from "../../lib/ledger/rules.ts";
+import { auditPut } from "../../lib/store/audit-outbox.ts";
 import { tableName } from "../../lib/store/client.ts";
 import { idempotencyKey } from "../../lib/store/keys.ts";
 import { balanceUpdate, entryPut, paymentPuts, transferPut } from "../../lib/store/ledger.ts";

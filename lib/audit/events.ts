@@ -1,10 +1,7 @@
 import * as z from "zod";
-import type { HttpRequest } from "../http/types.ts";
+import type { CallContext } from "../context.ts";
 import { newId } from "../ids.ts";
-import type { Role } from "../routes/types.ts";
-import { tableName } from "../store/client.ts";
-import { auditKey } from "../store/keys.ts";
-import { type Labelled, labelled } from "../store/transact.ts";
+import type { Principal, Role } from "../routes/types.ts";
 import { redactText } from "./redact.ts";
 
 /**
@@ -59,8 +56,6 @@ export interface AuditEvent {
 
 /** Item attribute that marks an audit outbox item (the stream consumer keys on it). */
 export const AUDIT_ITEM_TYPE = "audit_event";
-/** Outbox items expire a week after writing; the stream has long delivered them by then. */
-const OUTBOX_TTL_SECONDS = 7 * 24 * 3600;
 
 export type AuditActor = AuditEvent["actor"];
 
@@ -110,8 +105,8 @@ export function mergeRedacted(...lists: (readonly string[] | undefined)[]): stri
  * script's, records its own server-made `requestId`.)
  */
 export function actorOf(
-  req: Pick<HttpRequest, "principal" | "sourceIp" | "userAgent" | "requestId"> &
-    Partial<Pick<HttpRequest, "gatewayRequestId" | "clientRequestId">>,
+  req: Pick<CallContext<Principal | null>, "principal" | "sourceIp" | "userAgent" | "requestId"> &
+    Partial<Pick<CallContext<Principal | null>, "gatewayRequestId" | "clientRequestId">>,
 ): AuditActor {
   return {
     userId: req.principal?.userId ?? null,
@@ -146,27 +141,6 @@ export function newAuditEvent(
     ...rest,
     ...(redacted ? { redacted } : {}),
   };
-}
-
-/** The DynamoDB item for an audit event. */
-export function auditItem(event: AuditEvent): Record<string, unknown> {
-  return {
-    ...auditKey(event.eventId),
-    type: AUDIT_ITEM_TYPE,
-    event,
-    expiresAt: Math.floor(Date.now() / 1000) + OUTBOX_TTL_SECONDS,
-  };
-}
-
-/** The Put to add to a TransactWriteItems next to the change it records (the outbox). */
-export function auditPut(event: AuditEvent): Labelled {
-  return labelled("audit", {
-    Put: {
-      TableName: tableName(),
-      Item: auditItem(event),
-      ConditionExpression: "attribute_not_exists(pk)",
-    },
-  });
 }
 
 const ROLE_VALUES = ["customer", "merchant", "admin", "auditor"] as const satisfies readonly Role[];

@@ -1,7 +1,8 @@
-import { actorOf, auditPut, newAuditEvent } from "../audit/events.ts";
+import { actorOf, newAuditEvent } from "../audit/events.ts";
 import type { HttpRequest, HttpResult } from "../http/types.ts";
 import { newId } from "../ids.ts";
 import { badRequest, forbidden, notFound, Refusal } from "../problems.ts";
+import { auditPut } from "../store/audit-outbox.ts";
 import { completeItem, type Lease, requestToken } from "../store/idempotency.ts";
 import {
   accountStatusUpdate,

@@ -1,6 +1,7 @@
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
-import { type AuditEvent, auditItem } from "../audit/events.ts";
+import type { AuditEvent } from "../audit/events.ts";
 import { logger } from "../observability.ts";
+import { auditItem } from "./audit-outbox.ts";
 import { docClient, tableName } from "./client.ts";
 
 /**

@@ -1,5 +1,6 @@
 import { GetCommand } from "@aws-sdk/lib-dynamodb";
-import { type AuditEvent, auditPut } from "../audit/events.ts";
+import type { AuditEvent } from "../audit/events.ts";
+import { auditPut } from "./audit-outbox.ts";
 import { docClient, tableName } from "./client.ts";
 import { familyKey, refreshKey, userKey } from "./keys.ts";
 import { labelled, transact } from "./transact.ts";

@@ -1,7 +1,8 @@
 import { GetCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { type AuditEvent, auditPut } from "../audit/events.ts";
+import type { AuditEvent } from "../audit/events.ts";
 import { logger } from "../observability.ts";
 import type { Role } from "../routes/types.ts";
+import { auditPut } from "./audit-outbox.ts";
 import { docClient, tableName } from "./client.ts";
 import {
   adminCounterKey,

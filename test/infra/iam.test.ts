@@ -2,8 +2,9 @@ import { isDeepStrictEqual } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
 import { canDeny } from "../../infra/constructs/api.ts";
 import { READ_ACTIONS, WRITE_ACTIONS } from "../../infra/constructs/data.ts";
-import { auditItem, newAuditEvent } from "../../lib/audit/events.ts";
+import { newAuditEvent } from "../../lib/audit/events.ts";
 import { routes } from "../../lib/routes/index.ts";
+import { auditItem } from "../../lib/store/audit-outbox.ts";
 import {
   actionsOf,
   allStatements,
