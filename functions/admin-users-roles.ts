@@ -1,9 +1,12 @@
 import { adminSetRoles } from "../lib/auth/service.ts";
+import { identityDeps } from "../lib/aws/identity.ts";
+import { ctxOf } from "../lib/context.ts";
 import { httpHandler } from "../lib/http/handler.ts";
 import { adminSetRolesRoute } from "../lib/routes/admin-users.ts";
 
-export const handler = httpHandler(adminSetRolesRoute, async (req) => {
-  const principal = req.principal;
-  const user = await adminSetRoles({ ...req, principal }, req.params.userId, req.body.roles);
-  return { status: 200, body: user };
-});
+const deps = identityDeps();
+
+export const handler = httpHandler(adminSetRolesRoute, async (req) => ({
+  status: 200,
+  body: await adminSetRoles(ctxOf(req), { ...req.params, ...req.body }, deps),
+}));

@@ -1,8 +1,12 @@
 import { login } from "../lib/auth/service.ts";
+import { identityDeps } from "../lib/aws/identity.ts";
+import { ctxOf } from "../lib/context.ts";
 import { httpHandler } from "../lib/http/handler.ts";
 import { loginRoute } from "../lib/routes/auth.ts";
 
+const deps = identityDeps();
+
 export const handler = httpHandler(loginRoute, async (req) => ({
   status: 200,
-  body: await login(req, req.body),
+  body: await login(ctxOf(req), req.body, deps),
 }));

@@ -17,3 +17,18 @@ export interface CallContext<P extends Principal | null = Principal> {
   readonly sourceIp: string;
   readonly userAgent: string;
 }
+
+/**
+ * The call context of a request (or any object carrying one, such as lib/http's
+ * request): only the fields a domain operation may know, never the request itself.
+ */
+export function ctxOf<P extends Principal | null>(req: CallContext<P>): CallContext<P> {
+  return {
+    principal: req.principal,
+    gatewayRequestId: req.gatewayRequestId,
+    clientRequestId: req.clientRequestId,
+    requestId: req.requestId,
+    sourceIp: req.sourceIp,
+    userAgent: req.userAgent,
+  };
+}

@@ -31,12 +31,17 @@ export async function seedLocalAdmin(settings: LocalSettings): Promise<string | 
   if (!email || !password) return null;
   // Imported here: lib/config.ts must first see the environment the stack has set.
   const { createAdmin } = await import("../lib/auth/service.ts");
-  const result = await createAdmin(email, password, {
-    userId: null,
-    roles: [],
-    sourceIp: "127.0.0.1",
-    userAgent: "micropay-local-stack",
-    requestId: "local-admin-seed",
-  });
+  const { identityDeps } = await import("../lib/aws/identity.ts");
+  const result = await createAdmin(
+    {
+      principal: null,
+      gatewayRequestId: "local-admin-seed",
+      requestId: "local-admin-seed",
+      sourceIp: "127.0.0.1",
+      userAgent: "micropay-local-stack",
+    },
+    { email, password },
+    identityDeps(),
+  );
   return result.userId;
 }

@@ -94,14 +94,20 @@ async function main(): Promise<void> {
 
   // Imported only now: lib/config.ts reads the environment set above.
   const { createAdmin } = await import("../lib/auth/service.ts");
+  const { identityDeps } = await import("../lib/aws/identity.ts");
   const { userInfo } = await import("node:os");
-  const result = await createAdmin(email, password, {
-    userId: null,
-    roles: [],
-    sourceIp: "cli",
-    userAgent: `micropay-admin-create (${userInfo().username})`.slice(0, 256),
-    requestId: `admin-create-${Date.now()}`,
-  });
+  const requestId = `admin-create-${Date.now()}`;
+  const result = await createAdmin(
+    {
+      principal: null,
+      gatewayRequestId: requestId,
+      requestId,
+      sourceIp: "cli",
+      userAgent: `micropay-admin-create (${userInfo().username})`.slice(0, 256),
+    },
+    { email, password },
+    identityDeps(),
+  );
   if (result.created) {
     process.stdout.write(`created admin ${result.userId} (${email}) in table ${table}\n`);
     return;

@@ -1,29 +1,23 @@
 import { createPrivateKey, generateKeyPairSync, type JsonWebKey } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { type CryptoKey, calculateJwkThumbprint, importJWK, type JWK } from "jose";
-import { config } from "../config.ts";
 import { logger } from "../observability.ts";
 import { serviceUnavailable } from "../problems.ts";
-import { setCursorKey } from "../store/cursor.ts";
 
 /**
- * The ES256 signing key: where it comes from and what is derived from it.
- *
- * - AWS: a Secrets Manager secret (`MICROPAY_SIGNING_KEY_SECRET_ID`) holding either a
- *   private EC P-256 JWK (JSON) or a PKCS#8 PEM. Fetched once per container, cached; a
- *   failed fetch is not cached (the next request retries) and answers 503.
- * - Local: a JWK file in the ignored data folder (`MICROPAY_SIGNING_KEY_FILE`), written
- *   on first start by `local/identity.ts` with mode 0600.
+ * The ES256 signing key of this container, loaded once from a `SigningKeySource` the
+ * caller installs (lib/aws/signing-key.ts: a Secrets Manager secret in AWS, the local
+ * key file otherwise). The material is a private EC P-256 JWK (JSON) or a PKCS#8 PEM.
+ * It is cached; a failed load is not cached (the next request retries) and answers 503.
  *
  * The key id (`kid`) is the RFC 7638 thumbprint of the public key. Verification only
  * ever uses keys from this set: a token's `kid`, `jku`, `x5u` or `jwk` header never
  * chooses or supplies a key.
  *
- * List cursors (lib/store/cursor.ts) are authenticated with a key derived from the
- * private scalar (installed here via setCursorKey), so a stage has one secret to manage
- * and every container agrees on the cursor key.
+ * The source is told the private scalar of the key it supplied (`onLoaded`): the
+ * wiring derives the list-cursor key from it (lib/store/cursor.ts setCursorKey), so a
+ * stage has one secret to manage and every container agrees on the cursor key.
  */
 export interface SigningKeys {
   readonly kid: string;
@@ -64,8 +58,6 @@ async function build(jwk: EcPrivateJwk): Promise<SigningKeys> {
   const kid = await calculateJwkThumbprint(publicPart, "sha256");
   const privateKey = (await importJWK({ ...jwk, alg: "ES256" }, "ES256")) as CryptoKey;
   const publicKey = (await importJWK({ ...publicPart, alg: "ES256" }, "ES256")) as CryptoKey;
-  // List cursors (lib/store/cursor.ts) are MACed with a key derived from this one.
-  setCursorKey(Buffer.from(jwk.d, "base64url"));
   return {
     kid,
     privateKey,
@@ -74,23 +66,35 @@ async function build(jwk: EcPrivateJwk): Promise<SigningKeys> {
   };
 }
 
-let secrets: SecretsManagerClient | undefined;
+/** Where the key material comes from; installed by the caller (lib/aws/signing-key.ts). */
+export interface SigningKeySource {
+  /** The key material: a private EC P-256 JWK (JSON) or a PKCS#8 PEM. */
+  read(): Promise<string>;
+  /** Called with the private scalar of each key loaded (what the cursor key derives from). */
+  onLoaded?(privateScalar: Buffer): void;
+}
+
+let source: SigningKeySource | undefined;
 let cached: Promise<SigningKeys> | undefined;
 
+/** Installs the key source of this container (and forgets a key loaded from another). */
+export function useSigningKeySource(next: SigningKeySource): void {
+  source = next;
+  cached = undefined;
+}
+
+/** A source reading a local key file (local stacks and tests). */
+export const keyFileSource = (file: string): Omit<SigningKeySource, "onLoaded"> => ({
+  read: async () => readFileSync(file, "utf8"),
+});
+
 async function load(): Promise<SigningKeys> {
-  const c = config();
-  if (c.MICROPAY_SIGNING_KEY_SECRET_ID) {
-    secrets ??= new SecretsManagerClient({ region: c.AWS_REGION, maxAttempts: 2 });
-    const out = await secrets.send(
-      new GetSecretValueCommand({ SecretId: c.MICROPAY_SIGNING_KEY_SECRET_ID }),
-    );
-    if (!out.SecretString) throw new Error("the signing key secret has no string value");
-    return build(parseKeyMaterial(out.SecretString));
-  }
-  if (c.MICROPAY_SIGNING_KEY_FILE) {
-    return build(parseKeyMaterial(readFileSync(c.MICROPAY_SIGNING_KEY_FILE, "utf8")));
-  }
-  throw new Error("no signing key configured");
+  const from = source;
+  if (!from) throw new Error("no signing key source installed");
+  const jwk = parseKeyMaterial(await from.read());
+  const keys = await build(jwk);
+  from.onLoaded?.(Buffer.from(jwk.d, "base64url"));
+  return keys;
 }
 
 /** The signing keys of this container (loaded once; a failure is retried next call). */

@@ -1,8 +1,7 @@
 import { type AuditActor, actorOf, newAuditEvent } from "../audit/events.ts";
-import { config } from "../config.ts";
-import type { HttpRequest } from "../http/types.ts";
+import type { CallContext } from "../context.ts";
 import { isId, newId } from "../ids.ts";
-import { type AccountView, newAccountTransactItems } from "../ledger/accounts.ts";
+import type { AccountView } from "../ledger/accounts.ts";
 import {
   countMetric,
   METRIC_ACCOUNT_LOCKED,
@@ -11,46 +10,19 @@ import {
 } from "../observability.ts";
 import { badRequest, notFound, Refusal, serviceUnavailable } from "../problems.ts";
 import type { Principal, Role } from "../routes/types.ts";
-import { decodeCursor, encodeCursor } from "../store/cursor.ts";
-import { putSecurityEvent } from "../store/security-events.ts";
-import {
-  type FamilyItem,
-  getFamily,
-  getRefreshToken,
-  type RefreshTokenItem,
-  revokeFamily,
-  rotateRefreshToken,
-  startLoginSession,
-} from "../store/sessions.ts";
-import {
-  ConditionFailed,
-  createUser,
-  getUser,
-  getUserByEmail,
-  getUserForLogin,
-  getUserIdByEmail,
-  type LoginAttemptLimits,
-  listUsers,
-  lockAccount,
-  loginRoundTripForNobody,
-  recordLoginFailure,
-  releaseLoginAttempt,
-  replaceRoles,
-  reserveLoginAttempt,
-  type UserItem,
-} from "../store/users.ts";
-import { type IssuedAccessToken, issueAccessToken } from "./access-token.ts";
-import { signingKeys } from "./keys.ts";
-import { hashPassword, needsRehash, verifyPassword } from "./passwords.ts";
+import type { FamilyRecord, IdentityDeps, RefreshTokenRecord, UserRecord } from "./port.ts";
 import { hashRefreshToken, isRefreshTokenShape, newRefreshToken } from "./refresh-token.ts";
 
 /**
- * Identity use cases: registration, login (with lockout), refresh-token rotation with
- * reuse detection, logout, the caller's profile, and the admin user routes. Handlers
- * call these; all DynamoDB access is in lib/store (users.ts, sessions.ts,
- * security-events.ts).
+ * Identity operations: registration, login (with lockout), refresh-token rotation with
+ * reuse detection, logout, the caller's profile, the admin user routes and the
+ * first-admin bootstrap. Each is `(ctx, input, deps)`: who calls (lib/context.ts),
+ * what they asked, and the store, hasher, token issuer, cursors, clock and settings
+ * (lib/auth/port.ts). Each returns a view or throws a `Refusal` (lib/problems.ts).
+ * Nothing here knows HTTP or DynamoDB: the Lambda handlers wire the DynamoDB store
+ * (lib/aws/identity.ts), unit tests an in-memory one.
  */
-type Caller = Pick<HttpRequest, "principal" | "sourceIp" | "userAgent" | "requestId">;
+type AnyContext = CallContext<Principal | null>;
 
 export interface PublicUser {
   readonly id: string;
@@ -78,14 +50,17 @@ const ROLE_ORDER: readonly Role[] = ["customer", "merchant", "admin", "auditor"]
 export const canonicalRoles = (roles: readonly Role[]): Role[] =>
   ROLE_ORDER.filter((r) => roles.includes(r));
 
-export const publicUser = (u: UserItem): PublicUser => ({
+export const publicUser = (u: UserRecord): PublicUser => ({
   id: u.id,
   email: u.email,
   roles: u.roles,
   createdAt: u.createdAt,
 });
 
-const adminView = (u: UserItem): AdminUserView => ({ ...publicUser(u), updatedAt: u.updatedAt });
+const adminView = (u: UserRecord): AdminUserView => ({
+  ...publicUser(u),
+  updatedAt: u.updatedAt,
+});
 
 /** The single answer of every failed login (unknown email, wrong password, locked). */
 export const invalidCredentials = () =>
@@ -100,54 +75,70 @@ const invalidRefresh = () =>
     "The refresh token is invalid, expired or revoked; log in again.",
   );
 
-// --------------------------------------------------------------------- registration
+const iso = (ms: number) => new Date(ms).toISOString();
 
-export async function register(
-  caller: Caller,
-  input: { email: string; password: string; currency?: string | undefined },
-): Promise<{ user: PublicUser; account: AccountView }> {
-  const c = config();
-  const currency = input.currency ?? c.MICROPAY_DEFAULT_CURRENCY;
-  if (!c.MICROPAY_CURRENCIES.includes(currency)) {
-    throw badRequest("The currency is not supported.", [
-      { path: "body.currency", message: `one of ${c.MICROPAY_CURRENCIES.join(", ")}` },
-    ]);
-  }
-  const now = new Date().toISOString();
-  const user: UserItem = {
+/** A new user record: no failures, role generation 0. */
+async function newUser(
+  email: string,
+  password: string,
+  roles: Role[],
+  deps: IdentityDeps,
+): Promise<UserRecord> {
+  const now = iso(deps.now());
+  return {
     id: newId("usr"),
-    email: normalizeEmail(input.email),
-    roles: ["customer"],
-    passwordHash: await hashPassword(input.password),
+    email: normalizeEmail(email),
+    roles,
+    passwordHash: await deps.passwords.hash(password),
     createdAt: now,
     updatedAt: now,
     generation: 0,
     failedCount: 0,
   };
-  const { account, items } = newAccountTransactItems({ ownerId: user.id, currency, now });
-  const event = newAuditEvent(actorOf(caller), "user.registered", {
-    targets: { userId: user.id, accountId: account.id },
-  });
-  try {
-    await createUser(user, items, [event]);
-  } catch (error) {
-    if (error instanceof ConditionFailed && error.failed.has("email")) {
-      // API.md makes a used email a 409 (SECURITY.md "Registration and enumeration"):
-      // the answer is rate limited at the edge, and every one is a security event
-      // (source IP, the account it hit) so probing shows in the audit trail.
-      const existing = await getUserIdByEmail(user.email);
-      await putSecurityEvent(
-        newAuditEvent(actorOf(caller), "user.registration_refused", {
-          outcome: "failure",
-          reason: "email_taken",
-          targets: existing ? { userId: existing } : {},
-        }),
-      );
-      throw new Refusal("email_taken", "An account with this email already exists.");
-    }
-    throw error;
+}
+
+// --------------------------------------------------------------------- registration
+
+/** Creates a customer and its first account (one atomic write with the audit event). */
+export async function register(
+  ctx: AnyContext,
+  input: { email: string; password: string; currency?: string | undefined },
+  deps: IdentityDeps,
+): Promise<{ user: PublicUser; account: AccountView }> {
+  const s = deps.settings();
+  const currency = input.currency ?? s.MICROPAY_DEFAULT_CURRENCY;
+  if (!s.MICROPAY_CURRENCIES.includes(currency)) {
+    throw badRequest("The currency is not supported.", [
+      { path: "body.currency", message: `one of ${s.MICROPAY_CURRENCIES.join(", ")}` },
+    ]);
   }
-  return { user: publicUser(user), account };
+  const user = await newUser(input.email, input.password, ["customer"], deps);
+  const actor = actorOf(ctx);
+  const out = await deps.store.createUser({
+    user,
+    firstAccount: { currency, now: user.createdAt },
+    events: (accountId) => [
+      newAuditEvent(actor, "user.registered", {
+        targets: { userId: user.id, ...(accountId ? { accountId } : {}) },
+      }),
+    ],
+  });
+  if (!out.created) {
+    // API.md makes a used email a 409 (SECURITY.md "Registration and enumeration"):
+    // the answer is rate limited at the edge, and every one is a security event
+    // (source IP, the account it hit) so probing shows in the audit trail.
+    const existing = await deps.store.getUserIdByEmail(user.email);
+    await deps.store.recordSecurityEvent(
+      newAuditEvent(actor, "user.registration_refused", {
+        outcome: "failure",
+        reason: "email_taken",
+        targets: existing ? { userId: existing } : {},
+      }),
+    );
+    throw new Refusal("email_taken", "An account with this email already exists.");
+  }
+  if (!out.account) throw new Error("the store opened no first account");
+  return { user: publicUser(user), account: out.account };
 }
 
 /**
@@ -155,43 +146,36 @@ export async function register(
  * Idempotent: an existing user with that email is reported, never changed.
  */
 export async function createAdmin(
-  email: string,
-  password: string,
-  actor: AuditActor,
+  ctx: CallContext<null>,
+  input: { email: string; password: string },
+  deps: IdentityDeps,
 ): Promise<{ created: boolean; userId: string; roles: readonly Role[] }> {
-  const normalized = normalizeEmail(email);
-  const existing = await getUserByEmail(normalized);
+  const existing = await userByEmail(normalizeEmail(input.email), deps);
   if (existing) return { created: false, userId: existing.id, roles: existing.roles };
-  const now = new Date().toISOString();
-  const user: UserItem = {
-    id: newId("usr"),
-    email: normalized,
-    roles: ["admin"],
-    passwordHash: await hashPassword(password),
-    createdAt: now,
-    updatedAt: now,
-    generation: 0,
-    failedCount: 0,
-  };
-  const event = newAuditEvent(actor, "user.admin_created", { targets: { userId: user.id } });
-  try {
-    await createUser(user, [], [event]);
-  } catch (error) {
-    if (error instanceof ConditionFailed && error.failed.has("email")) {
-      const raced = await getUserByEmail(normalized);
-      if (raced) return { created: false, userId: raced.id, roles: raced.roles };
-    }
-    throw error;
+  const user = await newUser(input.email, input.password, ["admin"], deps);
+  const event = newAuditEvent(actorOf(ctx), "user.admin_created", {
+    targets: { userId: user.id },
+  });
+  const out = await deps.store.createUser({ user, events: () => [event] });
+  if (!out.created) {
+    const raced = await userByEmail(user.email, deps);
+    if (raced) return { created: false, userId: raced.id, roles: raced.roles };
+    throw new Error("the email is claimed by no user");
   }
   return { created: true, userId: user.id, roles: user.roles };
+}
+
+async function userByEmail(email: string, deps: IdentityDeps): Promise<UserRecord | null> {
+  const id = await deps.store.getUserIdByEmail(email);
+  return id ? deps.store.getUser(id) : null;
 }
 
 // ---------------------------------------------------------------------------- login
 
 /**
  * Login. Every failure (unknown email, wrong password, locked) answers the same 401
- * after one bcrypt compare (against a dummy hash when there is no user) and the same
- * DynamoDB round trips, and records a security event.
+ * after one password compare (against a dummy hash when there is no user) and the same
+ * store round trips, and records a security event.
  *
  * Lockout (lib/store/users.ts "lockout"): before the compare the attempt reserves one
  * of the account's slots in a conditional write, so parallel guesses are never judged
@@ -201,33 +185,38 @@ export async function createAdmin(
  * in a transaction conditioned on the reservation and on the roles being unchanged.
  */
 export async function login(
-  caller: Caller,
+  ctx: AnyContext,
   input: { email: string; password: string },
+  deps: IdentityDeps,
 ): Promise<TokenPair> {
-  const c = config();
-  const actor = actorOf(caller);
-  const limits: LoginAttemptLimits = {
-    nowMs: Date.now(),
-    windowMs: c.MICROPAY_LOCKOUT_WINDOW_SECONDS * 1000,
-    attemptTtlMs: c.MICROPAY_LOGIN_ATTEMPT_TTL_SECONDS * 1000,
-    threshold: c.MICROPAY_LOCKOUT_THRESHOLD,
-  };
-  const user = await getUserForLogin(normalizeEmail(input.email));
+  const s = deps.settings();
+  const { store } = deps;
+  const actor = actorOf(ctx);
+  const user = await store.getUserForLogin(normalizeEmail(input.email));
   let reserved = false;
-  if (user) reserved = (await reserveLoginAttempt(user, limits)) === "reserved";
-  else await loginRoundTripForNobody();
-  const passwordOk = await verifyPassword(input.password, user?.passwordHash);
+  if (user) {
+    const limits = {
+      nowMs: deps.now(),
+      windowMs: s.MICROPAY_LOCKOUT_WINDOW_SECONDS * 1000,
+      attemptTtlMs: s.MICROPAY_LOGIN_ATTEMPT_TTL_SECONDS * 1000,
+      threshold: s.MICROPAY_LOCKOUT_THRESHOLD,
+    };
+    reserved = (await store.reserveLoginAttempt(user, limits)) === "reserved";
+  } else {
+    await store.loginRoundTripForNobody();
+  }
+  const passwordOk = await deps.passwords.verify(input.password, user?.passwordHash);
 
   if (!user || !reserved || !passwordOk) {
     const reason = !user ? "unknown_email" : !reserved ? "locked" : "wrong_password";
     if (user && reserved) {
-      const count = await recordLoginFailure(user.id);
-      if (count >= c.MICROPAY_LOCKOUT_THRESHOLD) {
-        const nowMs = Date.now();
-        const locked = await lockAccount(
+      const count = await store.recordLoginFailure(user.id);
+      if (count >= s.MICROPAY_LOCKOUT_THRESHOLD) {
+        const nowMs = deps.now();
+        const locked = await store.lockAccount(
           user.id,
           nowMs,
-          nowMs + c.MICROPAY_LOCKOUT_DURATION_SECONDS * 1000,
+          nowMs + s.MICROPAY_LOCKOUT_DURATION_SECONDS * 1000,
           newAuditEvent(actor, "auth.account_locked", {
             outcome: "failure",
             reason: `${count} failed logins`,
@@ -237,23 +226,23 @@ export async function login(
         if (locked) countMetric(METRIC_ACCOUNT_LOCKED);
       }
     } else {
-      await loginRoundTripForNobody();
+      await store.loginRoundTripForNobody();
     }
-    throw await loginFailed(actor, reason, user?.id);
+    throw await loginFailed(actor, reason, user?.id, deps);
   }
 
   let outcome: TokenPair | "refused" | "roles_moving";
   try {
-    outcome = await startSession(user, input.password, actor);
+    outcome = await startSession(user, input.password, actor, deps);
   } catch (error) {
-    await releaseLoginAttempt(user.id);
+    await store.releaseLoginAttempt(user.id);
     throw error;
   }
   if (outcome === "refused" || outcome === "roles_moving") {
-    await releaseLoginAttempt(user.id);
-    if (outcome === "refused") throw await loginFailed(actor, "locked", user.id);
+    await store.releaseLoginAttempt(user.id);
+    if (outcome === "refused") throw await loginFailed(actor, "locked", user.id, deps);
     // The roles changed twice while this login ran: say "try again", not "wrong password".
-    await putSecurityEvent(
+    await store.recordSecurityEvent(
       newAuditEvent(actor, "auth.login_failed", {
         outcome: "failure",
         reason: "concurrent_role_change",
@@ -266,9 +255,14 @@ export async function login(
 }
 
 /** Records a failed login (security event, metric) and returns the uniform 401. */
-async function loginFailed(actor: AuditActor, reason: string, userId: string | undefined) {
+async function loginFailed(
+  actor: AuditActor,
+  reason: string,
+  userId: string | undefined,
+  deps: IdentityDeps,
+) {
   countMetric(METRIC_LOGIN_FAILED);
-  await putSecurityEvent(
+  await deps.store.recordSecurityEvent(
     newAuditEvent(actor, "auth.login_failed", {
       outcome: "failure",
       reason,
@@ -288,18 +282,21 @@ async function loginFailed(actor: AuditActor, reason: string, userId: string | u
  * reservation dropped meanwhile.
  */
 async function startSession(
-  read: UserItem,
+  read: UserRecord,
   password: string,
   requestActor: AuditActor,
+  deps: IdentityDeps,
 ): Promise<TokenPair | "refused" | "roles_moving"> {
-  const c = config();
-  const upgraded = needsRehash(read.passwordHash) ? await hashPassword(password) : undefined;
+  const s = deps.settings();
+  const upgraded = deps.passwords.needsRehash(read.passwordHash)
+    ? await deps.passwords.hash(password)
+    : undefined;
   let user = read;
   for (let attempt = 0; attempt < 2; attempt++) {
-    const nowMs = Date.now();
-    const now = new Date(nowMs).toISOString();
-    const expiresAt = Math.floor(nowMs / 1000) + c.MICROPAY_REFRESH_TOKEN_TTL_SECONDS;
-    const family: FamilyItem = {
+    const nowMs = deps.now();
+    const now = iso(nowMs);
+    const expiresAt = Math.floor(nowMs / 1000) + s.MICROPAY_REFRESH_TOKEN_TTL_SECONDS;
+    const family: FamilyRecord = {
       familyId: newId("fam"),
       userId: user.id,
       generation: user.generation,
@@ -308,7 +305,7 @@ async function startSession(
       expiresAt,
     };
     const refresh = newRefreshToken();
-    const token: RefreshTokenItem = {
+    const token: RefreshTokenRecord = {
       hash: refresh.hash,
       familyId: family.familyId,
       userId: user.id,
@@ -316,9 +313,9 @@ async function startSession(
       createdAt: now,
       expiresAt,
     };
-    const access = await issueAccessToken(user.id, user.roles);
+    const access = await deps.tokens.issue(user.id, user.roles);
     const actor: AuditActor = { ...requestActor, userId: user.id, roles: user.roles };
-    const started = await startLoginSession({
+    const started = await deps.store.startLoginSession({
       family,
       token,
       expectedGeneration: user.generation,
@@ -331,7 +328,7 @@ async function startSession(
       ],
     });
     if (started === "started") return pairOf(access, refresh.token);
-    const fresh = await getUser(user.id);
+    const fresh = await deps.store.getUser(user.id);
     if (!fresh || fresh.generation === user.generation) return "refused";
     user = fresh; // the roles changed while this login ran: once more, with the new ones
   }
@@ -339,7 +336,7 @@ async function startSession(
 }
 
 /** The answer of a login or refresh. */
-function pairOf(access: IssuedAccessToken, refreshToken: string): TokenPair {
+function pairOf(access: { token: string; expiresIn: number }, refreshToken: string): TokenPair {
   return {
     accessToken: access.token,
     tokenType: "Bearer",
@@ -356,31 +353,36 @@ function pairOf(access: IssuedAccessToken, refreshToken: string): TokenPair {
  * against a parallel use of the same token, is reuse: the whole family is revoked.
  * The new access token carries the user's current roles.
  */
-export async function refresh(caller: Caller, presented: string): Promise<TokenPair> {
+export async function refresh(
+  ctx: AnyContext,
+  input: { refreshToken: string },
+  deps: IdentityDeps,
+): Promise<TokenPair> {
+  const presented = input.refreshToken;
   if (!isRefreshTokenShape(presented)) throw invalidRefresh();
-  const c = config();
+  const { store } = deps;
   const hash = hashRefreshToken(presented);
-  const nowMs = Date.now();
+  const nowMs = deps.now();
   const nowS = Math.floor(nowMs / 1000);
-  const now = new Date(nowMs).toISOString();
-  const item = await getRefreshToken(hash);
+  const now = iso(nowMs);
+  const item = await store.getRefreshToken(hash);
   if (!item || item.expiresAt <= nowS) throw invalidRefresh();
-  const family = await getFamily(item.familyId);
+  const family = await store.getFamily(item.familyId);
   if (!family || family.revoked || family.expiresAt <= nowS) throw invalidRefresh();
-  const actor: AuditActor = { ...actorOf(caller), userId: item.userId };
+  const actor: AuditActor = { ...actorOf(ctx), userId: item.userId };
 
   if (item.status !== "active") {
-    await revokeForReuse(actor, family, now);
+    await revokeForReuse(actor, family, now, deps);
     throw invalidRefresh();
   }
-  const user = await getUser(item.userId);
+  const user = await store.getUser(item.userId);
   if (!user || user.generation !== family.generation) throw invalidRefresh();
 
   const next = newRefreshToken();
   // Signed before the rotation, which commits only if the generation (the roles) read
   // above is still current: no token signed after a role change carries the old roles.
-  const access = await issueAccessToken(user.id, user.roles);
-  const outcome = await rotateRefreshToken({
+  const access = await deps.tokens.issue(user.id, user.roles);
+  const outcome = await store.rotateRefreshToken({
     oldHash: hash,
     next: {
       hash: next.hash,
@@ -388,41 +390,50 @@ export async function refresh(caller: Caller, presented: string): Promise<TokenP
       userId: user.id,
       status: "active",
       createdAt: now,
-      expiresAt: nowS + c.MICROPAY_REFRESH_TOKEN_TTL_SECONDS,
+      expiresAt: nowS + deps.settings().MICROPAY_REFRESH_TOKEN_TTL_SECONDS,
     },
     family,
     now,
   });
   if (outcome === "token_reused") {
-    await revokeForReuse(actor, family, now);
+    await revokeForReuse(actor, family, now, deps);
     throw invalidRefresh();
   }
   if (outcome !== "rotated") throw invalidRefresh();
   return pairOf(access, next.token);
 }
 
-async function revokeForReuse(actor: AuditActor, family: FamilyItem, now: string): Promise<void> {
+async function revokeForReuse(
+  actor: AuditActor,
+  family: FamilyRecord,
+  now: string,
+  deps: IdentityDeps,
+): Promise<void> {
   const targets = { userId: family.userId, familyId: family.familyId };
   countMetric(METRIC_REFRESH_REUSE);
-  await putSecurityEvent(
+  await deps.store.recordSecurityEvent(
     newAuditEvent(actor, "auth.refresh_token_reused", { outcome: "failure", targets }),
   );
-  await revokeFamily(family.familyId, "reuse", now, [
+  await deps.store.revokeFamily(family.familyId, "reuse", now, [
     newAuditEvent(actor, "auth.tokens_revoked", { reason: "refresh_token_reuse", targets }),
   ]);
 }
 
 // --------------------------------------------------------------------------- logout
 
-/** Revokes the family of `presented` if it belongs to the caller; always 204. */
-export async function logout(caller: Caller & { principal: Principal }, presented: string) {
-  if (!isRefreshTokenShape(presented)) return;
-  const item = await getRefreshToken(hashRefreshToken(presented));
+/** Revokes the family of the presented token if it belongs to the caller; never refuses. */
+export async function logout(
+  ctx: CallContext,
+  input: { refreshToken: string },
+  deps: IdentityDeps,
+): Promise<void> {
+  if (!isRefreshTokenShape(input.refreshToken)) return;
+  const item = await deps.store.getRefreshToken(hashRefreshToken(input.refreshToken));
   if (!item) return;
-  const actor = actorOf(caller);
+  const actor = actorOf(ctx);
   const targets = { userId: item.userId, familyId: item.familyId };
-  if (item.userId !== caller.principal.userId) {
-    await putSecurityEvent(
+  if (item.userId !== ctx.principal.userId) {
+    await deps.store.recordSecurityEvent(
       newAuditEvent(actor, "auth.logout_denied", {
         outcome: "failure",
         reason: "refresh token of another user",
@@ -431,85 +442,90 @@ export async function logout(caller: Caller & { principal: Principal }, presente
     );
     return;
   }
-  await revokeFamily(item.familyId, "logout", new Date().toISOString(), [
+  await deps.store.revokeFamily(item.familyId, "logout", iso(deps.now()), [
     newAuditEvent(actor, "auth.tokens_revoked", { reason: "logout", targets }),
   ]);
 }
 
 // ------------------------------------------------------------------------------- me
 
-export async function me(principal: Principal): Promise<PublicUser> {
-  const user = await getUser(principal.userId);
+/** The caller's own profile. */
+export async function me(
+  ctx: CallContext,
+  _input: unknown,
+  deps: IdentityDeps,
+): Promise<PublicUser> {
+  const user = await deps.store.getUser(ctx.principal.userId);
   if (!user) throw notFound();
   return publicUser(user);
 }
 
 // ------------------------------------------------------------------------ admin users
 
+/** Users, newest first, a page at a time; the cursor is bound to the calling admin. */
 export async function adminListUsers(
-  principal: Principal,
-  query: { limit: number; cursor?: string | undefined },
+  ctx: CallContext,
+  input: { limit: number; cursor?: string | undefined },
+  deps: IdentityDeps,
 ): Promise<{ data: AdminUserView[]; hasMore: boolean; nextCursor: string | null }> {
-  const scope = `admin-users:${principal.userId}`;
-  await signingKeys(); // installs the cursor key (derived from the signing key)
+  const scope = `admin-users:${ctx.principal.userId}`;
   let after: string | undefined;
-  if (query.cursor !== undefined) {
-    const id = decodeCursor(scope, query.cursor).after;
+  if (input.cursor !== undefined) {
+    const id = (await deps.cursors.decode(scope, input.cursor)).after;
     if (id === undefined || !isId(id, "usr")) throw badRequest("The cursor is invalid.");
     after = id;
   }
-  const page = await listUsers(query.limit, after);
+  const page = await deps.store.listUsers(input.limit, after);
   const last = page.users.at(-1);
   return {
     data: page.users.map(adminView),
     hasMore: page.hasMore,
-    nextCursor: page.hasMore && last ? encodeCursor(scope, { after: last.id }) : null,
+    nextCursor: page.hasMore && last ? await deps.cursors.encode(scope, { after: last.id }) : null,
   };
 }
 
 /**
  * Replaces a user's roles. Revokes all of the user's refresh families in the same
  * write (the new roles reach tokens at the next login or refresh; older access tokens
- * expire within their lifetime). Removing the last admin's admin role is a 409.
+ * expire within their lifetime). Removing the last admin's admin role is refused.
  */
 export async function adminSetRoles(
-  caller: Caller & { principal: Principal },
-  userId: string,
-  requested: readonly Role[],
+  ctx: CallContext,
+  input: { userId: string; roles: readonly Role[] },
+  deps: IdentityDeps,
 ): Promise<AdminUserView> {
-  const roles = canonicalRoles(requested);
+  const { userId } = input;
+  const roles = canonicalRoles(input.roles);
   for (let attempt = 0; attempt < 3; attempt++) {
-    const user = await getUser(userId);
+    const user = await deps.store.getUser(userId);
     if (!user) throw notFound("No such user.");
     const was = user.roles.includes("admin");
     const will = roles.includes("admin");
     const adminDelta = was === will ? 0 : will ? 1 : -1;
-    const now = new Date().toISOString();
-    const actor = actorOf(caller);
+    const now = iso(deps.now());
+    const actor = actorOf(ctx);
     const targets = { userId };
-    try {
-      await replaceRoles({
-        userId,
-        roles,
-        expectedGeneration: user.generation,
-        adminDelta,
-        now,
-        events: [
-          newAuditEvent(actor, "user.roles_changed", {
-            reason: `${user.roles.join(",")} -> ${roles.join(",")}`,
-            targets,
-          }),
-          newAuditEvent(actor, "auth.tokens_revoked", { reason: "role_change", targets }),
-        ],
-      });
+    const outcome = await deps.store.replaceRoles({
+      userId,
+      roles,
+      expectedGeneration: user.generation,
+      adminDelta,
+      now,
+      events: [
+        newAuditEvent(actor, "user.roles_changed", {
+          reason: `${user.roles.join(",")} -> ${roles.join(",")}`,
+          targets,
+        }),
+        newAuditEvent(actor, "auth.tokens_revoked", { reason: "role_change", targets }),
+      ],
+    });
+    if (outcome === "replaced") {
       return adminView({ ...user, roles, updatedAt: now, generation: user.generation + 1 });
-    } catch (error) {
-      if (!(error instanceof ConditionFailed)) throw error;
-      if (error.failed.has("admin_counter") && adminDelta < 0) {
-        throw new Refusal("last_admin", "The last admin cannot give up the admin role.");
-      }
-      // The user changed meanwhile: read again and retry.
     }
+    if (outcome === "last_admin") {
+      throw new Refusal("last_admin", "The last admin cannot give up the admin role.");
+    }
+    // The user changed meanwhile: read again and retry.
   }
   throw new Refusal("concurrent_update", "The user was changed concurrently; retry.");
 }

@@ -1,5 +1,6 @@
 import { type AuditActor, newAuditEvent } from "../audit/events.ts";
 import { checkAccessToken, invalidToken } from "../auth/access-token.ts";
+import "../aws/signing-key.ts"; // installs the signing key source token checks load from
 import { forbidden, unauthorized } from "../problems.ts";
 import type { Principal, RouteDef } from "../routes/types.ts";
 import { putSecurityEvent } from "../store/security-events.ts";

@@ -1,5 +1,11 @@
 import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import type { AuditEvent } from "../audit/events.ts";
+import type {
+  FamilyRecord,
+  IdentityStore,
+  RefreshTokenRecord,
+  RotateOutcome,
+} from "../auth/port.ts";
 import { auditPut } from "./audit-outbox.ts";
 import { docClient, tableName } from "./client.ts";
 import { familyKey, refreshKey, userKey } from "./keys.ts";
@@ -7,7 +13,8 @@ import { labelled, transact } from "./transact.ts";
 import { ConditionFailed } from "./users.ts";
 
 /**
- * DynamoDB access for sessions: refresh-token families and tokens.
+ * DynamoDB access for sessions: refresh-token families and tokens (the session half of
+ * the identity store port, lib/auth/port.ts).
  *
  * Items (single table; keys in lib/store/keys.ts):
  *   RTFAM#<familyId> / FAMILY    a login session: userId, generation, revoked, expiresAt (TTL)
@@ -17,24 +24,6 @@ import { ConditionFailed } from "./users.ts";
  * A family records the user's role generation it was made under (lib/store/users.ts);
  * starting and rotating check it, so a role change revokes every family at once.
  */
-export interface FamilyItem {
-  readonly familyId: string;
-  readonly userId: string;
-  readonly generation: number;
-  readonly revoked: boolean;
-  readonly createdAt: string;
-  readonly expiresAt: number;
-}
-
-export interface RefreshTokenItem {
-  readonly hash: string;
-  readonly familyId: string;
-  readonly userId: string;
-  readonly status: "active" | "rotated";
-  readonly createdAt: string;
-  readonly expiresAt: number;
-}
-
 /**
  * Starts a login session: a new family with its first token and the audit events, in
  * one transaction with an update of the user that frees the caller's attempt slot,
@@ -45,14 +34,9 @@ export interface RefreshTokenItem {
  * no longer holds (read the user to see which). Transaction conflicts are retried
  * (lib/store/transact.ts), then 503.
  */
-export async function startLoginSession(input: {
-  family: FamilyItem;
-  token: RefreshTokenItem;
-  expectedGeneration: number;
-  nowMs: number;
-  upgradedHash?: string | undefined;
-  events: AuditEvent[];
-}): Promise<"started" | "user_changed"> {
+export async function startLoginSession(
+  input: Parameters<IdentityStore["startLoginSession"]>[0],
+): ReturnType<IdentityStore["startLoginSession"]> {
   const t = tableName();
   const { family, token } = input;
   const upgrade = input.upgradedHash !== undefined;
@@ -99,7 +83,7 @@ export async function startLoginSession(input: {
   throw new ConditionFailed(new Set(out.failed.keys()));
 }
 
-export async function getRefreshToken(hash: string): Promise<RefreshTokenItem | null> {
+export async function getRefreshToken(hash: string): Promise<RefreshTokenRecord | null> {
   const out = await docClient().send(
     new GetCommand({ TableName: tableName(), Key: refreshKey(hash), ConsistentRead: true }),
   );
@@ -109,13 +93,13 @@ export async function getRefreshToken(hash: string): Promise<RefreshTokenItem | 
     hash: i.hash as string,
     familyId: i.familyId as string,
     userId: i.userId as string,
-    status: i.status as RefreshTokenItem["status"],
+    status: i.status as RefreshTokenRecord["status"],
     createdAt: i.createdAt as string,
     expiresAt: i.expiresAt as number,
   };
 }
 
-export async function getFamily(familyId: string): Promise<FamilyItem | null> {
+export async function getFamily(familyId: string): Promise<FamilyRecord | null> {
   const out = await docClient().send(
     new GetCommand({ TableName: tableName(), Key: familyKey(familyId), ConsistentRead: true }),
   );
@@ -131,19 +115,14 @@ export async function getFamily(familyId: string): Promise<FamilyItem | null> {
   };
 }
 
-export type RotateOutcome = "rotated" | "token_reused" | "family_revoked" | "user_changed";
-
 /**
  * Rotates a refresh token: the old one becomes `rotated` only if it is still `active`
  * (so of two parallel uses exactly one wins), the new one is stored, the family must
  * not be revoked and the user's generation must still match the family's.
  */
-export async function rotateRefreshToken(input: {
-  oldHash: string;
-  next: RefreshTokenItem;
-  family: FamilyItem;
-  now: string;
-}): Promise<RotateOutcome> {
+export async function rotateRefreshToken(
+  input: Parameters<IdentityStore["rotateRefreshToken"]>[0],
+): Promise<RotateOutcome> {
   const t = tableName();
   const out = await transact([
     labelled("old_token", {

@@ -1,5 +1,12 @@
 import { GetCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { AuditEvent } from "../audit/events.ts";
+import type {
+  CreateUserOutcome,
+  IdentityStore,
+  LoginAttemptLimits,
+  UserRecord,
+} from "../auth/port.ts";
+import { newAccountTransactItems } from "../ledger/accounts.ts";
 import { logger } from "../observability.ts";
 import type { Role } from "../routes/types.ts";
 import { auditPut } from "./audit-outbox.ts";
@@ -17,7 +24,9 @@ import { type Labelled, labelled, transact } from "./transact.ts";
 
 /**
  * DynamoDB access for users: profiles, email uniqueness, the admin counter, roles, and
- * lockout counters. Sessions (refresh families and tokens) are lib/store/sessions.ts.
+ * lockout counters: the user half of the identity store port (lib/auth/port.ts;
+ * assembled in lib/store/identity.ts). Sessions (refresh families and tokens) are
+ * lib/store/sessions.ts.
  *
  * Items (single table; keys in lib/store/keys.ts):
  *   USER#<id>        / PROFILE   the user: email, roles, passwordHash, generation,
@@ -32,24 +41,7 @@ import { type Labelled, labelled, transact } from "./transact.ts";
  * made under and refreshing checks it, so bumping it revokes every family of that user
  * in the same write as the role change, without a scan or an index read.
  */
-export interface UserItem {
-  readonly id: string;
-  readonly email: string;
-  readonly roles: Role[];
-  readonly passwordHash: string;
-  readonly createdAt: string;
-  readonly updatedAt: string;
-  readonly generation: number;
-  readonly failedCount?: number;
-  readonly failedWindowStart?: number;
-  readonly lockedUntil?: number;
-  /** Attempt slots used in the window: judged failures plus attempts still running. */
-  readonly attemptCount?: number;
-  /** Attempts reserved and not yet judged (or abandoned, see pendingSince). */
-  readonly pendingCount?: number;
-  /** When the latest attempt was reserved (ms). */
-  readonly pendingSince?: number;
-}
+export type { LoginAttemptLimits, UserRecord };
 
 /** Thrown when a transaction's conditions failed: `failed` holds the failing labels. */
 export class ConditionFailed extends Error {
@@ -59,18 +51,9 @@ export class ConditionFailed extends Error {
   }
 }
 
-/**
- * The shared transact (retries conflicts and throttling, then 503), with a refusal
- * thrown as ConditionFailed by label.
- */
-async function commit(items: readonly Labelled[]): Promise<void> {
-  const out = await transact(items);
-  if (!out.ok) throw new ConditionFailed(new Set(out.failed.keys()));
-}
-
 // ---------------------------------------------------------------------------- users
 
-export function userItem(user: UserItem): Record<string, unknown> {
+export function userItem(user: UserRecord): Record<string, unknown> {
   return {
     ...userKey(user.id),
     type: "user",
@@ -80,14 +63,13 @@ export function userItem(user: UserItem): Record<string, unknown> {
 }
 
 /**
- * Creates a user (and its email claim) plus whatever the caller adds (an account, audit
- * events) in one transaction. Throws ConditionFailed with "email" when the email is taken.
+ * Creates a user (and its email claim), with its first account if asked, plus the
+ * audit events, in one transaction. "email_taken" when the email is claimed.
  */
 export async function createUser(
-  user: UserItem,
-  extra: readonly Labelled[],
-  events: AuditEvent[],
-): Promise<void> {
+  input: Parameters<IdentityStore["createUser"]>[0],
+): Promise<CreateUserOutcome> {
+  const { user } = input;
   const t = tableName();
   const adminItems: Labelled[] = user.roles.includes("admin")
     ? [
@@ -102,7 +84,14 @@ export async function createUser(
         }),
       ]
     : [];
-  await commit([
+  const first = input.firstAccount
+    ? newAccountTransactItems({
+        ownerId: user.id,
+        currency: input.firstAccount.currency,
+        now: input.firstAccount.now,
+      })
+    : undefined;
+  const out = await transact([
     labelled("user", {
       Put: { TableName: t, Item: userItem(user), ConditionExpression: "attribute_not_exists(pk)" },
     }),
@@ -114,12 +103,15 @@ export async function createUser(
       },
     }),
     ...adminItems,
-    ...extra,
-    ...events.map(auditPut),
+    ...(first?.items ?? []),
+    ...input.events(first?.account.id).map(auditPut),
   ]);
+  if (out.ok) return { created: true, account: first?.account };
+  if (out.failed.has("email")) return { created: false, reason: "email_taken" };
+  throw new ConditionFailed(new Set(out.failed.keys()));
 }
 
-function toUser(item: Record<string, unknown> | undefined): UserItem | null {
+function toUser(item: Record<string, unknown> | undefined): UserRecord | null {
   if (item?.type !== "user") return null;
   return {
     id: item.id as string,
@@ -138,7 +130,7 @@ function toUser(item: Record<string, unknown> | undefined): UserItem | null {
   };
 }
 
-export async function getUser(id: string): Promise<UserItem | null> {
+export async function getUser(id: string): Promise<UserRecord | null> {
   const out = await docClient().send(
     new GetCommand({ TableName: tableName(), Key: userKey(id), ConsistentRead: true }),
   );
@@ -152,17 +144,12 @@ export async function getUserIdByEmail(email: string): Promise<string | null> {
   return typeof out.Item?.userId === "string" ? out.Item.userId : null;
 }
 
-export async function getUserByEmail(email: string): Promise<UserItem | null> {
-  const id = await getUserIdByEmail(email);
-  return id ? getUser(id) : null;
-}
-
 /**
  * The login lookup. It always makes two reads (email claim, then user) so an unknown
  * email costs the same round trips as a known one: without a claim it reads a user
  * key that cannot exist.
  */
-export async function getUserForLogin(email: string): Promise<UserItem | null> {
+export async function getUserForLogin(email: string): Promise<UserRecord | null> {
   const id = await getUserIdByEmail(email);
   const user = await getUser(id ?? `usr_NONE${Date.now()}`);
   return id ? user : null;
@@ -193,7 +180,7 @@ export async function loginRoundTripForNobody(): Promise<void> {
 export async function listUsers(
   limit: number,
   after: string | undefined,
-): Promise<{ users: UserItem[]; hasMore: boolean }> {
+): Promise<{ users: UserRecord[]; hasMore: boolean }> {
   const out = await docClient().send(
     new QueryCommand({
       TableName: tableName(),
@@ -212,24 +199,19 @@ export async function listUsers(
         : {}),
     }),
   );
-  const users = (out.Items ?? []).map(toUser).filter((u): u is UserItem => u !== null);
+  const users = (out.Items ?? []).map(toUser).filter((u): u is UserRecord => u !== null);
   return { users: users.slice(0, limit), hasMore: users.length > limit };
 }
 
 /**
  * Replaces a user's roles and bumps its generation (revoking all its refresh families)
- * in one transaction with the audit events. Optimistic: fails with ConditionFailed
- * ("user") if the user changed meanwhile. `adminDelta` keeps the admin counter right;
- * removing the last admin fails with ConditionFailed ("admin_counter").
+ * in one transaction with the audit events. Optimistic: "user_changed" if the user
+ * changed meanwhile. `adminDelta` keeps the admin counter right; removing the last
+ * admin is "last_admin".
  */
-export async function replaceRoles(input: {
-  userId: string;
-  roles: Role[];
-  expectedGeneration: number;
-  adminDelta: -1 | 0 | 1;
-  now: string;
-  events: AuditEvent[];
-}): Promise<void> {
+export async function replaceRoles(
+  input: Parameters<IdentityStore["replaceRoles"]>[0],
+): ReturnType<IdentityStore["replaceRoles"]> {
   const t = tableName();
   const counter: Labelled[] =
     input.adminDelta === 0
@@ -247,7 +229,7 @@ export async function replaceRoles(input: {
             },
           }),
         ];
-  await commit([
+  const out = await transact([
     labelled("user", {
       Update: {
         TableName: t,
@@ -266,6 +248,9 @@ export async function replaceRoles(input: {
     ...counter,
     ...input.events.map(auditPut),
   ]);
+  if (out.ok) return "replaced";
+  if (out.failed.has("admin_counter") && input.adminDelta < 0) return "last_admin";
+  return "user_changed";
 }
 
 // -------------------------------------------------------------------------- lockout
@@ -292,15 +277,8 @@ export async function replaceRoles(input: {
  * window (MICROPAY_LOCKOUT_WINDOW_SECONDS) bounds the rest: a new window starts with
  * the failures at zero. So an account is never stuck for longer than the window.
  */
-export interface LoginAttemptLimits {
-  readonly nowMs: number;
-  readonly windowMs: number;
-  readonly attemptTtlMs: number;
-  readonly threshold: number;
-}
-
 type LockoutState = Pick<
-  UserItem,
+  UserRecord,
   | "failedCount"
   | "failedWindowStart"
   | "lockedUntil"
@@ -392,10 +370,10 @@ const RESERVATION_ROUNDS = 4;
  * from `user` alone still makes one (no-op) write, so it costs what a reservation does.
  */
 export async function reserveLoginAttempt(
-  user: UserItem,
+  user: UserRecord,
   limits: LoginAttemptLimits,
 ): Promise<"reserved" | "refused"> {
-  let state: UserItem | null = user;
+  let state: UserRecord | null = user;
   for (let round = 0; round < RESERVATION_ROUNDS && state; round++) {
     const plan = planReservation(state, limits);
     if (plan === "refuse") {
