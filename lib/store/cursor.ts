@@ -15,8 +15,8 @@ import { badRequest } from "../problems.ts";
  *
  * Key: derived (HMAC with a fixed label) from the deployment's token signing key,
  * so every Lambda container of a stage agrees on it and nothing new has to be
- * provisioned. `setCursorKey` lets the identity module (or a test) install the key
- * material once it has loaded it; until then the key file named by
+ * provisioned. `setCursorKey` lets the signing-key wiring (lib/aws/signing-key.ts)
+ * or a test install the key material once it has loaded it; until then the key file named by
  * MICROPAY_SIGNING_KEY_FILE is used, and failing that a random per-process key
  * (only adequate for a single-process local stack, and logged as such).
  */

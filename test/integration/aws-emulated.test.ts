@@ -40,7 +40,7 @@ import { type SpawnedStack, spawnStack } from "../support/spawn-stack.ts";
  * - The sink's own edge cases (a stream made by another container or deleted, events
  *   CloudWatch rejects, the lookup by event id), on the same emulated service.
  * - The signing key: the custom resource handler (infra/runtime/signing-key.ts) on
- *   CloudFormation's Create/Update/Delete events, and the loader (lib/auth/keys.ts)
+ *   CloudFormation's Create/Update/Delete events, and the loader (lib/auth/keys.ts, lib/aws/)
  *   reading what it wrote.
  *
  * What moto does not do (so these tests cannot show it): IAM and KMS are not enforced,
@@ -433,6 +433,9 @@ describe("the signing key (moto Secrets Manager)", () => {
   it("the loader reads the generated key; a token it signs verifies with the secret's public half", async () => {
     const { resetConfigForTests } = await import("../../lib/config.ts");
     const { resetSigningKeysForTests, signingKeys } = await import("../../lib/auth/keys.ts");
+    // The Lambda wiring: the configured source (Secrets Manager here).
+    const { installSigningKeySource } = await import("../../lib/aws/signing-key.ts");
+    installSigningKeySource();
     const { issueAccessToken, verifyAccessToken } = await import("../../lib/auth/access-token.ts");
     const arn = await placeholderSecret();
     process.env.MICROPAY_SIGNING_KEY_SECRET_ID = arn;
@@ -440,7 +443,7 @@ describe("the signing key (moto Secrets Manager)", () => {
       resetConfigForTests();
       resetSigningKeysForTests();
       // Before the generator has run the secret holds its placeholder: no key, a 503.
-      await expect(signingKeys()).rejects.toMatchObject({ status: 503 });
+      await expect(signingKeys()).rejects.toMatchObject({ code: "service_unavailable" });
 
       await send("Create", arn);
       const jwk = JSON.parse(await secretValue(arn)) as Record<string, string>;

@@ -12,9 +12,11 @@ import {
 } from "../../lib/auth/access-token.ts";
 import {
   ensureLocalSigningKeyFile,
+  keyFileSource,
   parseKeyMaterial,
   publicJwks,
   resetSigningKeysForTests,
+  useSigningKeySource,
 } from "../../lib/auth/keys.ts";
 import {
   dummyHash,
@@ -48,7 +50,7 @@ beforeAll(() => {
     MICROPAY_DYNAMODB_ENDPOINT: "http://127.0.0.1:9",
   });
   resetConfigForTests();
-  resetSigningKeysForTests();
+  useSigningKeySource(keyFileSource(keyFile));
 });
 
 afterAll(() => {
