@@ -1,4 +1,3 @@
-import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import type { AuditEvent } from "../audit/events.ts";
 import type {
   FamilyRecord,
@@ -7,10 +6,10 @@ import type {
   RotateOutcome,
 } from "../auth/port.ts";
 import { auditPut } from "./audit-outbox.ts";
-import { docClient, tableName } from "./client.ts";
+import { tableName } from "./client.ts";
 import { familyKey, refreshKey, userKey } from "./keys.ts";
 import { labelled, transact } from "./transact.ts";
-import { ConditionFailed } from "./users.ts";
+import { ConditionFailed, readItem } from "./users.ts";
 
 /**
  * DynamoDB access for sessions: refresh-token families and tokens (the session half of
@@ -84,10 +83,7 @@ export async function startLoginSession(
 }
 
 export async function getRefreshToken(hash: string): Promise<RefreshTokenRecord | null> {
-  const out = await docClient().send(
-    new GetCommand({ TableName: tableName(), Key: refreshKey(hash), ConsistentRead: true }),
-  );
-  const i = out.Item;
+  const i = await readItem(refreshKey(hash));
   if (i?.type !== "refresh_token") return null;
   return {
     hash: i.hash as string,
@@ -100,10 +96,7 @@ export async function getRefreshToken(hash: string): Promise<RefreshTokenRecord 
 }
 
 export async function getFamily(familyId: string): Promise<FamilyRecord | null> {
-  const out = await docClient().send(
-    new GetCommand({ TableName: tableName(), Key: familyKey(familyId), ConsistentRead: true }),
-  );
-  const i = out.Item;
+  const i = await readItem(familyKey(familyId));
   if (i?.type !== "refresh_family") return null;
   return {
     familyId: i.familyId as string,

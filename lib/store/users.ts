@@ -14,6 +14,7 @@ import { docClient, tableName } from "./client.ts";
 import {
   adminCounterKey,
   emailKey,
+  type Key,
   USERS_INDEX,
   USERS_PARTITION,
   userIndexKey,
@@ -130,18 +131,21 @@ function toUser(item: Record<string, unknown> | undefined): UserRecord | null {
   };
 }
 
-export async function getUser(id: string): Promise<UserRecord | null> {
+/** One item by key, strongly consistent (identity reads decide on what they read). */
+export async function readItem(key: Key): Promise<Record<string, unknown> | undefined> {
   const out = await docClient().send(
-    new GetCommand({ TableName: tableName(), Key: userKey(id), ConsistentRead: true }),
+    new GetCommand({ TableName: tableName(), Key: key, ConsistentRead: true }),
   );
-  return toUser(out.Item);
+  return out.Item;
+}
+
+export async function getUser(id: string): Promise<UserRecord | null> {
+  return toUser(await readItem(userKey(id)));
 }
 
 export async function getUserIdByEmail(email: string): Promise<string | null> {
-  const out = await docClient().send(
-    new GetCommand({ TableName: tableName(), Key: emailKey(email), ConsistentRead: true }),
-  );
-  return typeof out.Item?.userId === "string" ? out.Item.userId : null;
+  const claim = await readItem(emailKey(email));
+  return typeof claim?.userId === "string" ? claim.userId : null;
 }
 
 /**
