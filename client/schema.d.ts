@@ -92,12 +92,16 @@ export interface paths {
     /**
      * Your accounts (admins and auditors: any owner's, with ?ownerId=)
      * @description Bearer token with one of the roles: customer, merchant, admin, auditor.
+     *
+     *     Or an API key (`Bearer mp_live_...`) with the `accounts:read` scope, acting as its owner (customer or merchant roles only).
      */
     get: operations["accountsList"];
     put?: never;
     /**
      * Open an account in a currency (one per currency per owner)
      * @description Bearer token with one of the roles: customer, merchant.
+     *
+     *     API keys are refused here (403).
      */
     post: operations["accountsCreate"];
     delete?: never;
@@ -116,6 +120,8 @@ export interface paths {
     /**
      * One account (owner, admin, auditor)
      * @description Bearer token with one of the roles: customer, merchant, admin, auditor.
+     *
+     *     Or an API key (`Bearer mp_live_...`) with the `accounts:read` scope, acting as its owner (customer or merchant roles only).
      */
     get: operations["accountsGet"];
     put?: never;
@@ -139,6 +145,8 @@ export interface paths {
      * Fund an account from the system funding account (admin)
      * @description Bearer token with one of the roles: admin.
      *
+     *     API keys are refused here (403).
+     *
      *     Money-moving: send an `Idempotency-Key`; a retry with the same key and body replays the first result.
      */
     post: operations["depositsCreate"];
@@ -158,6 +166,8 @@ export interface paths {
     /**
      * An account's ledger entries, newest first
      * @description Bearer token with one of the roles: customer, merchant, admin, auditor.
+     *
+     *     Or an API key (`Bearer mp_live_...`) with the `accounts:read` scope, acting as its owner (customer or merchant roles only).
      */
     get: operations["entriesList"];
     put?: never;
@@ -180,6 +190,8 @@ export interface paths {
     /**
      * Pay out of your account to the system payout account (no overdraft)
      * @description Bearer token with one of the roles: customer, merchant.
+     *
+     *     API keys are refused here (403).
      *
      *     Money-moving: send an `Idempotency-Key`; a retry with the same key and body replays the first result.
      */
@@ -206,6 +218,8 @@ export interface paths {
     /**
      * Freeze or unfreeze an account (admin)
      * @description Bearer token with one of the roles: admin.
+     *
+     *     API keys are refused here (403).
      */
     patch: operations["adminAccountsUpdate"];
     trace?: never;
@@ -220,6 +234,8 @@ export interface paths {
     /**
      * All users, newest first (never a password hash or lockout data)
      * @description Bearer token with one of the roles: admin, auditor.
+     *
+     *     API keys are refused here (403).
      */
     get: operations["adminUsersList"];
     put?: never;
@@ -241,10 +257,62 @@ export interface paths {
     /**
      * Replace a user's roles (effective at the user's next refresh)
      * @description Bearer token with one of the roles: admin.
+     *
+     *     API keys are refused here (403).
      */
     put: operations["adminUsersRoles"];
     post?: never;
     delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/api-keys": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Your API keys, newest first (never the secret); one page
+     * @description Bearer token with one of the roles: customer, merchant, admin, auditor.
+     *
+     *     API keys are refused here (403).
+     */
+    get: operations["apiKeysList"];
+    put?: never;
+    /**
+     * Create an API key for your servers (secret shown once; at most 20)
+     * @description Bearer token with one of the roles: customer, merchant.
+     *
+     *     API keys are refused here (403).
+     */
+    post: operations["apiKeysCreate"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/api-keys/{keyId}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /**
+     * Revoke one of your API keys (refused from the next request on)
+     * @description Bearer token with one of the roles: customer, merchant, admin, auditor.
+     *
+     *     API keys are refused here (403).
+     */
+    delete: operations["apiKeysRevoke"];
     options?: never;
     head?: never;
     patch?: never;
@@ -282,6 +350,8 @@ export interface paths {
     /**
      * Revoke the refresh-token family of a session
      * @description Bearer token with one of the roles: customer, merchant, admin, auditor.
+     *
+     *     API keys are refused here (403).
      */
     post: operations["authLogout"];
     delete?: never;
@@ -360,6 +430,8 @@ export interface paths {
     /**
      * The caller's profile
      * @description Bearer token with one of the roles: customer, merchant, admin, auditor.
+     *
+     *     API keys are refused here (403).
      */
     get: operations["me"];
     put?: never;
@@ -380,12 +452,16 @@ export interface paths {
     /**
      * Payments in or out of an account, newest first
      * @description Bearer token with one of the roles: customer, merchant, admin, auditor.
+     *
+     *     Or an API key (`Bearer mp_live_...`) with the `payments:read` scope, acting as its owner (customer or merchant roles only).
      */
     get: operations["paymentsList"];
     put?: never;
     /**
      * Pay from your account to another account in the same currency
      * @description Bearer token with one of the roles: customer, merchant.
+     *
+     *     Or an API key (`Bearer mp_live_...`) with the `payments:write` scope, acting as its owner (customer or merchant roles only).
      *
      *     Money-moving: send an `Idempotency-Key`; a retry with the same key and body replays the first result.
      */
@@ -406,6 +482,8 @@ export interface paths {
     /**
      * One payment (owner of either side, admin, auditor)
      * @description Bearer token with one of the roles: customer, merchant, admin, auditor.
+     *
+     *     Or an API key (`Bearer mp_live_...`) with the `payments:read` scope, acting as its owner (customer or merchant roles only).
      */
     get: operations["paymentsGet"];
     put?: never;
@@ -426,12 +504,16 @@ export interface paths {
     /**
      * A payment's refunds, newest first
      * @description Bearer token with one of the roles: customer, merchant, admin, auditor.
+     *
+     *     Or an API key (`Bearer mp_live_...`) with the `payments:read` scope, acting as its owner (customer or merchant roles only).
      */
     get: operations["refundsList"];
     put?: never;
     /**
      * Refund all or part of a payment (its recipient, or an admin)
      * @description Bearer token with one of the roles: merchant, admin.
+     *
+     *     Or an API key (`Bearer mp_live_...`) with the `refunds:write` scope, acting as its owner (customer or merchant roles only).
      *
      *     Money-moving: send an `Idempotency-Key`; a retry with the same key and body replays the first result.
      */
@@ -452,6 +534,8 @@ export interface paths {
     /**
      * One transfer: a movement's debit and credit (owner of either account, admin, auditor)
      * @description Bearer token with one of the roles: customer, merchant, admin, auditor.
+     *
+     *     Or an API key (`Bearer mp_live_...`) with the `payments:read` scope, acting as its owner (customer or merchant roles only).
      */
     get: operations["transfersGet"];
     put?: never;
@@ -565,6 +649,70 @@ export interface components {
       createdAt: string;
       /** Format: date-time */
       updatedAt: string;
+    };
+    ApiKeysCreateRequest: {
+      /** @description Your label for the key (say, the server that uses it). */
+      name: string;
+      /** @description What the key may do; each route names the scope it needs. */
+      scopes: (
+        | "accounts:read"
+        | "payments:read"
+        | "payments:write"
+        | "refunds:write"
+        | "events:read"
+        | "webhooks:write"
+      )[];
+      /**
+       * Format: date-time
+       * @description When the key stops working (RFC 3339, in the future); none: never.
+       */
+      expiresAt?: string;
+    };
+    ApiKeysCreateResponse: {
+      /** @example key_01J9Z8Q4N7V3XKQ2T5W6Y8B0CD */
+      id: string;
+      name: string;
+      scopes: (
+        | "accounts:read"
+        | "payments:read"
+        | "payments:write"
+        | "refunds:write"
+        | "events:read"
+        | "webhooks:write"
+      )[];
+      /** @description The key's first characters, to recognise it; never the secret. */
+      prefix: string;
+      /** Format: date-time */
+      createdAt: string;
+      expiresAt: string | null;
+      /** @description Updated at most once a minute (MICROPAY_API_KEY_LAST_USED_SECONDS). */
+      lastUsedAt: string | null;
+      /** @description The secret: `mp_live_` + 38 base62 characters (the last 6 a checksum). Shown only in this answer; MicroPay stores only its SHA-256. */
+      key: string;
+    };
+    ApiKeysListResponse: {
+      data: {
+        /** @example key_01J9Z8Q4N7V3XKQ2T5W6Y8B0CD */
+        id: string;
+        name: string;
+        scopes: (
+          | "accounts:read"
+          | "payments:read"
+          | "payments:write"
+          | "refunds:write"
+          | "events:read"
+          | "webhooks:write"
+        )[];
+        /** @description The key's first characters, to recognise it; never the secret. */
+        prefix: string;
+        /** Format: date-time */
+        createdAt: string;
+        expiresAt: string | null;
+        /** @description Updated at most once a minute (MICROPAY_API_KEY_LAST_USED_SECONDS). */
+        lastUsedAt: string | null;
+      }[];
+      hasMore: boolean;
+      nextCursor: string | null;
     };
     AuthLoginRequest: {
       /**
@@ -1002,6 +1150,31 @@ export interface components {
           status?: 409;
           /** @constant */
           code?: "account_exists";
+        };
+      };
+    };
+    /** @description Conflict: `api_key_limit` */
+    ApiKeyLimit: {
+      headers: {
+        "X-Request-Id": components["headers"]["XRequestId"];
+        [name: string]: unknown;
+      };
+      content: {
+        /**
+         * @example {
+         *       "type": "urn:micropay:problem:api_key_limit",
+         *       "title": "Conflict",
+         *       "status": 409,
+         *       "code": "api_key_limit",
+         *       "detail": "See the code.",
+         *       "requestId": "5f0c6f1e-2b7a-4c1d-9a8e-3d2b1c0a9f8e"
+         *     }
+         */
+        "application/problem+json": components["schemas"]["Problem"] & {
+          /** @constant */
+          status?: 409;
+          /** @constant */
+          code?: "api_key_limit";
         };
       };
     };
@@ -1510,7 +1683,31 @@ export interface operations {
       };
       400: components["responses"]["ValidationFailed"];
       401: components["responses"]["Unauthorized"];
-      403: components["responses"]["Forbidden"];
+      /** @description Forbidden: `forbidden`, `insufficient_scope` */
+      403: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "urn:micropay:problem:forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "forbidden",
+           *       "detail": "See the code.",
+           *       "requestId": "5f0c6f1e-2b7a-4c1d-9a8e-3d2b1c0a9f8e"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: "forbidden" | "insufficient_scope";
+          };
+        };
+      };
       429: components["responses"]["RateLimited"];
       500: components["responses"]["InternalError"];
       503: components["responses"]["ServiceUnavailable"];
@@ -1578,7 +1775,31 @@ export interface operations {
       };
       400: components["responses"]["ValidationFailed"];
       401: components["responses"]["Unauthorized"];
-      403: components["responses"]["Forbidden"];
+      /** @description Forbidden: `forbidden`, `insufficient_scope` */
+      403: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "urn:micropay:problem:forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "forbidden",
+           *       "detail": "See the code.",
+           *       "requestId": "5f0c6f1e-2b7a-4c1d-9a8e-3d2b1c0a9f8e"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: "forbidden" | "insufficient_scope";
+          };
+        };
+      };
       404: components["responses"]["NotFound"];
       429: components["responses"]["RateLimited"];
       500: components["responses"]["InternalError"];
@@ -1717,7 +1938,31 @@ export interface operations {
       };
       400: components["responses"]["ValidationFailed"];
       401: components["responses"]["Unauthorized"];
-      403: components["responses"]["Forbidden"];
+      /** @description Forbidden: `forbidden`, `insufficient_scope` */
+      403: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "urn:micropay:problem:forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "forbidden",
+           *       "detail": "See the code.",
+           *       "requestId": "5f0c6f1e-2b7a-4c1d-9a8e-3d2b1c0a9f8e"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: "forbidden" | "insufficient_scope";
+          };
+        };
+      };
       404: components["responses"]["NotFound"];
       429: components["responses"]["RateLimited"];
       500: components["responses"]["InternalError"];
@@ -1941,6 +2186,105 @@ export interface operations {
       409: components["responses"]["LastAdmin"];
       413: components["responses"]["PayloadTooLarge"];
       415: components["responses"]["UnsupportedMediaType"];
+      429: components["responses"]["RateLimited"];
+      500: components["responses"]["InternalError"];
+      503: components["responses"]["ServiceUnavailable"];
+    };
+  };
+  apiKeysList: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ApiKeysListResponse"];
+        };
+      };
+      400: components["responses"]["ValidationFailed"];
+      401: components["responses"]["Unauthorized"];
+      403: components["responses"]["Forbidden"];
+      429: components["responses"]["RateLimited"];
+      500: components["responses"]["InternalError"];
+      503: components["responses"]["ServiceUnavailable"];
+    };
+  };
+  apiKeysCreate: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "name": "shop backend",
+         *       "scopes": [
+         *         "payments:write",
+         *         "payments:read"
+         *       ]
+         *     }
+         */
+        "application/json": components["schemas"]["ApiKeysCreateRequest"];
+      };
+    };
+    responses: {
+      /** @description Created */
+      201: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ApiKeysCreateResponse"];
+        };
+      };
+      400: components["responses"]["ValidationFailed"];
+      401: components["responses"]["Unauthorized"];
+      403: components["responses"]["Forbidden"];
+      409: components["responses"]["ApiKeyLimit"];
+      413: components["responses"]["PayloadTooLarge"];
+      415: components["responses"]["UnsupportedMediaType"];
+      429: components["responses"]["RateLimited"];
+      500: components["responses"]["InternalError"];
+      503: components["responses"]["ServiceUnavailable"];
+    };
+  };
+  apiKeysRevoke: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @example key_01J9Z8Q4N7V3XKQ2T5W6Y8B0CD */
+        keyId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description No Content */
+      204: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components["responses"]["ValidationFailed"];
+      401: components["responses"]["Unauthorized"];
+      403: components["responses"]["Forbidden"];
+      404: components["responses"]["NotFound"];
       429: components["responses"]["RateLimited"];
       500: components["responses"]["InternalError"];
       503: components["responses"]["ServiceUnavailable"];
@@ -2178,7 +2522,31 @@ export interface operations {
       };
       400: components["responses"]["ValidationFailed"];
       401: components["responses"]["Unauthorized"];
-      403: components["responses"]["Forbidden"];
+      /** @description Forbidden: `forbidden`, `insufficient_scope` */
+      403: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "urn:micropay:problem:forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "forbidden",
+           *       "detail": "See the code.",
+           *       "requestId": "5f0c6f1e-2b7a-4c1d-9a8e-3d2b1c0a9f8e"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: "forbidden" | "insufficient_scope";
+          };
+        };
+      };
       404: components["responses"]["NotFound"];
       429: components["responses"]["RateLimited"];
       500: components["responses"]["InternalError"];
@@ -2227,7 +2595,31 @@ export interface operations {
       400: components["responses"]["ValidationFailed"];
       401: components["responses"]["Unauthorized"];
       402: components["responses"]["InsufficientFunds"];
-      403: components["responses"]["Forbidden"];
+      /** @description Forbidden: `forbidden`, `insufficient_scope` */
+      403: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "urn:micropay:problem:forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "forbidden",
+           *       "detail": "See the code.",
+           *       "requestId": "5f0c6f1e-2b7a-4c1d-9a8e-3d2b1c0a9f8e"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: "forbidden" | "insufficient_scope";
+          };
+        };
+      };
       404: components["responses"]["NotFound"];
       /** @description Conflict: `account_frozen`, `idempotency_in_progress` */
       409: {
@@ -2310,7 +2702,31 @@ export interface operations {
       };
       400: components["responses"]["ValidationFailed"];
       401: components["responses"]["Unauthorized"];
-      403: components["responses"]["Forbidden"];
+      /** @description Forbidden: `forbidden`, `insufficient_scope` */
+      403: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "urn:micropay:problem:forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "forbidden",
+           *       "detail": "See the code.",
+           *       "requestId": "5f0c6f1e-2b7a-4c1d-9a8e-3d2b1c0a9f8e"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: "forbidden" | "insufficient_scope";
+          };
+        };
+      };
       404: components["responses"]["NotFound"];
       429: components["responses"]["RateLimited"];
       500: components["responses"]["InternalError"];
@@ -2348,7 +2764,31 @@ export interface operations {
       };
       400: components["responses"]["ValidationFailed"];
       401: components["responses"]["Unauthorized"];
-      403: components["responses"]["Forbidden"];
+      /** @description Forbidden: `forbidden`, `insufficient_scope` */
+      403: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "urn:micropay:problem:forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "forbidden",
+           *       "detail": "See the code.",
+           *       "requestId": "5f0c6f1e-2b7a-4c1d-9a8e-3d2b1c0a9f8e"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: "forbidden" | "insufficient_scope";
+          };
+        };
+      };
       404: components["responses"]["NotFound"];
       429: components["responses"]["RateLimited"];
       500: components["responses"]["InternalError"];
@@ -2396,7 +2836,31 @@ export interface operations {
       400: components["responses"]["ValidationFailed"];
       401: components["responses"]["Unauthorized"];
       402: components["responses"]["InsufficientFunds"];
-      403: components["responses"]["Forbidden"];
+      /** @description Forbidden: `forbidden`, `insufficient_scope` */
+      403: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "urn:micropay:problem:forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "forbidden",
+           *       "detail": "See the code.",
+           *       "requestId": "5f0c6f1e-2b7a-4c1d-9a8e-3d2b1c0a9f8e"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: "forbidden" | "insufficient_scope";
+          };
+        };
+      };
       404: components["responses"]["NotFound"];
       /** @description Conflict: `account_frozen`, `idempotency_in_progress`, `refund_exceeds_payment` */
       409: {
@@ -2480,7 +2944,31 @@ export interface operations {
       };
       400: components["responses"]["ValidationFailed"];
       401: components["responses"]["Unauthorized"];
-      403: components["responses"]["Forbidden"];
+      /** @description Forbidden: `forbidden`, `insufficient_scope` */
+      403: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "urn:micropay:problem:forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "forbidden",
+           *       "detail": "See the code.",
+           *       "requestId": "5f0c6f1e-2b7a-4c1d-9a8e-3d2b1c0a9f8e"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: "forbidden" | "insufficient_scope";
+          };
+        };
+      };
       404: components["responses"]["NotFound"];
       429: components["responses"]["RateLimited"];
       500: components["responses"]["InternalError"];

@@ -66,6 +66,8 @@ export const configSchema = z
      * after 29 s, the functions time out after 10 s.
      */
     MICROPAY_LOGIN_ATTEMPT_TTL_SECONDS: int(60, 30, 900),
+    /** An API key's lastUsedAt is written at most once per this many seconds (per key). */
+    MICROPAY_API_KEY_LAST_USED_SECONDS: int(60, 1, 3600),
     MICROPAY_IDEMPOTENCY_TTL_SECONDS: int(48 * 3600, 24 * 3600, 30 * 24 * 3600),
     MICROPAY_AUDIT_LOG: z.string().min(1).optional(),
     MICROPAY_LOG_LEVEL: z.enum(["DEBUG", "INFO", "WARN", "ERROR", "SILENT"]).default("INFO"),

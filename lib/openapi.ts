@@ -46,6 +46,8 @@ export const TAG_DESCRIPTIONS: Readonly<Record<string, string>> = {
   Transfers:
     "Every movement of money (deposit, withdrawal, payment, refund) is one transfer: one debit and one credit of the same amount, named by its `trf_` id on both entries and in its audit record.",
   Admin: "Funding, freezing and roles (admin); read access for auditors.",
+  "API keys":
+    "Scoped, revocable keys (`mp_live_...`) for merchants' servers: the secret is shown once and only its hash is stored. Managed by people only; a key cannot manage keys.",
   System: "Health, this document and the reference page.",
 };
 
@@ -387,6 +389,7 @@ export function problemCodesOf(route: RouteDef): Map<number, Set<string>> {
   if (route.auth !== "none") {
     add("unauthorized");
     add("forbidden");
+    if (route.scope !== undefined) add("insufficient_scope");
   }
   if (pathParamNames(route.path).length > 0) add("not_found");
   if (BODY_METHODS.has(route.method)) {
@@ -484,9 +487,19 @@ function operationOf(
     op.security = [];
     notes.push("Public: no token needed.");
   } else {
-    op.security = [{ bearerAuth: [] }];
     op["x-roles"] = [...route.auth.roles];
     notes.push(`Bearer token with one of the roles: ${route.auth.roles.join(", ")}.`);
+    if (route.scope !== undefined) {
+      // OpenAPI 3.1 lets a non-OAuth scheme list what it requires: the key's scope.
+      op.security = [{ bearerAuth: [] }, { apiKey: [route.scope] }];
+      op["x-api-key-scope"] = route.scope;
+      notes.push(
+        `Or an API key (\`Bearer mp_live_...\`) with the \`${route.scope}\` scope, acting as its owner (customer or merchant roles only).`,
+      );
+    } else {
+      op.security = [{ bearerAuth: [] }];
+      notes.push("API keys are refused here (403).");
+    }
   }
   if (route.idempotent) {
     op["x-idempotent"] = true;
@@ -554,6 +567,13 @@ function componentsBase(collector: SchemaCollector): JsonObject {
         bearerFormat: "JWT",
         description:
           "ES256 access token (`typ: at+jwt`) from POST /v1/auth/login or /v1/auth/refresh; 15 minutes. Verified as RFC8725 (JWT Best Current Practices) advises: the algorithm pinned to ES256, `typ`, issuer, audience, the required claims and the maximum age all checked.",
+      },
+      apiKey: {
+        type: "http",
+        scheme: "bearer",
+        bearerFormat: "mp_live_ API key",
+        description:
+          "An API key from POST /v1/api-keys, sent as `Authorization: Bearer mp_live_...`, for merchants' servers. It acts as its owner, limited to the owner's current customer/merchant roles and the key's scopes (`403 insufficient_scope` otherwise). Scopes: accounts:read, payments:read, payments:write, refunds:write, events:read, webhooks:write; each operation lists the one it needs. Unknown, revoked, expired or mistyped keys get the bad-token 401. Never accepted on the auth, API-key or admin routes.",
       },
     },
     parameters: {

@@ -21,6 +21,7 @@ export const PROBLEMS = {
   insufficient_funds: { status: 402 },
   // 403
   forbidden: { status: 403 },
+  insufficient_scope: { status: 403 },
   // 404, 405
   not_found: { status: 404 },
   method_not_allowed: { status: 405 },
@@ -29,6 +30,7 @@ export const PROBLEMS = {
   // 409
   account_exists: { status: 409 },
   account_frozen: { status: 409 },
+  api_key_limit: { status: 409 },
   concurrent_update: { status: 409 },
   email_taken: { status: 409 },
   idempotency_in_progress: { status: 409, retryAfter: 1 },

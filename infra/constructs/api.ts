@@ -235,6 +235,12 @@ export class Api extends Construct {
           fn.role.addToPrincipalPolicy(statement);
         }
       }
+      // A route an API key may call authenticates keys: their lookup and last use only.
+      if (route.scope !== undefined) {
+        for (const statement of props.data.apiKeyAuthStatements()) {
+          fn.role.addToPrincipalPolicy(statement);
+        }
+      }
       if (route.usesSigningKey) props.signingKey.grantRead(fn.role, props.signingKeyKey.keyArn);
       functions.set(route.id, fn);
 

@@ -10,6 +10,10 @@ import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import type { IKey } from "aws-cdk-lib/aws-kms";
 import { Construct } from "constructs";
 import type { TableGrant } from "../../lib/routes/types.ts";
+import {
+  API_KEY_AUTH_READ_LEADING_KEYS,
+  API_KEY_AUTH_WRITE_LEADING_KEYS,
+} from "../../lib/store/keys.ts";
 import { TABLE } from "../../lib/store/table.ts";
 
 export interface DataProps {
@@ -153,6 +157,44 @@ export class Data extends Construct {
       }),
       new PolicyStatement({
         sid: "AuditEventKey",
+        actions: [...TABLE_KEY_WRITE_ACTIONS],
+        resources: [this.key.keyArn],
+      }),
+    ];
+  }
+
+  /**
+   * What a function reachable with an API key (a route row with a `scope`) needs to
+   * authenticate one (lib/http/auth.ts, lib/store/api-keys.ts) and nothing more:
+   * GetItem of the key's lookup item and of its owner's user item (current roles),
+   * and UpdateItem of the key's last-use item only (`APIKEYUSE#`, which holds nothing
+   * but lastUsedAt: a read-only route gains no way to change a key, a user or money).
+   * Routes without a scope refuse keys before any read and get none of this.
+   */
+  apiKeyAuthStatements(): PolicyStatement[] {
+    return [
+      new PolicyStatement({
+        sid: "ApiKeyRead",
+        actions: ["dynamodb:GetItem"],
+        resources: [this.table.tableArn],
+        conditions: {
+          "ForAllValues:StringLike": {
+            "dynamodb:LeadingKeys": [...API_KEY_AUTH_READ_LEADING_KEYS],
+          },
+        },
+      }),
+      new PolicyStatement({
+        sid: "ApiKeyUse",
+        actions: ["dynamodb:UpdateItem"],
+        resources: [this.table.tableArn],
+        conditions: {
+          "ForAllValues:StringLike": {
+            "dynamodb:LeadingKeys": [...API_KEY_AUTH_WRITE_LEADING_KEYS],
+          },
+        },
+      }),
+      new PolicyStatement({
+        sid: "ApiKeyTableKey",
         actions: [...TABLE_KEY_WRITE_ACTIONS],
         resources: [this.key.keyArn],
       }),

@@ -31,6 +31,8 @@ export interface AuditEvent {
     readonly requestId: string;
     /** A well-formed X-Request-Id the caller sent, if any (bounded, redacted). */
     readonly clientRequestId?: string | undefined;
+    /** The API key (`key_...`, never its secret) the request was made with, if any. */
+    readonly apiKeyId?: string | undefined;
   };
   /** Ids of what the action touched, e.g. { accountId, paymentId }. */
   readonly targets: Readonly<Record<string, string>>;
@@ -115,6 +117,7 @@ export function actorOf(
     userAgent: req.userAgent,
     requestId: req.gatewayRequestId ?? req.requestId,
     ...(req.clientRequestId ? { clientRequestId: req.clientRequestId } : {}),
+    ...(req.principal?.apiKeyId ? { apiKeyId: req.principal.apiKeyId } : {}),
   };
 }
 
@@ -165,6 +168,10 @@ export const auditEventSchema = z.strictObject({
     userAgent: z.string().max(USER_AGENT_MAX),
     requestId: z.string().min(1).max(REQUEST_ID_MAX),
     clientRequestId: z.string().min(1).max(REQUEST_ID_MAX).optional(),
+    apiKeyId: z
+      .string()
+      .regex(/^key_[0-9A-HJKMNP-TV-Z]{26}$/)
+      .optional(),
   }),
   targets: z.record(
     z

@@ -127,6 +127,7 @@ export function buildRecord(rawEvent: unknown): BuiltRecord {
       ...(e.actor.clientRequestId !== undefined
         ? { clientRequestId: e.actor.clientRequestId }
         : {}),
+      ...(e.actor.apiKeyId !== undefined ? { apiKeyId: e.actor.apiKeyId } : {}),
     },
     targets: { ...e.targets },
     ...(e.money ? { money: { ...e.money } } : {}),

@@ -26,6 +26,8 @@ const VALUE_PATTERNS: readonly { readonly what: string; readonly pattern: RegExp
   // parts. Any such shape counts, however short: over-redacting caller text is cheap.
   { what: "a JWT", pattern: /eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/ },
   { what: "a bearer token", pattern: /\bbearer\s+[A-Za-z0-9._~+/=-]{8,}/i },
+  // A MicroPay API key (lib/auth/api-keys.ts): fixed prefix, base62 body.
+  { what: "an API key", pattern: /mp_live_[0-9A-Za-z]{8,}/ },
   { what: "a bcrypt hash", pattern: /\$2[aby]\$\d{2}\$/ },
   { what: "a PEM block", pattern: /-----BEGIN [A-Z0-9 ]+-----/ },
   // The private member of a JWK (EC/RSA/OKP "d"), in the serialized form.

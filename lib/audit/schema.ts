@@ -5,6 +5,7 @@ import { auditEventSchema } from "./events.ts";
  * Version of the audit record layout; bump it when a field changes meaning.
  * 2: `actor.requestId` is the gateway's own request id (in 1 it could be the caller's
  * X-Request-Id); `actor.clientRequestId` and `redacted` added. Readers accept both.
+ * `actor.apiKeyId` (optional, issue 15) is a new member, not a changed meaning.
  */
 export const AUDIT_RECORD_VERSION = 2;
 
@@ -14,7 +15,7 @@ export const AUDIT_RECORD_VERSION = 2;
  *
  * | PCI DSS 10.2.2     | field                                                          |
  * | ------------------ | -------------------------------------------------------------- |
- * | user identification | `actor.userId` + `actor.roles`; `actor.type` is `anonymous` (userId null, see sourceIp), `user`, or `admin` (held the admin role) |
+ * | user identification | `actor.userId` + `actor.roles`; `actor.type` is `anonymous` (userId null, see sourceIp), `user`, or `admin` (held the admin role); `actor.apiKeyId` when the request was made with that API key (the key's id, never its secret) |
  * | type of event      | `action` (dotted verb, e.g. `payment.created`, `auth.login_failed`) |
  * | date and time      | `at` (RFC 3339 UTC, milliseconds; also the log event timestamp) |
  * | success / failure  | `outcome` (`success` or `failure`) and `reason` (problem code or note) |

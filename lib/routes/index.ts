@@ -1,4 +1,5 @@
 import { adminUserRoutes } from "./admin-users.ts";
+import { apiKeyRoutes } from "./api-keys.ts";
 import { authRoutes } from "./auth.ts";
 import { docsRoutes } from "./docs.ts";
 import { ledgerRoutes } from "./ledger.ts";
@@ -15,6 +16,7 @@ export const routes: readonly RouteDef[] = [
   ...authRoutes,
   ...adminUserRoutes,
   ...ledgerRoutes,
+  ...apiKeyRoutes,
 ];
 
-export type { Principal, Role, RouteDef } from "./types.ts";
+export type { Principal, Role, RouteDef, Scope } from "./types.ts";

@@ -4,6 +4,21 @@ import type { ProblemCode } from "../problems.ts";
 export const ROLES = ["customer", "merchant", "admin", "auditor"] as const;
 export type Role = (typeof ROLES)[number];
 
+/**
+ * What an API key may be granted (API.md "API keys for merchants' servers"). A route
+ * row names the one scope an API-key caller needs (`scope`); a row without one is
+ * never reachable with a key.
+ */
+export const SCOPES = [
+  "accounts:read",
+  "payments:read",
+  "payments:write",
+  "refunds:write",
+  "events:read",
+  "webhooks:write",
+] as const;
+export type Scope = (typeof SCOPES)[number];
+
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
 /** DynamoDB item actions a route may be granted on the table (never Scan, never BatchWriteItem). */
@@ -41,6 +56,13 @@ export interface RouteDef {
   readonly tags: readonly string[];
   /** `none`: public. Otherwise a bearer token with one of these roles is required. */
   readonly auth: "none" | { readonly roles: readonly Role[] };
+  /**
+   * The scope an API-key caller (`Authorization: Bearer mp_live_...`) needs besides one
+   * of `auth.roles`. Absent: API keys are refused with 403 before any table read (auth,
+   * API-key and admin routes never carry one). A row with a scope is also granted the
+   * key lookup (infra/constructs/data.ts `apiKeyAuthStatements`).
+   */
+  readonly scope?: Scope;
   readonly body?: z.ZodType;
   readonly query?: z.ZodType;
   readonly params?: z.ZodType;
@@ -77,6 +99,10 @@ export interface Principal {
   readonly userId: string;
   readonly roles: readonly Role[];
   readonly tokenId: string;
+  /** Set when the request carries an API key (`key_...`): the audit actor names it. */
+  readonly apiKeyId?: string;
+  /** The key's scopes (API-key callers only). */
+  readonly scopes?: readonly Scope[];
 }
 
 export function defineRoute<const R extends RouteDef>(route: R): R {

@@ -11,6 +11,9 @@ import { createHash } from "node:crypto";
  *   admin counter       META#ADMINS                        COUNTER
  *   refresh family      RTFAM#<familyId>                   FAMILY
  *   refresh token       RT#<sha256(token)>                 TOKEN
+ *   API key (lookup)    APIKEY#<sha256(key)>               KEY
+ *   API key (owner's)   USER#<ownerId>                     APIKEY#<keyId>
+ *   API key last use    APIKEYUSE#<keyId>                  USE
  *   account             ACC#<accountId>                    ACCOUNT         OWNER#<ownerId> / ACC#<accountId>
  *   owner+currency      OWNER#<ownerId>#CUR#<currency>     UNIQUE
  *   entry               ACC#<accountId>                    ENT#<entryId>
@@ -43,6 +46,21 @@ export const userIndexKey = (id: string) => ({
   gsi1pk: USERS_PARTITION,
   gsi1sk: `USER#${id}`,
 });
+
+// API keys (lib/store/api-keys.ts): the lookup item is found by the hash of the
+// presented secret (authentication), the owner's item by id under the owner's partition
+// (list, revoke: strongly consistent, and another user's key is simply not there), and
+// the last-use item apart, so the only write a key's request makes cannot touch either.
+export const apiKeyLookupKey = (hash: string): Key => ({ pk: `APIKEY#${hash}`, sk: "KEY" });
+export const API_KEY_PREFIX = "APIKEY#";
+export const apiKeyOwnerKey = (ownerId: string, keyId: string): Key => ({
+  pk: userKey(ownerId).pk,
+  sk: `${API_KEY_PREFIX}${keyId}`,
+});
+export const apiKeyUseKey = (keyId: string): Key => ({ pk: `APIKEYUSE#${keyId}`, sk: "USE" });
+/** IAM `dynamodb:LeadingKeys` patterns of what API-key authentication reads and writes. */
+export const API_KEY_AUTH_READ_LEADING_KEYS = ["APIKEY#*", "USER#*"] as const;
+export const API_KEY_AUTH_WRITE_LEADING_KEYS = ["APIKEYUSE#*"] as const;
 
 // ledger
 export const accountKey = (id: string): Key => ({ pk: `ACC#${id}`, sk: "ACCOUNT" });
