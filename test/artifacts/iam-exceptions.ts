@@ -108,4 +108,23 @@ export const IAM_EXCEPTIONS: readonly IamException[] = [
     reason:
       "A payment reads nothing before its transaction; only a retry that finds the first attempt still in progress, or whose lease was lost, reads the idempotency record (lib/ledger/idempotency.ts readRecord). The stack tier races those (test/reliability/ledger-races.test.ts); the artifacts tier does not.",
   },
+  // API keys: the last-use write is rate-limited per key.
+  {
+    actions: ["dynamodb:UpdateItem"],
+    resource: "Data/Table",
+    functions: [
+      "accounts-list",
+      "accounts-get",
+      "entries-list",
+      "payments-create",
+      "payments-get",
+      "payments-list",
+      "refunds-create",
+      "refunds-list",
+      "transfers-get",
+    ],
+    sometimes: true,
+    reason:
+      "A request made with an API key writes its last-use item (APIKEYUSE#, ApiKeyUse) at most once a minute per key and container (lib/auth/api-keys.ts shouldTouch): which functions write depends on which route each container saw a key on first, and writers' own UpdateItem grants (refunds-create, payments-create) cover the call as well.",
+  },
 ];

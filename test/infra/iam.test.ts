@@ -5,6 +5,7 @@ import { READ_ACTIONS, WRITE_ACTIONS } from "../../infra/constructs/data.ts";
 import { newAuditEvent } from "../../lib/audit/events.ts";
 import { routes } from "../../lib/routes/index.ts";
 import { auditItem } from "../../lib/store/audit-outbox.ts";
+import { apiKeyLookupKey, apiKeyOwnerKey, apiKeyUseKey, userKey } from "../../lib/store/keys.ts";
 import {
   actionsOf,
   allStatements,
@@ -59,6 +60,31 @@ function isAuditKey(s: Statement): boolean {
     Resource: { "Fn::GetAtt": [idOf(dev.stack.keys.table), "Arn"] },
   });
 }
+/**
+ * The API-key authentication grant of a route with a `scope` (Data.apiKeyAuthStatements):
+ * GetItem of key lookup and user items, UpdateItem of last-use items, the table key.
+ */
+const API_KEY_READ = {
+  "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["APIKEY#*", "USER#*"] },
+};
+const API_KEY_USE = { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["APIKEYUSE#*"] } };
+function isApiKeyRead(s: Statement): boolean {
+  return isDeepStrictEqual(withoutSid(s), {
+    Effect: "Allow",
+    Action: "dynamodb:GetItem",
+    Resource: { "Fn::GetAtt": [idOf(dev.stack.data.table), "Arn"] },
+    Condition: API_KEY_READ,
+  });
+}
+function isApiKeyUse(s: Statement): boolean {
+  return isDeepStrictEqual(withoutSid(s), {
+    Effect: "Allow",
+    Action: "dynamodb:UpdateItem",
+    Resource: { "Fn::GetAtt": [idOf(dev.stack.data.table), "Arn"] },
+    Condition: API_KEY_USE,
+  });
+}
+const isApiKeyGrant = (s: Statement) => isApiKeyRead(s) || isApiKeyUse(s);
 const TABLE_WRITE =
   /^dynamodb:(PutItem|UpdateItem|DeleteItem|ConditionCheckItem|BatchWriteItem|TransactWriteItems|PartiQL(Insert|Update|Delete))$/;
 
@@ -112,7 +138,9 @@ describe("per-function least privilege (derived from the route table)", () => {
       }
       if (route.tableAccess === "read") {
         // Beside the audit grant of a route that can deny (checked below), only reads.
-        const plain = statements.filter((s) => !isAuditPut(s) && !isAuditKey(s));
+        const plain = statements.filter(
+          (s) => !isAuditPut(s) && !isAuditKey(s) && !isApiKeyGrant(s),
+        );
         const plainActions = new Set(plain.flatMap(actionsOf));
         for (const a of [...plainActions].filter((x) => x.startsWith("dynamodb:"))) {
           expect([...READ_ACTIONS], a).toContain(a);
@@ -129,8 +157,12 @@ describe("per-function least privilege (derived from the route table)", () => {
       // table, Query on exactly the listed targets, nothing on any other resource.
       const tableId = idOf(dev.stack.data.table);
       const tableArn = { "Fn::GetAtt": [tableId, "Arn"] };
+      // A route an API key may call (a `scope`) also has the key grant, and only then.
+      expect(statements.filter(isApiKeyRead), route.id).toHaveLength(route.scope ? 1 : 0);
+      expect(statements.filter(isApiKeyUse), route.id).toHaveLength(route.scope ? 1 : 0);
+      if (route.scope) expect(statements.some(isAuditKey), route.id).toBe(true);
       const granted = statements
-        .filter((s) => !isAuditPut(s))
+        .filter((s) => !isAuditPut(s) && !isApiKeyGrant(s))
         .flatMap((s) =>
           actionsOf(s)
             .filter((a) => a.startsWith("dynamodb:"))
@@ -263,6 +295,7 @@ describe("every route that can deny can write its denial's audit event, and noth
         "accounts-get",
         "accounts-list",
         "admin-users-list",
+        "api-keys-list",
         "entries-list",
         "me",
         "payments-get",
@@ -289,6 +322,30 @@ describe("every route that can deny can write its denial's audit event, and noth
     }
   });
 
+  it("the API-key patterns admit the keys authentication reads and writes, and the write no other kind", () => {
+    const globOf = (p: string) => new RegExp(`^${p.replaceAll("*", ".*")}$`);
+    const reads = API_KEY_READ["ForAllValues:StringLike"]["dynamodb:LeadingKeys"].map(globOf);
+    const [write] = API_KEY_USE["ForAllValues:StringLike"]["dynamodb:LeadingKeys"].map(globOf);
+    const hash = "0".repeat(64);
+    const keyId = "key_01ARZ3NDEKTSV4RRFFQ69G5FAV";
+    for (const pk of [apiKeyLookupKey(hash).pk, userKey("usr_x").pk]) {
+      expect(
+        reads.some((g) => g.test(pk)),
+        pk,
+      ).toBe(true);
+    }
+    expect(apiKeyUseKey(keyId).pk).toMatch(write ?? /never/);
+    for (const other of [
+      apiKeyLookupKey(hash).pk,
+      apiKeyOwnerKey("usr_x", keyId).pk,
+      "USER#u1",
+      "ACC#a1",
+      "AUDIT#e",
+    ]) {
+      expect(other).not.toMatch(write ?? /never/);
+    }
+  });
+
   for (const route of denying) {
     it(`${route.id} (${route.tableAccess}) may Put audit items, with the table key's write actions`, () => {
       const statements = routeStatements(route.id);
@@ -303,7 +360,13 @@ describe("every route that can deny can write its denial's audit event, and noth
       const statements = routeStatements(route.id);
       const writing = statements.filter((s) => actionsOf(s).some((a) => TABLE_WRITE.test(a)));
       expect(writing.length).toBeGreaterThan(0);
-      for (const s of writing) expect(isAuditPut(s), JSON.stringify(s)).toBe(true);
+      // An audit item, or (a route with a scope) a key's last-use item.
+      for (const s of writing) {
+        expect(
+          isAuditPut(s) || (route.scope !== undefined && isApiKeyUse(s)),
+          JSON.stringify(s),
+        ).toBe(true);
+      }
     });
   }
 
@@ -315,7 +378,8 @@ describe("every route that can deny can write its denial's audit event, and noth
       seen++;
       expect(allowed.has(policyId), policyId).toBe(true);
     }
-    expect(seen).toBe(denying.length);
+    // One audit condition per denying route, two key conditions per route with a scope.
+    expect(seen).toBe(denying.length + 2 * routes.filter((r) => r.scope !== undefined).length);
     for (const route of routes.filter((r) => !canDeny(r))) {
       expect(routeStatements(route.id).filter(isAuditPut), route.id).toEqual([]);
     }

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { routes } from "../../lib/routes/index.ts";
-import { ROLES, type Role, type RouteDef } from "../../lib/routes/types.ts";
+import { ROLES, type Role, type RouteDef, SCOPES, type Scope } from "../../lib/routes/types.ts";
 import { registerUser, tokenWithRoles } from "../support/auth.ts";
 import { call } from "../support/http.ts";
 
@@ -11,6 +11,11 @@ import { call } from "../support/http.ts";
  * declared roles exclude it; an anonymous caller gets 401. Requests use the route's
  * example body and made-up ids: the role check runs before validation and lookups,
  * so only "403 or not" is asserted, never the success status.
+ *
+ * API keys (issue 15) from the same table: a key holding every scope acts as its
+ * owner (a customer's key, a merchant's key) and gets 403 exactly where the owner's
+ * role would, and on every route without a `scope` (auth, API-key, admin routes); a
+ * key holding every scope but the route's gets 403 insufficient_scope.
  */
 const DUMMY_PREFIX: Record<string, string> = {
   account: "acc",
@@ -18,6 +23,7 @@ const DUMMY_PREFIX: Record<string, string> = {
   refund: "ref",
   user: "usr",
   entry: "ent",
+  key: "key",
 };
 
 function concretePath(route: RouteDef): string {
@@ -39,6 +45,19 @@ function request(route: RouteDef, token?: string) {
 }
 
 const tokens = new Map<Role, string>();
+/** Keys holding every scope, by their owner's only role. */
+const allScopeKeys = new Map<"customer" | "merchant", string>();
+/** Keys of a merchant and of a customer holding every scope but one, by that scope. */
+const allButKeys = new Map<string, string>();
+
+async function createKey(token: string, scopes: readonly Scope[]): Promise<string> {
+  const res = await call<{ key: string }>("POST", "/v1/api-keys", {
+    token,
+    body: { name: "matrix", scopes },
+  });
+  if (res.status !== 201) throw new Error(`create key: ${res.status} ${res.text}`);
+  return res.json.key;
+}
 
 beforeAll(async () => {
   const [customer, merchant, admin, auditor] = await Promise.all([
@@ -51,6 +70,20 @@ beforeAll(async () => {
   tokens.set("merchant", merchant.accessToken);
   tokens.set("admin", admin.accessToken);
   tokens.set("auditor", auditor.accessToken);
+  allScopeKeys.set("customer", await createKey(customer.accessToken, SCOPES));
+  allScopeKeys.set("merchant", await createKey(merchant.accessToken, SCOPES));
+  for (const owner of ["customer", "merchant"] as const) {
+    for (const scope of SCOPES) {
+      const token = owner === "customer" ? customer.accessToken : merchant.accessToken;
+      allButKeys.set(
+        `${owner} ${scope}`,
+        await createKey(
+          token,
+          SCOPES.filter((s) => s !== scope),
+        ),
+      );
+    }
+  }
 }, 120_000);
 
 const bearerRoutes = routes.filter((r) => r.auth !== "none");
@@ -88,6 +121,38 @@ describe.each(bearerRoutes.map((r) => [`${r.method} ${r.path}`, r] as const))(
           expect(res.status, res.text).toBe(403);
           expect(res.json).toMatchObject({ code: "forbidden" });
         }
+      });
+    }
+  },
+);
+
+describe.each(bearerRoutes.map((r) => [`${r.method} ${r.path}`, r] as const))(
+  "API key: %s",
+  (_name, route) => {
+    const allowed = route.auth === "none" ? [] : route.auth.roles;
+    const scope = route.scope;
+
+    for (const owner of ["customer", "merchant"] as const) {
+      const may = scope !== undefined && allowed.includes(owner);
+      it(`${owner}'s key with every scope: ${may ? "allowed (never 401/403)" : "forbidden (403)"}`, async () => {
+        const res = await request(route, allScopeKeys.get(owner));
+        if (may) {
+          expect(res.status, res.text).not.toBe(403);
+          expect(res.status, res.text).not.toBe(401);
+          expect(res.status, res.text).toBeLessThan(500);
+        } else {
+          expect(res.status, res.text).toBe(403);
+          expect(res.json).toMatchObject({ code: "forbidden" });
+        }
+      });
+    }
+
+    if (scope !== undefined) {
+      const owner = allowed.includes("merchant") ? "merchant" : "customer";
+      it(`${owner}'s key without ${scope}: 403 insufficient_scope`, async () => {
+        const res = await request(route, allButKeys.get(`${owner} ${scope}`));
+        expect(res.status, res.text).toBe(403);
+        expect(res.json).toMatchObject({ code: "insufficient_scope" });
       });
     }
   },
