@@ -11,6 +11,8 @@ import type { components, operations, paths } from "./schema.d.ts";
  *   await mp.login("ada@example.com", "correct horse battery staple");
  *   const { data, error } = await mp.GET("/v1/me");
  *
+ * A merchant's server passes an API key instead: `createMicroPayClient({ baseUrl, apiKey })`.
+ *
  * Two things happen on every call, as middleware:
  *
  * - Money-moving operations (`x-idempotent` in the document) get an `Idempotency-Key`
@@ -36,6 +38,11 @@ export interface MicroPayClientOptions {
   readonly fetch?: (request: Request) => Promise<Response>;
   /** Resume a session with tokens saved earlier. */
   readonly tokens?: TokenPair;
+  /**
+   * An API key (`mp_live_...`, POST /v1/api-keys) for a server: sent as the bearer on
+   * every call while no token pair is held; a 401 is final (nothing to refresh).
+   */
+  readonly apiKey?: string;
   /** Called whenever the token pair changes (login, rotation, logout): persist it here. */
   readonly onTokens?: (tokens: TokenPair | null) => void;
   /** `METHOD /path/{template}` list; defaults to the document's x-idempotent operations. */
@@ -153,6 +160,8 @@ export function createMicroPayClient(options: MicroPayClientOptions): MicroPayCl
         if (schemaPath !== REFRESH_PATH && schemaPath !== LOGIN_PATH) {
           retryable.set(id, out.clone());
         }
+      } else if (!current && options.apiKey && !out.headers.has("Authorization")) {
+        out = withBearer(out, options.apiKey);
       }
       return out;
     },

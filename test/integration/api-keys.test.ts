@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createMicroPayClient } from "../../client/index.ts";
 import { generateApiKey } from "../../lib/auth/api-keys.ts";
 import { readAuditLog, waitForAuditLog } from "../support/audit.ts";
 import { adminToken, type RegisteredUser, registerUser, tokenWithRoles } from "../support/auth.ts";
@@ -164,6 +165,21 @@ describe("using a key", () => {
       (r) => r.action === "payment.created" && r.targets.paymentId === paymentId,
     );
     expect(record?.actor).toMatchObject({ userId: merchant.user.id, apiKeyId: payKey.id });
+  });
+
+  it("the typed client accepts an API key", async () => {
+    const server = createMicroPayClient({ baseUrl: base, apiKey: payKey.key });
+    const { data, error, response } = await server.POST("/v1/payments", {
+      body: {
+        sourceAccountId: merchant.account.id,
+        destinationAccountId: other.account.id,
+        amount: 100,
+        currency: "USD",
+      },
+    });
+    expect(error, JSON.stringify(error)).toBeUndefined();
+    expect(response.status).toBe(201);
+    expect(data?.amount).toBe(100);
   });
 
   it("is 403 insufficient_scope outside its scopes (payments:write cannot read accounts)", async () => {
