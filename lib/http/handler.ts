@@ -157,6 +157,7 @@ function requestIdMiddleware(): middy.MiddlewareObj<ApiEvent, ApiResult> {
         resource: request.event.resource,
         status: request.response.statusCode,
         userId: state.principal?.userId,
+        apiKeyId: state.principal?.apiKeyId,
         ms: Date.now() - (started.get(request) ?? Date.now()),
       });
     }

@@ -70,6 +70,16 @@ beforeAll(async () => {
   tokens.set("merchant", merchant.accessToken);
   tokens.set("admin", admin.accessToken);
   tokens.set("auditor", auditor.accessToken);
+  // One key created and revoked, so revocation's own writes run wherever this matrix runs
+  // (the artifacts tier proves each function's grants by use).
+  const spare = await call<{ id: string }>("POST", "/v1/api-keys", {
+    token: customer.accessToken,
+    body: { name: "revoked", scopes: ["accounts:read"] },
+  });
+  const revoked = await call("DELETE", `/v1/api-keys/${spare.json.id}`, {
+    token: customer.accessToken,
+  });
+  if (revoked.status !== 204) throw new Error(`revoke key: ${revoked.status} ${revoked.text}`);
   allScopeKeys.set("customer", await createKey(customer.accessToken, SCOPES));
   allScopeKeys.set("merchant", await createKey(merchant.accessToken, SCOPES));
   for (const owner of ["customer", "merchant"] as const) {
