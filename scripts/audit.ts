@@ -30,7 +30,7 @@ import { verifyAudit } from "../tools/audit/verify.ts";
 
 const USAGE = `usage:
   npm run audit -- verify [--audit-log FILE | --log-group NAME] [--endpoint URL] [--table NAME] [--region R] [--json]
-  npm run audit -- query <name> [--user ID] [--account ID] [--min-amount N] [--since ISO] [--until ISO]
+  npm run audit -- query <name> [--user ID] [--api-key ID] [--account ID] [--min-amount N] [--since ISO] [--until ISO]
                     [--audit-log FILE | --log-group NAME] [--json]
   npm run audit -- queries`;
 
@@ -46,6 +46,7 @@ const { values: flags, positionals } = parseArgs({
     region: { type: "string" },
     "data-dir": { type: "string" },
     user: { type: "string" },
+    "api-key": { type: "string" },
     account: { type: "string" },
     "min-amount": { type: "string" },
     since: { type: "string" },
@@ -153,11 +154,13 @@ function effectiveQuery(saved: string): string {
   };
   for (const [flag, v] of [
     ["user", flags.user],
+    ["api-key", flags["api-key"]],
     ["account", flags.account],
   ] as const) {
     if (v !== undefined && !SAFE_ID.test(v)) throw new UsageError(`--${flag} is not an id`);
   }
   fill("<userId>", flags.user, `actor.userId == "${flags.user}"`);
+  fill("<apiKeyId>", flags["api-key"], `actor.apiKeyId == "${flags["api-key"]}"`);
   fill(
     "<accountId>",
     flags.account,
@@ -179,11 +182,15 @@ function effectiveQuery(saved: string): string {
     if (threshold.test(text)) text = text.replace(threshold, `money.amount >= ${min}`);
     else extra.push(`money.amount >= ${min}`);
   }
-  const missing = /<(userId|accountId|from|to)>/.exec(text);
+  const missing = /<(userId|apiKeyId|accountId|from|to)>/.exec(text);
   if (missing) {
-    const flag = { userId: "--user", accountId: "--account", from: "--since", to: "--until" }[
-      missing[1] as "userId" | "accountId" | "from" | "to"
-    ];
+    const flag = {
+      userId: "--user",
+      apiKeyId: "--api-key",
+      accountId: "--account",
+      from: "--since",
+      to: "--until",
+    }[missing[1] as "userId" | "apiKeyId" | "accountId" | "from" | "to"];
     throw new UsageError(`this query needs ${flag}`);
   }
   return extra.length > 0 ? `filter ${extra.map((e) => `(${e})`).join(" and ")}\n| ${text}` : text;

@@ -6,7 +6,7 @@
  * same text against the local audit log. Keep every query to the simple subset both
  * understand: `fields`, `filter` (with `==`, `>`, `<`, `like`, `and`, `or`), `sort`, `limit`.
  *
- * Placeholders in angle brackets (`<userId>`, `<accountId>`, `<from>`, `<to>`) and the
+ * Placeholders in angle brackets (`<userId>`, `<apiKeyId>`, `<accountId>`, `<from>`, `<to>`) and the
  * example threshold are edited by the person running the query.
  */
 export interface AuditQuery {
@@ -16,13 +16,19 @@ export interface AuditQuery {
 }
 
 const FIELDS =
-  "fields at, action, outcome, reason, actor.userId, actor.roles.0, actor.sourceIp, targets.accountId, money.amount, money.currency";
+  "fields at, action, outcome, reason, actor.userId, actor.apiKeyId, actor.roles.0, actor.sourceIp, targets.accountId, money.amount, money.currency";
 
 export const AUDIT_QUERIES: readonly AuditQuery[] = [
   {
     name: "actions-by-user",
     description: "Everything one user did. Replace <userId> (e.g. usr_...).",
     query: `${FIELDS}\n| filter actor.userId == "<userId>"\n| sort at desc\n| limit 1000`,
+  },
+  {
+    name: "actions-by-api-key",
+    description:
+      "Everything done with one API key (requests made with it; its creation and revocation are under targets.apiKeyId). Replace <apiKeyId> (key_...).",
+    query: `${FIELDS}\n| filter actor.apiKeyId == "<apiKeyId>" or targets.apiKeyId == "<apiKeyId>"\n| sort at desc\n| limit 1000`,
   },
   {
     name: "failed-logins",

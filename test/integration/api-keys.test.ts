@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMicroPayClient } from "../../client/index.ts";
 import { generateApiKey } from "../../lib/auth/api-keys.ts";
-import { readAuditLog, waitForAuditLog } from "../support/audit.ts";
+import { readAuditLog, runAuditCli, waitForAuditLog } from "../support/audit.ts";
 import { adminToken, type RegisteredUser, registerUser, tokenWithRoles } from "../support/auth.ts";
 import { call } from "../support/http.ts";
 import { deposit, expectOk, pay } from "../support/ledger.ts";
@@ -308,6 +308,24 @@ describe("secrets stay out of logs and the audit trail", () => {
     // A refused key's denial is audited (the revoked key's 401 names it).
     expect(
       records.some((r) => r.action === "auth.token_rejected" && r.reason === "api_key_unknown"),
+    ).toBe(true);
+
+    // The auditor's saved query finds what a key did, and its creation.
+    const pay = created.find((r) => r.reason === "scopes payments:write");
+    const keyId = pay?.targets.apiKeyId ?? "";
+    const out = await runAuditCli(["query", "actions-by-api-key", "--api-key", keyId, "--json"], {
+      MICROPAY_DATA_DIR: stack.info.dataDir,
+    });
+    expect(out.stderr).toBe("");
+    expect(out.code).toBe(0);
+    const rows = (JSON.parse(out.stdout) as { rows: Record<string, unknown>[] }).rows;
+    expect(rows.map((r) => r.action)).toEqual(
+      expect.arrayContaining(["api_key.created", "payment.created"]),
+    );
+    expect(
+      rows
+        .filter((r) => r.action === "payment.created")
+        .every((r) => r["actor.apiKeyId"] === keyId),
     ).toBe(true);
 
     const audit = readFileSync(stack.info.auditLog, "utf8");
