@@ -78,6 +78,7 @@ export class MicroPayStack extends Stack {
       stageName: stage.name,
       apiStage: this.api.api.deploymentStage,
       ratePerIp: stage.wafRatePerIp,
+      ratePerApiKey: stage.wafRatePerApiKey,
       authRatePerIp: stage.wafAuthRatePerIp,
       maxBodyBytes: MAX_BODY_BYTES,
       logsKey: this.keys.logs,

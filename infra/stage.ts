@@ -16,6 +16,8 @@ export interface StageSettings {
   readonly authThrottleBurst: number;
   /** WAF rate rules: requests per source IP per 5 minutes (all paths, `/v1/auth/*`). */
   readonly wafRatePerIp: number;
+  /** Requests per API key per 5 minutes (WAF, aggregated on the Authorization header). */
+  readonly wafRatePerApiKey: number;
   readonly wafAuthRatePerIp: number;
   /** Retention of operational logs (function, access, WAF logs). */
   readonly logRetention: RetentionDays;
@@ -40,6 +42,7 @@ export const STAGES: Readonly<Record<StageSettings["name"], StageSettings>> = {
     authThrottleRate: 20,
     authThrottleBurst: 40,
     wafRatePerIp: 1000,
+    wafRatePerApiKey: 1000,
     wafAuthRatePerIp: 100,
     logRetention: RetentionDays.ONE_MONTH,
     removalPolicy: RemovalPolicy.DESTROY,
@@ -59,6 +62,7 @@ export const STAGES: Readonly<Record<StageSettings["name"], StageSettings>> = {
     authThrottleRate: 400,
     authThrottleBurst: 800,
     wafRatePerIp: 2000,
+    wafRatePerApiKey: 6000,
     wafAuthRatePerIp: 100,
     logRetention: RetentionDays.ONE_YEAR,
     removalPolicy: RemovalPolicy.RETAIN,

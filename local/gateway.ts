@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import {
   createServer,
   type IncomingMessage,
@@ -9,13 +9,14 @@ import {
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import { pathToFileURL } from "node:url";
+import { API_KEY_BEARER_PREFIX } from "../lib/auth/api-keys.ts";
 import { fallbackHandler } from "../lib/http/fallback.ts";
 import { toProblemResult } from "../lib/http/problem.ts";
 import { API_SECURITY_HEADERS } from "../lib/http/security-headers.ts";
 import type { ApiEvent, ApiResult, Context } from "../lib/http/types.ts";
 import { type ProblemCode, Refusal, statusOf } from "../lib/problems.ts";
 import type { RouteDef } from "../lib/routes/types.ts";
-import { TokenBucket } from "./throttle.ts";
+import { SlidingWindowLimit, TokenBucket } from "./throttle.ts";
 
 export type LambdaHandler = (event: ApiEvent, context: Context) => Promise<ApiResult>;
 
@@ -40,6 +41,12 @@ export interface GatewayOptions {
   /** Stage throttle (requests/s and burst); 0 disables. Routes may declare stricter ones. */
   readonly throttleRate: number;
   readonly throttleBurst: number;
+  /**
+   * The WAF's per-API-key rule mirrored: requests per key (`Authorization: Bearer
+   * mp_live_…`) per `apiKeyWindowSeconds`; 0 disables.
+   */
+  readonly apiKeyRateLimit?: number;
+  readonly apiKeyWindowSeconds?: number;
 }
 
 export interface Gateway {
@@ -74,6 +81,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const fallback = fallbackHandler();
   const stageBucket = new TokenBucket(opts.throttleRate, opts.throttleBurst);
   const routeBuckets = new Map<string, TokenBucket>();
+  const perApiKey = new SlidingWindowLimit(
+    opts.apiKeyRateLimit ?? 0,
+    (opts.apiKeyWindowSeconds ?? 300) * 1000,
+  );
   if (opts.throttleRate > 0) {
     for (const { route } of compiled) {
       if (route.throttle) {
@@ -179,6 +190,18 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     const bucket = routeBuckets.get(hit.c.route.id);
     if (!stageBucket.take() || (bucket && !bucket.take())) {
       return answerWith(event, new Refusal("rate_limited", "Too many requests; slow down."));
+    }
+    const authorization = req.headers.authorization;
+    if (authorization?.startsWith(API_KEY_BEARER_PREFIX)) {
+      const wait = perApiKey.take(createHash("sha256").update(authorization).digest("hex"));
+      if (wait !== undefined) {
+        return answerWith(
+          event,
+          new Refusal("rate_limited", "Too many requests with this API key; retry later.", {
+            retryAfter: wait,
+          }),
+        );
+      }
     }
     const params: Record<string, string> = Object.create(null);
     for (const [i, name] of hit.c.paramNames.entries()) {

@@ -20,6 +20,9 @@ export const localSettingsSchema = z.object({
   MICROPAY_ADMIN_PASSWORD: z.string().min(12).optional(),
   MICROPAY_THROTTLE_RATE: z.coerce.number().int().min(0).default(100),
   MICROPAY_THROTTLE_BURST: z.coerce.number().int().min(0).default(200),
+  /** The WAF's per-API-key rate rule, mirrored: requests per key per window (0: off). */
+  MICROPAY_API_KEY_RATE_LIMIT: z.coerce.number().int().min(0).default(1000),
+  MICROPAY_API_KEY_RATE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(600).default(300),
   MICROPAY_AUDIT_LOG: z.string().optional(),
   /** `1`: run every function from its bundle in a synthesized cdk.out (local/artifacts.ts). */
   MICROPAY_ARTIFACTS: bool,

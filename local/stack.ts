@@ -106,6 +106,8 @@ export async function startLocalStack(
       port: settings.PORT,
       throttleRate: settings.MICROPAY_THROTTLE_RATE,
       throttleBurst: settings.MICROPAY_THROTTLE_BURST,
+      apiKeyRateLimit: settings.MICROPAY_API_KEY_RATE_LIMIT,
+      apiKeyWindowSeconds: settings.MICROPAY_API_KEY_RATE_WINDOW_SECONDS,
     });
     const poller = await startStreamPoller({
       endpoint: dynamo.endpoint,

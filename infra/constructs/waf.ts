@@ -4,6 +4,7 @@ import type { IKey } from "aws-cdk-lib/aws-kms";
 import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
 import { CfnLoggingConfiguration, CfnWebACL, CfnWebACLAssociation } from "aws-cdk-lib/aws-wafv2";
 import { Construct } from "constructs";
+import { API_KEY_BEARER_PREFIX } from "../../lib/auth/api-keys.ts";
 import { API_SECURITY_HEADERS } from "../../lib/http/security-headers.ts";
 
 export interface WafProps {
@@ -11,6 +12,11 @@ export interface WafProps {
   readonly apiStage: Stage;
   /** Requests per source IP per 5 minutes, all paths. */
   readonly ratePerIp: number;
+  /**
+   * Requests per API key per 5 minutes: aggregated on the Authorization header of
+   * requests that carry a key, so one merchant's server cannot crowd out the rest.
+   */
+  readonly ratePerApiKey: number;
   /** Requests per source IP per 5 minutes on `/v1/auth/*`. */
   readonly authRatePerIp: number;
   /** Largest accepted request body in bytes (API.md: 16 KiB). */
@@ -32,7 +38,7 @@ function problemBody(status: number, code: string, title: string, detail: string
 /**
  * WAFv2 web ACL on the API stage: AWS managed rule groups (common, known bad inputs,
  * IP reputation, SQL injection), a per-IP rate rule and a much stricter one on
- * `/v1/auth/*`, a body size limit, each block answered as problem+json with the
+ * `/v1/auth/*`, a per-API-key rate rule, a body size limit, each block answered as problem+json with the
  * security headers; logs to a KMS-encrypted `aws-waf-logs-` log group with the
  * Authorization header redacted.
  */
@@ -46,7 +52,11 @@ export class Waf extends Construct {
     if (props.authRatePerIp >= props.ratePerIp) {
       throw new Error("Waf: the /v1/auth/* rate limit must be stricter than the per-IP limit");
     }
-    if (props.authRatePerIp < 10 || props.ratePerIp > 2_000_000_000) {
+    if (
+      props.authRatePerIp < 10 ||
+      props.ratePerApiKey < 10 ||
+      Math.max(props.ratePerIp, props.ratePerApiKey) > 2_000_000_000
+    ) {
       throw new Error("Waf: rate limits must be within 10..2e9 requests per 5 minutes");
     }
     this.metricPrefix = `micropay-${props.stageName}`;
@@ -153,8 +163,38 @@ export class Waf extends Construct {
           visibilityConfig: visibility("rate"),
         },
         {
-          name: "body-size",
+          // The local gateway mirrors this rule (local/throttle.ts SlidingWindowLimit).
+          name: "rate-per-api-key",
           priority: 2,
+          action: rateLimited,
+          statement: {
+            rateBasedStatement: {
+              limit: props.ratePerApiKey,
+              evaluationWindowSec: 300,
+              aggregateKeyType: "CUSTOM_KEYS",
+              customKeys: [
+                {
+                  header: {
+                    name: "authorization",
+                    textTransformations: [{ priority: 0, type: "NONE" }],
+                  },
+                },
+              ],
+              scopeDownStatement: {
+                byteMatchStatement: {
+                  searchString: API_KEY_BEARER_PREFIX,
+                  fieldToMatch: { singleHeader: { Name: "authorization" } },
+                  positionalConstraint: "STARTS_WITH",
+                  textTransformations: [{ priority: 0, type: "NONE" }],
+                },
+              },
+            },
+          },
+          visibilityConfig: visibility("api-key-rate"),
+        },
+        {
+          name: "body-size",
+          priority: 3,
           action: {
             block: {
               customResponse: {
@@ -174,11 +214,11 @@ export class Waf extends Construct {
           },
           visibilityConfig: visibility("body-size"),
         },
-        managed(3, "AWSManagedRulesAmazonIpReputationList"),
+        managed(4, "AWSManagedRulesAmazonIpReputationList"),
         // Its 8 KB body rule would refuse bodies the API accepts; our 16 KiB rule above decides.
-        managed(4, "AWSManagedRulesCommonRuleSet", ["SizeRestrictions_BODY"]),
-        managed(5, "AWSManagedRulesKnownBadInputsRuleSet"),
-        managed(6, "AWSManagedRulesSQLiRuleSet"),
+        managed(5, "AWSManagedRulesCommonRuleSet", ["SizeRestrictions_BODY"]),
+        managed(6, "AWSManagedRulesKnownBadInputsRuleSet"),
+        managed(7, "AWSManagedRulesSQLiRuleSet"),
       ],
     });
 

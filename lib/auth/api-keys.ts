@@ -19,6 +19,8 @@ import type { Principal, Role, Scope } from "../routes/types.ts";
  * almost no false positives. It is not a MAC: it proves nothing about origin.
  */
 export const API_KEY_PREFIX = "mp_live_";
+/** How an API key arrives: the WAF's per-key rate rule and the local gateway match on it. */
+export const API_KEY_BEARER_PREFIX = `Bearer ${API_KEY_PREFIX}`;
 const RANDOM_CHARS = 32;
 const CHECKSUM_CHARS = 6;
 export const API_KEY_LENGTH = API_KEY_PREFIX.length + RANDOM_CHARS + CHECKSUM_CHARS;

@@ -293,7 +293,7 @@ describe("edge: WAF", () => {
     );
     const rate = rules.filter((r) => r.Statement.RateBasedStatement);
     const general = rate.find((r) => !r.Statement.RateBasedStatement.ScopeDownStatement);
-    const auth = rate.find((r) => r.Statement.RateBasedStatement.ScopeDownStatement);
+    const auth = rate.find((r) => r.Name === "auth-rate-per-ip");
     expect(general.Statement.RateBasedStatement).toMatchObject({
       AggregateKeyType: "IP",
       Limit: STAGES.dev.wafRatePerIp,
@@ -313,6 +313,30 @@ describe("edge: WAF", () => {
       FieldToMatch: { Body: { OversizeHandling: "MATCH" } },
     });
     expect(size.Action.Block.CustomResponse.ResponseCode).toBe(413);
+  });
+
+  it("limits each API key on its own, aggregated on the Authorization header of key requests", () => {
+    const rules = ofType("AWS::WAFv2::WebACL")[0]?.[1].Properties.Rules as Json[];
+    const perKey = rules.find((r) => r.Name === "rate-per-api-key");
+    expect(perKey.Statement.RateBasedStatement).toMatchObject({
+      Limit: STAGES.dev.wafRatePerApiKey,
+      EvaluationWindowSec: 300,
+      AggregateKeyType: "CUSTOM_KEYS",
+      CustomKeys: [
+        { Header: { Name: "authorization", TextTransformations: [{ Priority: 0, Type: "NONE" }] } },
+      ],
+      ScopeDownStatement: {
+        ByteMatchStatement: {
+          SearchString: "Bearer mp_live_",
+          FieldToMatch: { SingleHeader: { Name: "authorization" } },
+          PositionalConstraint: "STARTS_WITH",
+        },
+      },
+    });
+    expect(perKey.Action.Block.CustomResponse.ResponseCode).toBe(429);
+    // Evaluated before the managed groups, beside the per-IP rules.
+    const priorities = rules.map((r) => r.Priority as number);
+    expect(new Set(priorities).size).toBe(priorities.length);
   });
 
   it("is associated with the stage and logs to a KMS-encrypted aws-waf-logs- group", () => {
