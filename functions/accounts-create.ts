@@ -1,5 +1,11 @@
-import { httpHandler } from "../lib/http/handler.ts";
-import { createAccount } from "../lib/ledger/service.ts";
+import { viewHandler } from "../lib/http/handler.ts";
+import { ctxOf } from "../lib/http/idempotency.ts";
+import { createAccount, ledgerDeps } from "../lib/ledger/service.ts";
 import { accountsCreateRoute } from "../lib/routes/ledger.ts";
+import { dynamoLedgerStore } from "../lib/store/ledger-store.ts";
 
-export const handler = httpHandler(accountsCreateRoute, createAccount);
+const deps = ledgerDeps(dynamoLedgerStore);
+
+export const handler = viewHandler(accountsCreateRoute, (req) =>
+  createAccount(ctxOf(req), req.body, deps),
+);

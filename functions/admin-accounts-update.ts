@@ -1,5 +1,11 @@
-import { httpHandler } from "../lib/http/handler.ts";
-import { setAccountStatus } from "../lib/ledger/service.ts";
+import { viewHandler } from "../lib/http/handler.ts";
+import { ctxOf } from "../lib/http/idempotency.ts";
+import { ledgerDeps, setAccountStatus } from "../lib/ledger/service.ts";
 import { adminAccountsUpdateRoute } from "../lib/routes/ledger.ts";
+import { dynamoLedgerStore } from "../lib/store/ledger-store.ts";
 
-export const handler = httpHandler(adminAccountsUpdateRoute, setAccountStatus);
+const deps = ledgerDeps(dynamoLedgerStore);
+
+export const handler = viewHandler(adminAccountsUpdateRoute, (req) =>
+  setAccountStatus(ctxOf(req), { ...req.params, ...req.body }, deps),
+);

@@ -1,5 +1,11 @@
-import { httpHandler } from "../lib/http/handler.ts";
-import { createDeposit } from "../lib/ledger/service.ts";
+import { viewHandler } from "../lib/http/handler.ts";
+import { ctxOf } from "../lib/http/idempotency.ts";
+import { createDeposit, ledgerDeps } from "../lib/ledger/service.ts";
 import { depositsCreateRoute } from "../lib/routes/ledger.ts";
+import { dynamoLedgerStore } from "../lib/store/ledger-store.ts";
 
-export const handler = httpHandler(depositsCreateRoute, createDeposit);
+const deps = ledgerDeps(dynamoLedgerStore);
+
+export const handler = viewHandler(depositsCreateRoute, (req) =>
+  createDeposit(ctxOf(req), { ...req.params, ...req.body }, deps),
+);

@@ -1,5 +1,11 @@
-import { httpHandler } from "../lib/http/handler.ts";
-import { listAccountEntries } from "../lib/ledger/service.ts";
+import { viewHandler } from "../lib/http/handler.ts";
+import { ctxOf } from "../lib/http/idempotency.ts";
+import { ledgerDeps, listAccountEntries } from "../lib/ledger/service.ts";
 import { entriesListRoute } from "../lib/routes/ledger.ts";
+import { dynamoLedgerStore } from "../lib/store/ledger-store.ts";
 
-export const handler = httpHandler(entriesListRoute, listAccountEntries);
+const deps = ledgerDeps(dynamoLedgerStore);
+
+export const handler = viewHandler(entriesListRoute, (req) =>
+  listAccountEntries(ctxOf(req), { ...req.params, ...req.query }, deps),
+);

@@ -1,5 +1,11 @@
-import { httpHandler } from "../lib/http/handler.ts";
-import { createPayment } from "../lib/ledger/service.ts";
+import { viewHandler } from "../lib/http/handler.ts";
+import { ctxOf } from "../lib/http/idempotency.ts";
+import { createPayment, ledgerDeps } from "../lib/ledger/service.ts";
 import { paymentsCreateRoute } from "../lib/routes/ledger.ts";
+import { dynamoLedgerStore } from "../lib/store/ledger-store.ts";
 
-export const handler = httpHandler(paymentsCreateRoute, createPayment);
+const deps = ledgerDeps(dynamoLedgerStore);
+
+export const handler = viewHandler(paymentsCreateRoute, (req) =>
+  createPayment(ctxOf(req), req.body, deps),
+);

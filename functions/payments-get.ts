@@ -1,5 +1,11 @@
-import { httpHandler } from "../lib/http/handler.ts";
-import { getPayment } from "../lib/ledger/service.ts";
+import { viewHandler } from "../lib/http/handler.ts";
+import { ctxOf } from "../lib/http/idempotency.ts";
+import { getPayment, ledgerDeps } from "../lib/ledger/service.ts";
 import { paymentsGetRoute } from "../lib/routes/ledger.ts";
+import { dynamoLedgerStore } from "../lib/store/ledger-store.ts";
 
-export const handler = httpHandler(paymentsGetRoute, getPayment);
+const deps = ledgerDeps(dynamoLedgerStore);
+
+export const handler = viewHandler(paymentsGetRoute, (req) =>
+  getPayment(ctxOf(req), req.params, deps),
+);

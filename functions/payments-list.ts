@@ -1,5 +1,11 @@
-import { httpHandler } from "../lib/http/handler.ts";
-import { listPayments } from "../lib/ledger/service.ts";
+import { viewHandler } from "../lib/http/handler.ts";
+import { ctxOf } from "../lib/http/idempotency.ts";
+import { ledgerDeps, listPayments } from "../lib/ledger/service.ts";
 import { paymentsListRoute } from "../lib/routes/ledger.ts";
+import { dynamoLedgerStore } from "../lib/store/ledger-store.ts";
 
-export const handler = httpHandler(paymentsListRoute, listPayments);
+const deps = ledgerDeps(dynamoLedgerStore);
+
+export const handler = viewHandler(paymentsListRoute, (req) =>
+  listPayments(ctxOf(req), req.query, deps),
+);

@@ -1,5 +1,11 @@
-import { httpHandler } from "../lib/http/handler.ts";
-import { createRefund } from "../lib/ledger/service.ts";
+import { viewHandler } from "../lib/http/handler.ts";
+import { ctxOf } from "../lib/http/idempotency.ts";
+import { createRefund, ledgerDeps } from "../lib/ledger/service.ts";
 import { refundsCreateRoute } from "../lib/routes/ledger.ts";
+import { dynamoLedgerStore } from "../lib/store/ledger-store.ts";
 
-export const handler = httpHandler(refundsCreateRoute, createRefund);
+const deps = ledgerDeps(dynamoLedgerStore);
+
+export const handler = viewHandler(refundsCreateRoute, (req) =>
+  createRefund(ctxOf(req), { ...req.params, ...req.body }, deps),
+);

@@ -1,5 +1,11 @@
-import { httpHandler } from "../lib/http/handler.ts";
-import { listPaymentRefunds } from "../lib/ledger/service.ts";
+import { viewHandler } from "../lib/http/handler.ts";
+import { ctxOf } from "../lib/http/idempotency.ts";
+import { ledgerDeps, listPaymentRefunds } from "../lib/ledger/service.ts";
 import { refundsListRoute } from "../lib/routes/ledger.ts";
+import { dynamoLedgerStore } from "../lib/store/ledger-store.ts";
 
-export const handler = httpHandler(refundsListRoute, listPaymentRefunds);
+const deps = ledgerDeps(dynamoLedgerStore);
+
+export const handler = viewHandler(refundsListRoute, (req) =>
+  listPaymentRefunds(ctxOf(req), { ...req.params, ...req.query }, deps),
+);

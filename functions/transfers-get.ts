@@ -1,5 +1,11 @@
-import { httpHandler } from "../lib/http/handler.ts";
-import { getTransferView } from "../lib/ledger/service.ts";
+import { viewHandler } from "../lib/http/handler.ts";
+import { ctxOf } from "../lib/http/idempotency.ts";
+import { getTransferView, ledgerDeps } from "../lib/ledger/service.ts";
 import { transfersGetRoute } from "../lib/routes/ledger.ts";
+import { dynamoLedgerStore } from "../lib/store/ledger-store.ts";
 
-export const handler = httpHandler(transfersGetRoute, getTransferView);
+const deps = ledgerDeps(dynamoLedgerStore);
+
+export const handler = viewHandler(transfersGetRoute, (req) =>
+  getTransferView(ctxOf(req), req.params, deps),
+);

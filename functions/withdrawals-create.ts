@@ -1,5 +1,11 @@
-import { httpHandler } from "../lib/http/handler.ts";
-import { createWithdrawal } from "../lib/ledger/service.ts";
+import { viewHandler } from "../lib/http/handler.ts";
+import { ctxOf } from "../lib/http/idempotency.ts";
+import { createWithdrawal, ledgerDeps } from "../lib/ledger/service.ts";
 import { withdrawalsCreateRoute } from "../lib/routes/ledger.ts";
+import { dynamoLedgerStore } from "../lib/store/ledger-store.ts";
 
-export const handler = httpHandler(withdrawalsCreateRoute, createWithdrawal);
+const deps = ledgerDeps(dynamoLedgerStore);
+
+export const handler = viewHandler(withdrawalsCreateRoute, (req) =>
+  createWithdrawal(ctxOf(req), { ...req.params, ...req.body }, deps),
+);

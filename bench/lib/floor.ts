@@ -3,10 +3,12 @@ import { newAuditEvent } from "../../lib/audit/events.ts";
 import { newId } from "../../lib/ids.ts";
 import { type PaymentView, systemAccountId } from "../../lib/ledger/model.ts";
 import { entryPair } from "../../lib/ledger/rules.ts";
-import { auditPut } from "../../lib/store/audit-outbox.ts";
-import { tableName } from "../../lib/store/client.ts";
-import { idempotencyKey } from "../../lib/store/keys.ts";
-import { balanceUpdate, entryPut, paymentPuts, transferPut } from "../../lib/store/ledger.ts";
+import {
+  balanceUpdate,
+  entryPut,
+  postingItems,
+  transferPut,
+} from "../../lib/store/ledger-writes.ts";
 
 type TransactItem = NonNullable<TransactWriteCommandInput["TransactItems"]>[number];
 
@@ -20,9 +22,9 @@ const actor = {
 
 /**
  * The floor: the items of one payment (two balance updates with their conditions,
- * two entries, the transfer, the payment items, a completed idempotency record and the audit
- * event), built by the same store functions the payment route uses, for one
- * TransactWriteItems sent straight through the SDK.
+ * two entries, the transfer, the payment items, a completed idempotency record and the
+ * audit event), built by the same store function the payment route's posting goes
+ * through (`postingItems`), for one TransactWriteItems sent straight through the SDK.
  */
 export function floorPaymentItems(src: string, dst: string, amount: number): TransactItem[] {
   const now = new Date().toISOString();
@@ -39,7 +41,7 @@ export function floorPaymentItems(src: string, dst: string, amount: number): Tra
     transferId,
     createdAt: now,
   };
-  const [debit, credit] = entryPair({
+  const entries = entryPair({
     kind: "payment",
     debitAccountId: src,
     creditAccountId: dst,
@@ -50,12 +52,15 @@ export function floorPaymentItems(src: string, dst: string, amount: number): Tra
     transferId,
     paymentId: payment.id,
   });
-  return [
-    balanceUpdate({ type: "customer", accountId: src }, "debit", amount, "USD", now),
-    balanceUpdate({ type: "customer", accountId: dst }, "credit", amount, "USD", now),
-    entryPut(debit),
-    entryPut(credit),
-    transferPut({
+  const claim = {
+    scope: "bench",
+    key: newId("evt"),
+    fingerprint: "0".repeat(64),
+    routeId: "payments-create",
+    status: 201,
+  };
+  return postingItems({
+    transfer: {
       id: transferId,
       kind: "payment",
       debitAccountId: src,
@@ -64,13 +69,21 @@ export function floorPaymentItems(src: string, dst: string, amount: number): Tra
       currency: "USD",
       paymentId: payment.id,
       createdAt: now,
+    },
+    entries,
+    debit: { label: "source", account: { type: "customer", accountId: src }, direction: "debit" },
+    credit: {
+      label: "destination",
+      account: { type: "customer", accountId: dst },
+      direction: "credit",
+    },
+    record: { type: "payment", payment },
+    audit: newAuditEvent(actor, "payment.created", {
+      targets: { transferId, paymentId: payment.id },
     }),
-    ...paymentPuts(payment),
-    idempotencyPut(body(payment)),
-    auditPut(
-      newAuditEvent(actor, "payment.created", { targets: { transferId, paymentId: payment.id } }),
-    ),
-  ];
+    idempotency: { claim, body: JSON.stringify(payment) },
+    now,
+  }).map((l) => l.item);
 }
 
 /** A deposit's items (funding -> account): used to give an account a long history fast. */
@@ -91,8 +104,8 @@ export function floorDepositItems(accountId: string, amount: number): TransactIt
   return [
     balanceUpdate({ type: "system", purpose: "funding" }, "debit", amount, "USD", now),
     balanceUpdate({ type: "customer", accountId }, "credit", amount, "USD", now),
-    entryPut(debit),
-    entryPut(credit),
+    entryPut(debit).item,
+    entryPut(credit).item,
     transferPut({
       id: transferId,
       kind: "deposit",
@@ -101,29 +114,6 @@ export function floorDepositItems(accountId: string, amount: number): TransactIt
       amount,
       currency: "USD",
       createdAt: now,
-    }),
+    }).item,
   ];
-}
-
-const body = (p: PaymentView) => JSON.stringify(p);
-
-function idempotencyPut(responseBody: string): TransactItem {
-  return {
-    Put: {
-      TableName: tableName(),
-      Item: {
-        ...idempotencyKey("bench", newId("evt")),
-        type: "idempotency",
-        state: "completed",
-        fingerprint: "0".repeat(64),
-        leaseId: "bench",
-        leaseUntil: 0,
-        status: 201,
-        body: responseBody,
-        contentType: "application/json",
-        expiresAt: Math.floor(Date.now() / 1000) + 48 * 3600,
-      },
-      ConditionExpression: "attribute_not_exists(pk)",
-    },
-  };
 }

@@ -5,6 +5,7 @@ import type { RouteDef } from "../routes/types.ts";
 import { authenticate } from "./auth.ts";
 import { parseJsonBody } from "./body.ts";
 import { corsMiddleware } from "./cors.ts";
+import { runIdempotent } from "./idempotency.ts";
 import { toProblemResult } from "./problem.ts";
 import { clientRequestIdOf, gatewayRequestIdOf, lowerCaseHeaders } from "./request-id.ts";
 import { securityHeaders } from "./security-headers.ts";
@@ -53,7 +54,7 @@ export function httpHandler<R extends RouteDef>(
     // The auth middleware refused a route with `auth` and no principal already.
     if (route.auth !== "none" && !state.principal) throw unauthorized();
     const idempotencyKey = state.headers["idempotency-key"];
-    const result = await impl({
+    const req: RouteRequest<R> = {
       route,
       // Validated by the row's own schemas in the middleware below.
       body: state.body as RouteRequest<R>["body"],
@@ -68,7 +69,9 @@ export function httpHandler<R extends RouteDef>(
       headers: state.headers,
       idempotencyKey,
       rawBody: state.rawBody,
-    });
+    };
+    // Every idempotent row runs under its key (lib/http/idempotency.ts).
+    const result = route.idempotent ? await runIdempotent(req, impl) : await impl(req);
     const body = result.rawBody ?? (result.body === undefined ? "" : JSON.stringify(result.body));
     return {
       statusCode: result.status,
@@ -120,6 +123,20 @@ export function httpHandler<R extends RouteDef>(
         }
       },
     });
+}
+
+/**
+ * `httpHandler` for an operation that returns a view: answered with the row's success
+ * status and the view as its JSON body.
+ */
+export function viewHandler<R extends RouteDef>(
+  route: R,
+  impl: (req: RouteRequest<R>) => Promise<unknown>,
+) {
+  return httpHandler(route, async (req) => ({
+    status: route.successStatus,
+    body: await impl(req),
+  }));
 }
 
 function stateOf(event: ApiEvent): ChainState {

@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
 import type * as z from "zod";
+import type { IdempotencyClaim } from "../idempotency.ts";
 import type { Principal, RouteDef } from "../routes/types.ts";
 
 /** What a route implementation receives: parsed, validated and authenticated input. */
@@ -27,6 +28,8 @@ export interface HttpRequest<B = unknown, Q = unknown, P = unknown, A = Principa
   readonly idempotencyKey: string | undefined;
   /** The raw body text (exactly as received), for idempotency fingerprints. */
   readonly rawBody: string;
+  /** On `idempotent` routes: the key's claim the operation records with its effect. */
+  readonly idempotency?: IdempotencyClaim | undefined;
 }
 
 type Parsed<S> = S extends z.ZodType ? z.output<S> : undefined;

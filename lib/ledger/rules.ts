@@ -76,8 +76,7 @@ export interface AccountState {
 
 /**
  * Why an account may not take part in a movement, or null when it may. For the
- * pre-check on a fresh read, and to explain a failed transaction condition from the
- * item DynamoDB returned (ReturnValuesOnConditionCheckFailure ALL_OLD).
+ * pre-check on a fresh read (a failed posting is explained by lib/ledger/posting.ts).
  */
 export function accountRefusal(
   account: AccountState | undefined,
@@ -90,73 +89,6 @@ export function accountRefusal(
   if (account.currency !== currency) return currencyMismatch();
   if (direction === "debit" && Number(account.balance) < amount) return insufficientFunds();
   return null;
-}
-
-/**
- * Explains one failed transaction condition from the item as it stood (undefined: no
- * such item), or null when this check is not why it failed.
- */
-export type Explainer = (item: AccountState | undefined) => Refusal | null;
-
-/**
- * The first refusal, walking `checks` in precedence order and asking each only about
- * an item whose condition failed (`failed`: key -> the item as it stood). DynamoDB
- * judges every condition of a cancelled transaction and reports each item (a passed
- * one says "None"), so an item missing from `failed` passed all of its conditions.
- */
-export function firstRefusal<K>(
-  checks: ReadonlyArray<readonly [K, Explainer]>,
-  failed: ReadonlyMap<K, AccountState | undefined>,
-): Refusal | null {
-  for (const [key, check] of checks) {
-    if (!failed.has(key)) continue;
-    const refusal = check(failed.get(key));
-    if (refusal) return refusal;
-  }
-  return null;
-}
-
-/**
- * Why a payment's transaction was refused, in the contract's precedence: the source
- * is not the caller's to pay from (404 when the caller may not see it: missing, a
- * system account, or another user's; 403 for staff, who see every account but move
- * money only out of their own), then a missing or system destination (404), then a
- * currency that differs on either side (422), then the source (frozen 409, or
- * insufficient funds 402), then a frozen destination (409).
- *
- * The transaction's conditions check exactly these (the source's update is
- * conditioned on `ownerId = caller`), so this is the whole of the decision: there is
- * no read before the transaction.
- */
-export function paymentChecks(
-  p: Principal,
-  amount: number,
-  currency: string,
-): ReadonlyArray<readonly ["source" | "destination", Explainer]> {
-  const customer = (a: AccountState | undefined): a is AccountState => a?.kind === "customer";
-  return [
-    [
-      "source",
-      (src) => {
-        const owner = customer(src) ? String(src.ownerId) : undefined;
-        if (owner === undefined || !canRead(p, [owner])) {
-          return notFound("No such source account.");
-        }
-        try {
-          requireActor(p, [owner], [owner]);
-          return null;
-        } catch (error) {
-          if (error instanceof Refusal) return error;
-          throw error;
-        }
-      },
-    ],
-    ["destination", (dst) => (customer(dst) ? null : notFound("No such destination account."))],
-    ["source", (src) => (src?.currency !== currency ? currencyMismatch() : null)],
-    ["destination", (dst) => (dst?.currency !== currency ? currencyMismatch() : null)],
-    ["source", (src) => accountRefusal(src, "debit", amount, currency)],
-    ["destination", (dst) => accountRefusal(dst, "credit", amount, currency)],
-  ];
 }
 
 /** The two entries of a movement: debit first, then credit (ids sort in that order). */

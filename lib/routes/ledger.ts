@@ -25,15 +25,17 @@ import { defineRoute, type TableGrant } from "./types.ts";
 /**
  * Accounts, ledger, payments, refunds and transfers (API.md). Roles here are the only role
  * check; ownership (404 for what the caller may not see, 403 for what it may see but
- * not do) is decided in lib/ledger/service.ts. Money-moving POSTs are `idempotent`.
+ * not do) is decided in lib/ledger/service.ts. Money-moving POSTs are `idempotent`:
+ * the chain runs the Idempotency-Key protocol for them (lib/http/idempotency.ts).
  */
 /**
- * A money move by account: read the account(s) and the idempotency record (Get), lease
- * the key (Put), post the transaction (Put/Update items), release the key after a
- * refusal (Delete, lib/store/idempotency.ts).
+ * A money move: read the account(s) (Get), post the transfer with its completed
+ * idempotency record in one transaction (Put/Update items), store a refusal's answer
+ * (conditional Put), and read the key's record on the error path only (Get;
+ * lib/http/idempotency.ts). Records are never deleted (TTL expires them).
  */
 const MONEY_MOVE: TableGrant = {
-  actions: ["GetItem", "PutItem", "UpdateItem", "DeleteItem"],
+  actions: ["GetItem", "PutItem", "UpdateItem"],
 };
 
 const MONEY_ERRORS = [
@@ -190,8 +192,8 @@ export const paymentsCreateRoute = defineRoute({
   idempotent: true,
   errorCodes: MONEY_ERRORS,
   tableAccess: "write",
-  // A payment reads no account before its transaction, but a retry racing the first
-  // attempt reads the idempotency record while it waits (lib/ledger/idempotency.ts).
+  // A payment reads no account before its transaction; only the error path reads the
+  // idempotency record (lib/http/idempotency.ts).
   table: MONEY_MOVE,
   usesSigningKey: true,
   example: {

@@ -6,7 +6,7 @@ import type {
   LoginAttemptLimits,
   UserRecord,
 } from "../auth/port.ts";
-import { newAccountTransactItems } from "../ledger/accounts.ts";
+import { newAccountTransactItems } from "./ledger-writes.ts";
 import { logger } from "../observability.ts";
 import type { Role } from "../routes/types.ts";
 import { auditPut } from "./audit-outbox.ts";

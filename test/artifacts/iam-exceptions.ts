@@ -99,14 +99,14 @@ export const IAM_EXCEPTIONS: readonly IamException[] = [
     reason:
       "lib/audit/dedupe-dynamodb.ts reads a marker only when its claim finds one (a redelivered batch) and deletes one only after a failed sink write; neither is forced here.",
   },
-  // Idempotency on a path the artifacts tier does not race.
+  // Idempotency's error path.
   {
     actions: ["dynamodb:GetItem"],
     resource: "Data/Table",
     functions: ["payments-create"],
     sometimes: true,
     reason:
-      "A payment reads nothing before its transaction; only a retry that finds the first attempt still in progress, or whose lease was lost, reads the idempotency record (lib/ledger/idempotency.ts readRecord). The stack tier races those (test/reliability/ledger-races.test.ts); the artifacts tier does not.",
+      "A payment reads nothing before its transaction; only a request answered with an error that is not stored (400, 403, 404, an outage) reads the idempotency record, to replay a standing answer instead (lib/http/idempotency.ts readAnswer). The stack tier forces those (test/reliability/ledger-faults.test.ts); whether the artifacts tier does depends on its flows.",
   },
   // API keys: the last-use write is rate-limited per key.
   {

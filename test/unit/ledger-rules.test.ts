@@ -2,11 +2,10 @@ import { ThrottlingException, TransactionCanceledException } from "@aws-sdk/clie
 import { describe, expect, it } from "vitest";
 import { exponentOf, maxAmountMinor } from "../../lib/ledger/currency.ts";
 import { paymentStatus, systemAccountId } from "../../lib/ledger/model.ts";
+import { refusalOf } from "../../lib/ledger/posting.ts";
 import {
   accountRefusal,
   entryPair,
-  firstRefusal,
-  paymentChecks,
   refundAmount,
   requireActor,
   requireAmount,
@@ -81,8 +80,29 @@ describe("payment refusals from the transaction's failed conditions", () => {
     failed: Partial<Record<Side, Record<string, unknown> | undefined>>,
     amount = 10,
   ) => {
-    const r = firstRefusal(
-      paymentChecks(p, amount, "USD"),
+    const ctx = {
+      principal: p,
+      gatewayRequestId: "g",
+      requestId: "r",
+      sourceIp: "",
+      userAgent: "",
+    };
+    const r = refusalOf(
+      ctx,
+      {
+        debit: {
+          label: "source",
+          account: { type: "customer", accountId: "acc_a", ownerId: p.userId },
+          direction: "debit",
+        },
+        credit: {
+          label: "destination",
+          account: { type: "customer", accountId: "acc_b" },
+          direction: "credit",
+        },
+        amount,
+        currency: "USD",
+      },
       new Map(Object.entries(failed) as [Side, Record<string, unknown> | undefined][]),
     );
     return r ? `${statusOf(r.code)} ${r.code} ${r.detail}` : null;

@@ -4,18 +4,17 @@ import {
   QueryCommand,
   type QueryCommandInput,
 } from "@aws-sdk/lib-dynamodb";
-import { accountItem } from "../ledger/accounts.ts";
 import type {
   AccountView,
   EntryKind,
   EntryView,
   PaymentView,
   RefundView,
-  SystemPurpose,
   Transfer,
   TransferKind,
 } from "../ledger/model.ts";
-import { emptySystemAccount, paymentStatus } from "../ledger/model.ts";
+import { paymentStatus } from "../ledger/model.ts";
+import type { Page, PageRequest } from "../ledger/port.ts";
 import { docClient, tableName } from "./client.ts";
 import { decodeCursor, encodeCursor } from "./cursor.ts";
 import {
@@ -23,23 +22,18 @@ import {
   accountKey,
   accountPartition,
   ENTRY_PREFIX,
-  entryKey,
   OWNER_INDEX,
   ownerPartition,
   PAYMENT_LINK_PREFIX,
   paymentKey,
-  paymentLinkKey,
   paymentPartition,
   REFUND_PREFIX,
-  refundKey,
   transferKey,
 } from "./keys.ts";
 import { withRetry } from "./retry.ts";
-import { type Labelled, labelled, type TransactItem } from "./transact.ts";
 
 /**
- * DynamoDB access for the ledger (keys: lib/store/keys.ts). Entries are immutable (Put
- * once, never updated); a payment has a link item under both accounts.
+ * DynamoDB reads of the ledger (keys: lib/store/keys.ts; writes: ledger-writes.ts).
  *
  * Every list is one Query on a partition (newest first via ULID sort keys and
  * ScanIndexForward=false) with Limit = page size + 1, so a page costs the same no
@@ -47,9 +41,6 @@ import { type Labelled, labelled, type TransactItem } from "./transact.ts";
  */
 
 const T = () => tableName();
-
-// ---------------------------------------------------------------------------
-// Reads
 
 type Item = Record<string, unknown>;
 
@@ -139,20 +130,14 @@ export async function getAccount(accountId: string): Promise<AccountView | undef
   return item && item.type === "account" ? toAccountView(item) : undefined;
 }
 
-export async function getPaymentItem(paymentId: string): Promise<Item | undefined> {
+export async function getPayment(paymentId: string): Promise<PaymentView | undefined> {
   const item = await getItem(paymentKey(paymentId));
-  return item && item.type === "payment" ? item : undefined;
+  return item && item.type === "payment" ? toPaymentView(item) : undefined;
 }
 
 export async function getTransfer(transferId: string): Promise<Transfer | undefined> {
   const item = await getItem(transferKey(transferId));
   return item && item.type === "transfer" ? toTransfer(item) : undefined;
-}
-
-export interface Page<T> {
-  readonly data: T[];
-  readonly hasMore: boolean;
-  readonly nextCursor: string | null;
 }
 
 interface ListSpec {
@@ -207,8 +192,7 @@ function page<T>(items: T[], next: string | null): Page<T> {
 
 export async function listAccountsOfOwner(
   ownerId: string,
-  limit: number,
-  cursor: string | undefined,
+  { limit, cursor }: PageRequest,
 ): Promise<Page<AccountView>> {
   const r = await listPage({
     scope: `accounts:${ownerId}`,
@@ -223,8 +207,7 @@ export async function listAccountsOfOwner(
 
 export async function listEntries(
   accountId: string,
-  limit: number,
-  cursor: string | undefined,
+  { limit, cursor }: PageRequest,
 ): Promise<Page<EntryView>> {
   const r = await listPage({
     scope: `entries:${accountId}`,
@@ -238,8 +221,7 @@ export async function listEntries(
 
 export async function listPaymentsOfAccount(
   accountId: string,
-  limit: number,
-  cursor: string | undefined,
+  { limit, cursor }: PageRequest,
 ): Promise<Page<PaymentView>> {
   const r = await listPage({
     scope: `payments:${accountId}`,
@@ -278,8 +260,7 @@ async function batchGetPayments(ids: string[]): Promise<Map<string, Item>> {
 
 export async function listRefunds(
   paymentId: string,
-  limit: number,
-  cursor: string | undefined,
+  { limit, cursor }: PageRequest,
 ): Promise<Page<RefundView>> {
   const r = await listPage({
     scope: `refunds:${paymentId}`,
@@ -289,207 +270,4 @@ export async function listRefunds(
     cursor,
   });
   return page(r.items.map(toRefundView), r.next);
-}
-
-// ---------------------------------------------------------------------------
-// Writes: TransactWriteItems building blocks
-
-/** Which side of a movement an account is on, and how its update is conditioned. */
-export type Side =
-  | {
-      readonly type: "customer";
-      readonly accountId: string;
-      /** Only if the account belongs to this user (the payer of a payment). */
-      readonly ownerId?: string;
-    }
-  | { readonly type: "system"; readonly purpose: SystemPurpose };
-
-/**
- * The balance update of one side. Customer accounts: must exist, be a customer
- * account, be active and hold the movement's currency; a debit also needs
- * `balance >= amount` (no overdraft); with `ownerId`, the account must be that user's.
- * System accounts are created by their first
- * movement (if_not_exists) and may go negative.
- */
-export function balanceUpdate(
-  side: Side,
-  direction: "debit" | "credit",
-  amount: number,
-  currency: string,
-  now: string,
-): TransactItem {
-  if (side.type === "system") {
-    const blank = emptySystemAccount(side.purpose, currency, now);
-    const item = accountItem(blank);
-    return {
-      Update: {
-        TableName: T(),
-        Key: accountKey(blank.id),
-        UpdateExpression:
-          "SET #balance = if_not_exists(#balance, :zero) + :delta, #updatedAt = :now, " +
-          "#type = :type, #id = :id, #ownerId = :owner, #currency = :cur, #status = :active, " +
-          "#kind = :system, #purpose = :purpose, #createdAt = if_not_exists(#createdAt, :now), " +
-          "#gsi1pk = :gsi1pk, #gsi1sk = :gsi1sk",
-        ConditionExpression: "attribute_not_exists(pk) OR (#kind = :system AND #currency = :cur)",
-        ExpressionAttributeNames: {
-          "#balance": "balance",
-          "#updatedAt": "updatedAt",
-          "#type": "type",
-          "#id": "id",
-          "#ownerId": "ownerId",
-          "#currency": "currency",
-          "#status": "status",
-          "#kind": "kind",
-          "#purpose": "purpose",
-          "#createdAt": "createdAt",
-          "#gsi1pk": "gsi1pk",
-          "#gsi1sk": "gsi1sk",
-        },
-        ExpressionAttributeValues: {
-          ":zero": 0,
-          ":delta": direction === "debit" ? -amount : amount,
-          ":now": now,
-          ":type": "account",
-          ":id": blank.id,
-          ":owner": blank.ownerId,
-          ":cur": currency,
-          ":active": "active",
-          ":system": "system",
-          ":purpose": side.purpose,
-          ":gsi1pk": item.gsi1pk,
-          ":gsi1sk": item.gsi1sk,
-        },
-        ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-      },
-    };
-  }
-  const debit = direction === "debit";
-  const owned = side.ownerId !== undefined;
-  return {
-    Update: {
-      TableName: T(),
-      Key: accountKey(side.accountId),
-      UpdateExpression: `SET #balance = #balance ${debit ? "-" : "+"} :amt, #updatedAt = :now`,
-      ConditionExpression:
-        "attribute_exists(pk) AND #kind = :customer AND #status = :active AND #currency = :cur" +
-        (debit ? " AND #balance >= :amt" : "") +
-        (owned ? " AND #ownerId = :owner" : ""),
-      ExpressionAttributeNames: {
-        "#balance": "balance",
-        "#updatedAt": "updatedAt",
-        "#kind": "kind",
-        "#status": "status",
-        "#currency": "currency",
-        ...(owned ? { "#ownerId": "ownerId" } : {}),
-      },
-      ExpressionAttributeValues: {
-        ":amt": amount,
-        ":now": now,
-        ":customer": "customer",
-        ":active": "active",
-        ":cur": currency,
-        ...(owned ? { ":owner": side.ownerId } : {}),
-      },
-      ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-    },
-  };
-}
-
-/** An immutable ledger entry: Put once with attribute_not_exists, never updated. */
-export function entryPut(entry: EntryView): Labelled {
-  return labelled("entry", {
-    Put: {
-      TableName: T(),
-      Item: { ...entryKey(entry.accountId, entry.id), type: "entry", ...entry },
-      ConditionExpression: "attribute_not_exists(pk)",
-    },
-  });
-}
-
-/** A transfer: Put once with attribute_not_exists, never updated. */
-export function transferPut(transfer: Transfer): Labelled {
-  return labelled("transfer", {
-    Put: {
-      TableName: T(),
-      Item: { ...transferKey(transfer.id), type: "transfer", ...transfer },
-      ConditionExpression: "attribute_not_exists(pk)",
-    },
-  });
-}
-
-export function paymentPuts(payment: PaymentView): Labelled[] {
-  const { status: _derived, ...stored } = payment;
-  return [
-    labelled("payment", {
-      Put: {
-        TableName: T(),
-        Item: {
-          ...paymentKey(payment.id),
-          type: "payment",
-          ...stored,
-          // What may still be refunded: lets the refund condition stay arithmetic-free.
-          remaining: payment.amount - payment.amountRefunded,
-          updatedAt: payment.createdAt,
-        },
-        ConditionExpression: "attribute_not_exists(pk)",
-      },
-    }),
-    ...[payment.sourceAccountId, payment.destinationAccountId].map((accountId) =>
-      labelled("payment_link", {
-        Put: {
-          TableName: T(),
-          Item: {
-            ...paymentLinkKey(accountId, payment.id),
-            type: "payment_link",
-            paymentId: payment.id,
-            createdAt: payment.createdAt,
-          },
-          ConditionExpression: "attribute_not_exists(pk)",
-        },
-      }),
-    ),
-  ];
-}
-
-/** Takes `amount` off what remains refundable; fails when refunds would exceed the payment. */
-export function paymentRefundUpdate(paymentId: string, amount: number, now: string): Labelled {
-  return labelled("payment", {
-    Update: {
-      TableName: T(),
-      Key: paymentKey(paymentId),
-      UpdateExpression:
-        "SET amountRefunded = amountRefunded + :amt, remaining = remaining - :amt, updatedAt = :now",
-      ConditionExpression: "attribute_exists(pk) AND remaining >= :amt",
-      ExpressionAttributeValues: { ":amt": amount, ":now": now },
-      ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-    },
-  });
-}
-
-export function refundPut(refund: RefundView): Labelled {
-  return labelled("refund", {
-    Put: {
-      TableName: T(),
-      Item: { ...refundKey(refund.paymentId, refund.id), type: "refund", ...refund },
-      ConditionExpression: "attribute_not_exists(pk)",
-    },
-  });
-}
-
-export function accountStatusUpdate(
-  accountId: string,
-  status: "active" | "frozen",
-  now: string,
-): Labelled {
-  return labelled("account", {
-    Update: {
-      TableName: T(),
-      Key: accountKey(accountId),
-      UpdateExpression: "SET #status = :status, #updatedAt = :now",
-      ConditionExpression: "attribute_exists(pk) AND #kind = :customer",
-      ExpressionAttributeNames: { "#status": "status", "#updatedAt": "updatedAt", "#kind": "kind" },
-      ExpressionAttributeValues: { ":status": status, ":now": now, ":customer": "customer" },
-      ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-    },
-  });
 }

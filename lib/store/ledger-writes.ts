@@ -1,0 +1,367 @@
+import { randomUUID } from "node:crypto";
+import type { AuditEvent } from "../audit/events.ts";
+import { markRecorded, type StoredAnswer } from "../idempotency.ts";
+import { newId } from "../ids.ts";
+import { type AccountView, newCustomerAccount } from "../ledger/accounts.ts";
+import type { EntryView, PaymentView, RefundView, Transfer } from "../ledger/model.ts";
+import { emptySystemAccount } from "../ledger/model.ts";
+import type {
+  AccountRef,
+  AccountState,
+  BalanceChange,
+  Posting,
+  PostingLabel,
+  PostOutcome,
+} from "../ledger/port.ts";
+import { auditPut } from "./audit-outbox.ts";
+import { tableName } from "./client.ts";
+import {
+  idempotencyPut,
+  isIdempotencyItem,
+  readAnswer,
+  requestToken,
+  toStoredAnswer,
+} from "./idempotency.ts";
+import {
+  accountIndexKey,
+  accountKey,
+  entryKey,
+  ownerCurrencyKey,
+  paymentKey,
+  paymentLinkKey,
+  refundKey,
+  transferKey,
+} from "./keys.ts";
+import { type Labelled, labelled, type TransactItem, transact } from "./transact.ts";
+
+/**
+ * DynamoDB writes of the ledger: the TransactWriteItems building blocks, and `post`,
+ * which turns one domain posting (lib/ledger/port.ts) into ONE TransactWriteItems.
+ * Entries and transfers are immutable (Put once with attribute_not_exists, never
+ * updated); a payment has a link item under both accounts.
+ */
+
+const T = () => tableName();
+
+/** The stored account item (view plus keys). */
+export function accountItem(account: AccountView): Record<string, unknown> {
+  return {
+    ...accountKey(account.id),
+    type: "account",
+    ...accountIndexKey(account.ownerId, account.id),
+    ...account,
+  };
+}
+
+/**
+ * The TransactWriteItems entries that create a customer account: the account item
+ * and a uniqueness item for (owner, currency), both conditional on not existing. A
+ * cancelled "owner_currency" condition means "this owner already has an account in
+ * this currency" (409).
+ */
+export function accountCreateItems(account: AccountView): Labelled[] {
+  return [
+    labelled("account", {
+      Put: {
+        TableName: T(),
+        Item: accountItem(account),
+        ConditionExpression: "attribute_not_exists(pk)",
+      },
+    }),
+    labelled("owner_currency", {
+      Put: {
+        TableName: T(),
+        Item: {
+          ...ownerCurrencyKey(account.ownerId, account.currency),
+          type: "account_owner_currency",
+          accountId: account.id,
+        },
+        ConditionExpression: "attribute_not_exists(pk)",
+      },
+    }),
+  ];
+}
+
+/**
+ * A new customer account and the items that create it, for a caller that adds its own
+ * items (registration, lib/auth: the user and its audit event) and sends one transaction.
+ */
+export function newAccountTransactItems(input: {
+  ownerId: string;
+  currency: string;
+  now: string;
+}): { account: AccountView; items: Labelled[] } {
+  const account = newCustomerAccount({ id: newId("acc"), ...input });
+  return { account, items: accountCreateItems(account) };
+}
+
+/**
+ * The balance update of one side (conditions: lib/ledger/port.ts AccountRef). Customer
+ * accounts: must exist, be a customer account, be active and hold the movement's
+ * currency; a debit also needs `balance >= amount` (no overdraft); with `ownerId`, the
+ * account must be that user's. System accounts are created by their first movement
+ * (if_not_exists) and may go negative.
+ */
+export function balanceUpdate(
+  side: AccountRef,
+  direction: "debit" | "credit",
+  amount: number,
+  currency: string,
+  now: string,
+): TransactItem {
+  if (side.type === "system") {
+    const blank = emptySystemAccount(side.purpose, currency, now);
+    const item = accountItem(blank);
+    return {
+      Update: {
+        TableName: T(),
+        Key: accountKey(blank.id),
+        UpdateExpression:
+          "SET #balance = if_not_exists(#balance, :zero) + :delta, #updatedAt = :now, " +
+          "#type = :type, #id = :id, #ownerId = :owner, #currency = :cur, #status = :active, " +
+          "#kind = :system, #purpose = :purpose, #createdAt = if_not_exists(#createdAt, :now), " +
+          "#gsi1pk = :gsi1pk, #gsi1sk = :gsi1sk",
+        ConditionExpression: "attribute_not_exists(pk) OR (#kind = :system AND #currency = :cur)",
+        ExpressionAttributeNames: {
+          "#balance": "balance",
+          "#updatedAt": "updatedAt",
+          "#type": "type",
+          "#id": "id",
+          "#ownerId": "ownerId",
+          "#currency": "currency",
+          "#status": "status",
+          "#kind": "kind",
+          "#purpose": "purpose",
+          "#createdAt": "createdAt",
+          "#gsi1pk": "gsi1pk",
+          "#gsi1sk": "gsi1sk",
+        },
+        ExpressionAttributeValues: {
+          ":zero": 0,
+          ":delta": direction === "debit" ? -amount : amount,
+          ":now": now,
+          ":type": "account",
+          ":id": blank.id,
+          ":owner": blank.ownerId,
+          ":cur": currency,
+          ":active": "active",
+          ":system": "system",
+          ":purpose": side.purpose,
+          ":gsi1pk": item.gsi1pk,
+          ":gsi1sk": item.gsi1sk,
+        },
+        ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+      },
+    };
+  }
+  const debit = direction === "debit";
+  const owned = side.ownerId !== undefined;
+  return {
+    Update: {
+      TableName: T(),
+      Key: accountKey(side.accountId),
+      UpdateExpression: `SET #balance = #balance ${debit ? "-" : "+"} :amt, #updatedAt = :now`,
+      ConditionExpression:
+        "attribute_exists(pk) AND #kind = :customer AND #status = :active AND #currency = :cur" +
+        (debit ? " AND #balance >= :amt" : "") +
+        (owned ? " AND #ownerId = :owner" : ""),
+      ExpressionAttributeNames: {
+        "#balance": "balance",
+        "#updatedAt": "updatedAt",
+        "#kind": "kind",
+        "#status": "status",
+        "#currency": "currency",
+        ...(owned ? { "#ownerId": "ownerId" } : {}),
+      },
+      ExpressionAttributeValues: {
+        ":amt": amount,
+        ":now": now,
+        ":customer": "customer",
+        ":active": "active",
+        ":cur": currency,
+        ...(owned ? { ":owner": side.ownerId } : {}),
+      },
+      ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+    },
+  };
+}
+
+/** An immutable ledger entry: Put once with attribute_not_exists, never updated. */
+export function entryPut(entry: EntryView): Labelled {
+  return labelled("entry", {
+    Put: {
+      TableName: T(),
+      Item: { ...entryKey(entry.accountId, entry.id), type: "entry", ...entry },
+      ConditionExpression: "attribute_not_exists(pk)",
+    },
+  });
+}
+
+/** A transfer: Put once with attribute_not_exists, never updated. */
+export function transferPut(transfer: Transfer): Labelled {
+  return labelled("transfer", {
+    Put: {
+      TableName: T(),
+      Item: { ...transferKey(transfer.id), type: "transfer", ...transfer },
+      ConditionExpression: "attribute_not_exists(pk)",
+    },
+  });
+}
+
+export function paymentPuts(payment: PaymentView): Labelled[] {
+  const { status: _derived, ...stored } = payment;
+  return [
+    labelled("payment_record", {
+      Put: {
+        TableName: T(),
+        Item: {
+          ...paymentKey(payment.id),
+          type: "payment",
+          ...stored,
+          // What may still be refunded: lets the refund condition stay arithmetic-free.
+          remaining: payment.amount - payment.amountRefunded,
+          updatedAt: payment.createdAt,
+        },
+        ConditionExpression: "attribute_not_exists(pk)",
+      },
+    }),
+    ...[payment.sourceAccountId, payment.destinationAccountId].map((accountId) =>
+      labelled("payment_link", {
+        Put: {
+          TableName: T(),
+          Item: {
+            ...paymentLinkKey(accountId, payment.id),
+            type: "payment_link",
+            paymentId: payment.id,
+            createdAt: payment.createdAt,
+          },
+          ConditionExpression: "attribute_not_exists(pk)",
+        },
+      }),
+    ),
+  ];
+}
+
+/** Takes `amount` off what remains refundable; fails when refunds would exceed the payment. */
+export function paymentRefundUpdate(paymentId: string, amount: number, now: string): Labelled {
+  return labelled("payment", {
+    Update: {
+      TableName: T(),
+      Key: paymentKey(paymentId),
+      UpdateExpression:
+        "SET amountRefunded = amountRefunded + :amt, remaining = remaining - :amt, updatedAt = :now",
+      ConditionExpression: "attribute_exists(pk) AND remaining >= :amt",
+      ExpressionAttributeValues: { ":amt": amount, ":now": now },
+      ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+    },
+  });
+}
+
+export function refundPut(refund: RefundView): Labelled {
+  return labelled("refund", {
+    Put: {
+      TableName: T(),
+      Item: { ...refundKey(refund.paymentId, refund.id), type: "refund", ...refund },
+      ConditionExpression: "attribute_not_exists(pk)",
+    },
+  });
+}
+
+export function accountStatusUpdate(
+  accountId: string,
+  status: "active" | "frozen",
+  now: string,
+): Labelled {
+  return labelled("account", {
+    Update: {
+      TableName: T(),
+      Key: accountKey(accountId),
+      UpdateExpression: "SET #status = :status, #updatedAt = :now",
+      ConditionExpression: "attribute_exists(pk) AND #kind = :customer",
+      ExpressionAttributeNames: { "#status": "status", "#updatedAt": "updatedAt", "#kind": "kind" },
+      ExpressionAttributeValues: { ":status": status, ":now": now, ":customer": "customer" },
+      ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+    },
+  });
+}
+
+const balanceItem = (change: BalanceChange, p: Posting): Labelled =>
+  labelled(
+    change.label,
+    balanceUpdate(change.account, change.direction, p.transfer.amount, p.transfer.currency, p.now),
+  );
+
+/**
+ * The items of one posting, in one TransactWriteItems: the record's condition (a
+ * refund's payment), both balance changes, both entries, the transfer, the record, the
+ * completed idempotency record and the audit event.
+ */
+export function postingItems(p: Posting): Labelled[] {
+  const record = p.record;
+  return [
+    ...(record?.type === "refund"
+      ? [paymentRefundUpdate(record.refund.paymentId, p.transfer.amount, p.now)]
+      : []),
+    balanceItem(p.debit, p),
+    balanceItem(p.credit, p),
+    entryPut(p.entries[0]),
+    entryPut(p.entries[1]),
+    transferPut(p.transfer),
+    ...(record?.type === "payment" ? paymentPuts(record.payment) : []),
+    ...(record?.type === "refund" ? [refundPut(record.refund)] : []),
+    ...(p.idempotency ? [idempotencyPut(p.idempotency.claim, p.idempotency.body)] : []),
+    auditPut(p.audit),
+  ];
+}
+
+const POSTING_LABELS: ReadonlySet<string> = new Set<PostingLabel>([
+  "source",
+  "destination",
+  "customer",
+  "system",
+  "payment",
+]);
+
+/** Commits a posting as ONE TransactWriteItems; failed conditions come back by label. */
+export async function post(p: Posting): Promise<PostOutcome> {
+  const items = postingItems(p);
+  const attemptId = randomUUID();
+  const out = await transact(items, (attempt) => requestToken(attemptId, attempt));
+  if (out.ok) {
+    if (p.idempotency) markRecorded(p.idempotency.claim);
+    return { ok: true };
+  }
+  const failed = new Map<PostingLabel, AccountState | undefined>();
+  for (const [label, item] of out.failed) {
+    if (POSTING_LABELS.has(label)) failed.set(label as PostingLabel, item);
+  }
+  let answered: StoredAnswer | undefined;
+  if (p.idempotency && out.failed.has("idempotency")) {
+    const old = out.failed.get("idempotency");
+    answered = isIdempotencyItem(old)
+      ? toStoredAnswer(old)
+      : await readAnswer(p.idempotency.claim.scope, p.idempotency.claim.key);
+  }
+  if (failed.size === 0 && !answered) {
+    // A condition that should never fail (an id collision): a bug, not a business answer.
+    throw new Error(`transaction refused at items ${[...out.failed.keys()].join(",")}`);
+  }
+  return { ok: false, failed, ...(answered ? { answered } : {}) };
+}
+
+/** Creates a customer account (and its uniqueness item) with its audit event. */
+export async function createAccount(account: AccountView, audit: AuditEvent): Promise<boolean> {
+  const out = await transact([...accountCreateItems(account), auditPut(audit)]);
+  return out.ok;
+}
+
+/** Sets a customer account's status with its audit event; false when there is none. */
+export async function setAccountStatus(
+  accountId: string,
+  status: "active" | "frozen",
+  now: string,
+  audit: AuditEvent,
+): Promise<boolean> {
+  const out = await transact([accountStatusUpdate(accountId, status, now), auditPut(audit)]);
+  return out.ok;
+}

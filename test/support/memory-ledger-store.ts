@@ -1,0 +1,184 @@
+import type { AuditEvent } from "../../lib/audit/events.ts";
+import { type IdempotencyClaim, markRecorded, type StoredAnswer } from "../../lib/idempotency.ts";
+import type { AccountStatus, AccountView } from "../../lib/ledger/accounts.ts";
+import {
+  type EntryView,
+  emptySystemAccount,
+  type PaymentView,
+  paymentStatus,
+  type RefundView,
+  type Transfer,
+} from "../../lib/ledger/model.ts";
+import type {
+  AccountState,
+  BalanceChange,
+  LedgerStore,
+  Page,
+  PageRequest,
+  Posting,
+  PostingLabel,
+  PostOutcome,
+} from "../../lib/ledger/port.ts";
+import { accountIdOf } from "../../lib/ledger/posting.ts";
+
+/**
+ * An in-memory LedgerStore that enforces the same conditions as the DynamoDB one
+ * (lib/store/ledger-writes.ts): a posting is judged as a whole, every failed condition
+ * is reported by label with the account as it stood, and nothing is applied unless all
+ * pass. For millisecond unit tests of lib/ledger (test/unit/ledger-service.test.ts).
+ */
+export class MemoryLedgerStore implements LedgerStore {
+  readonly accounts = new Map<string, AccountView>();
+  readonly entries: EntryView[] = [];
+  readonly payments = new Map<string, PaymentView>();
+  readonly refunds: RefundView[] = [];
+  readonly transfers = new Map<string, Transfer>();
+  readonly audit: AuditEvent[] = [];
+  readonly answers = new Map<string, StoredAnswer>();
+  private readonly ownerCurrency = new Set<string>();
+  /** Postings sent (one per movement attempt). */
+  posts = 0;
+
+  async getAccount(id: string) {
+    return this.accounts.get(id);
+  }
+  async getPayment(id: string) {
+    return this.payments.get(id);
+  }
+  async getTransfer(id: string) {
+    return this.transfers.get(id);
+  }
+  async listAccountsOfOwner(ownerId: string, page: PageRequest) {
+    return pageOf(
+      [...this.accounts.values()].filter((a) => a.ownerId === ownerId),
+      page,
+    );
+  }
+  async listEntries(accountId: string, page: PageRequest) {
+    return pageOf(
+      this.entries.filter((e) => e.accountId === accountId),
+      page,
+    );
+  }
+  async listPaymentsOfAccount(accountId: string, page: PageRequest) {
+    return pageOf(
+      [...this.payments.values()].filter(
+        (p) => p.sourceAccountId === accountId || p.destinationAccountId === accountId,
+      ),
+      page,
+    );
+  }
+  async listRefunds(paymentId: string, page: PageRequest) {
+    return pageOf(
+      this.refunds.filter((r) => r.paymentId === paymentId),
+      page,
+    );
+  }
+
+  async createAccount(account: AccountView, audit: AuditEvent) {
+    const unique = `${account.ownerId}#${account.currency}`;
+    if (this.ownerCurrency.has(unique) || this.accounts.has(account.id)) return false;
+    this.ownerCurrency.add(unique);
+    this.accounts.set(account.id, account);
+    this.audit.push(audit);
+    return true;
+  }
+
+  async setAccountStatus(id: string, status: AccountStatus, now: string, audit: AuditEvent) {
+    const a = this.accounts.get(id);
+    if (a?.kind !== "customer") return false;
+    this.accounts.set(id, { ...a, status, updatedAt: now });
+    this.audit.push(audit);
+    return true;
+  }
+
+  async post(p: Posting): Promise<PostOutcome> {
+    this.posts++;
+    const { amount, currency } = p.transfer;
+    const failed = new Map<PostingLabel, AccountState | undefined>();
+    const record = p.record;
+    if (record?.type === "refund") {
+      const pay = this.payments.get(record.refund.paymentId);
+      if (!pay || pay.amount - pay.amountRefunded < amount) failed.set("payment", pay);
+    }
+    for (const change of [p.debit, p.credit]) {
+      const id = accountIdOf(change.account, currency);
+      const a = this.accounts.get(id);
+      if (!holds(change, a, amount, currency)) failed.set(change.label, a && { ...a });
+    }
+    const key = p.idempotency && keyOf(p.idempotency.claim);
+    const answered = key ? this.answers.get(key) : undefined;
+    if (failed.size > 0 || answered) return { ok: false, failed, answered };
+
+    for (const change of [p.debit, p.credit]) {
+      const id = accountIdOf(change.account, currency);
+      const a =
+        this.accounts.get(id) ??
+        (change.account.type === "system"
+          ? emptySystemAccount(change.account.purpose, currency, p.now)
+          : undefined);
+      if (!a) throw new Error("unreachable: checked above");
+      const delta = change.direction === "debit" ? -amount : amount;
+      this.accounts.set(id, { ...a, balance: a.balance + delta, updatedAt: p.now });
+    }
+    this.entries.push(...p.entries);
+    this.transfers.set(p.transfer.id, p.transfer);
+    if (record?.type === "payment") this.payments.set(record.payment.id, record.payment);
+    if (record?.type === "refund") {
+      const pay = this.payments.get(record.refund.paymentId);
+      if (!pay) throw new Error("unreachable: checked above");
+      const amountRefunded = pay.amountRefunded + amount;
+      this.payments.set(pay.id, {
+        ...pay,
+        amountRefunded,
+        status: paymentStatus(pay.amount, amountRefunded),
+      });
+      this.refunds.push(record.refund);
+    }
+    if (p.idempotency && key) {
+      this.answers.set(key, {
+        fingerprint: p.idempotency.claim.fingerprint,
+        status: p.idempotency.claim.status,
+        body: p.idempotency.body,
+        contentType: "application/json",
+      });
+      markRecorded(p.idempotency.claim);
+    }
+    this.audit.push(p.audit);
+    return { ok: true };
+  }
+
+  /** Sum of every balance (system accounts included): zero when double entry holds. */
+  total(): number {
+    return [...this.accounts.values()].reduce((s, a) => s + a.balance, 0);
+  }
+}
+
+const keyOf = (c: IdempotencyClaim) => `${c.scope}#${c.key}`;
+
+/** The same conditions as lib/store/ledger-writes.ts balanceUpdate. */
+function holds(
+  change: BalanceChange,
+  a: AccountView | undefined,
+  amount: number,
+  currency: string,
+): boolean {
+  if (change.account.type === "system") {
+    return !a || (a.kind === "system" && a.currency === currency);
+  }
+  if (a?.kind !== "customer" || a.status !== "active" || a.currency !== currency) {
+    return false;
+  }
+  if (change.direction === "debit" && a.balance < amount) return false;
+  return change.account.ownerId === undefined || a.ownerId === change.account.ownerId;
+}
+
+/** Newest first (ids are ULIDs); the cursor is the last id of the page. */
+function pageOf<T extends { id: string }>(items: T[], page: PageRequest): Page<T> {
+  const sorted = [...items].sort((x, y) => (x.id < y.id ? 1 : -1));
+  const start = page.cursor ? sorted.findIndex((x) => x.id < (page.cursor as string)) : 0;
+  const rest = start < 0 ? [] : sorted.slice(start);
+  const data = rest.slice(0, page.limit);
+  const hasMore = rest.length > page.limit;
+  return { data, hasMore, nextCursor: hasMore ? (data[data.length - 1]?.id ?? null) : null };
+}
