@@ -42,6 +42,9 @@ const chainStates = new WeakMap<ApiEvent, ChainState>();
  *   5. auth + roles    bearer token verified; the route's roles enforced
  *   6. body            JSON only, 16 KiB, parsed
  *   7. validation      zod schemas for body, query and path; Idempotency-Key format
+ *   8. idempotency     every `idempotent` row runs under its key (lib/http/idempotency.ts):
+ *                      the operation gets the claim and records its answer with its
+ *                      effect; duplicates replay it
  *
  * Then the route implementation runs with typed, trusted input.
  */
