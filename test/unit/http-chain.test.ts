@@ -2,6 +2,9 @@ import { describe, expect, it } from "vitest";
 import * as z from "zod";
 import { MAX_BODY_BYTES } from "../../lib/http/body.ts";
 import { httpHandler } from "../../lib/http/handler.ts";
+import { runIdempotent } from "../../lib/http/idempotency.ts";
+import type { HttpRequest } from "../../lib/http/types.ts";
+import { type IdempotencyClaim, markRecorded } from "../../lib/idempotency.ts";
 import { Refusal } from "../../lib/problems.ts";
 import { defineRoute } from "../../lib/routes/types.ts";
 import { apiEvent, lambdaContext } from "../support/events.ts";
@@ -154,12 +157,48 @@ describe("the shared Middy chain", () => {
       lambdaContext(),
     );
     expect(tooLong.statusCode).toBe(400);
-    const ok = await idem(
+    // A well-formed key passes validation; keys are scoped to the caller, so a row
+    // without a caller cannot run under one.
+    const anonymous = await idem(
       post('{"amount":1}', { ...json, "Idempotency-Key": "order-42" }),
       lambdaContext(),
     );
-    expect(ok.statusCode).toBe(201);
-    expect(JSON.parse(ok.body)).toEqual({ key: "order-42" });
+    expect(anonymous.statusCode).toBe(401);
+  });
+
+  it("hands an idempotent operation its caller-scoped claim and answers what it recorded", async () => {
+    const seen: IdempotencyClaim[] = [];
+    const req: HttpRequest = {
+      route: idempotentRoute,
+      body: { amount: 1 },
+      query: {},
+      params: {},
+      principal: { userId: "usr_1", roles: ["customer"] as const, tokenId: "t" },
+      requestId: "r",
+      gatewayRequestId: "g",
+      clientRequestId: undefined,
+      sourceIp: "127.0.0.1",
+      userAgent: "unit",
+      headers: {},
+      idempotencyKey: "order-42",
+      rawBody: '{"amount":1}',
+    };
+    const res = await runIdempotent(req, async (r) => {
+      if (!r.idempotency) throw new Error("no claim");
+      seen.push(r.idempotency);
+      // Stands in for an operation whose transaction wrote the record with its effect.
+      markRecorded(r.idempotency);
+      return { status: 201, body: { key: r.idempotencyKey } };
+    });
+    expect(res).toEqual({ status: 201, body: { key: "order-42" } });
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatchObject({
+      scope: "usr_1",
+      key: "order-42",
+      routeId: "test-idem",
+      status: 200,
+    });
+    expect(seen[0]?.fingerprint).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it("maps a thrown Refusal to its status, code and headers", async () => {
