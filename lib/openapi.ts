@@ -411,7 +411,7 @@ function problemResponse(outcome: ProblemOutcome): JsonObject {
   const codes = [...outcome.codes].sort();
   const headers: JsonObject = { "X-Request-Id": ref("headers", "XRequestId") };
   // Sent with every 429 (API Gateway throttling, the WAF rate rules, the local gateway),
-  // every 503 (a dependency outage) and with idempotency_in_progress (lib/ledger/idempotency.ts).
+  // every 503 (a dependency outage) and with idempotency_in_progress (lib/problems.ts).
   if (
     outcome.status === 429 ||
     outcome.status === 503 ||
