@@ -6,7 +6,6 @@ import type {
   LoginAttemptLimits,
   UserRecord,
 } from "../auth/port.ts";
-import { newAccountTransactItems } from "./ledger-writes.ts";
 import { logger } from "../observability.ts";
 import type { Role } from "../routes/types.ts";
 import { auditPut } from "./audit-outbox.ts";
@@ -20,6 +19,7 @@ import {
   userIndexKey,
   userKey,
 } from "./keys.ts";
+import { newAccountTransactItems } from "./ledger-writes.ts";
 import { isConditionFailure, withRetry } from "./retry.ts";
 import { type Labelled, labelled, transact } from "./transact.ts";
 
