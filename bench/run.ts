@@ -167,6 +167,37 @@ try {
   }
   const history = historyAccounts.map((h) => ({ entries: h.entries, p50: median(h.times) }));
 
+  // ---- 7. an API key against an access token -------------------------------------------
+  // The same read, alternating the two credentials, so both see the same machine state.
+  log("API key vs access token (GET an account)");
+  const keyOwner = accounts[0];
+  if (!keyOwner) throw new Error("no accounts");
+  const created = await api(
+    "POST",
+    "/v1/api-keys",
+    { name: "bench", scopes: ["accounts:read"] },
+    keyOwner.token,
+  );
+  if (created.status !== 201) throw new Error(`api key: ${created.status}`);
+  const apiKey = String(created.json.key);
+  const credentialTimes = { token: [] as number[], apiKey: [] as number[] };
+  for (let k = 0; k < P.lists * 2; k++) {
+    for (const [kind, credential] of [
+      ["token", keyOwner.token],
+      ["apiKey", apiKey],
+    ] as const) {
+      const t0 = performance.now();
+      const res = await api("GET", `/v1/accounts/${keyOwner.id}`, undefined, credential);
+      if (res.status !== 200) throw new Error(`account with ${kind}: ${res.status}`);
+      credentialTimes[kind].push(performance.now() - t0);
+    }
+  }
+  const credentials = {
+    tokenP50Ms: median(credentialTimes.token),
+    apiKeyP50Ms: median(credentialTimes.apiKey),
+    ratio: median(credentialTimes.apiKey) / median(credentialTimes.token),
+  };
+
   // ---- 4. middleware overhead (in process) ----------------------------------------------
   log("middleware overhead");
   const { middlewareOverhead } = await import("./lib/middleware.ts");
@@ -235,6 +266,7 @@ try {
     coldStart: cold,
     middleware: overhead,
     history: { pages: history, ratio: (history[1]?.p50 ?? 0) / (history[0]?.p50 ?? 1) },
+    credentials,
     login: {
       bcryptCost: BCRYPT_COST,
       loginP50Ms: loginP50,
@@ -265,6 +297,7 @@ type Results = {
   coldStart: { baseline: ColdStartRow; rows: ColdStartRow[] };
   middleware: { chainMicros: number; bareMicros: number; overheadMicros: number };
   history: { pages: { entries: number; p50: number }[]; ratio: number };
+  credentials: { tokenP50Ms: number; apiKeyP50Ms: number; ratio: number };
   login: {
     bcryptCost: number;
     loginP50Ms: number;
@@ -317,6 +350,11 @@ function renderMarkdown(r: Results): string {
   lines.push("| entries on the account | p50 ms |", "| ---: | ---: |");
   for (const p of r.history.pages) lines.push(`| ${p.entries} | ${f(p.p50, 2)} |`);
   lines.push("", `Ratio largest/smallest: **${f(r.history.ratio, 2)}** (target ≤ 1.5).`, "");
+  lines.push("**7. API key vs access token** (GET one account, p50, alternating)", "");
+  lines.push(
+    `With an access token ${f(r.credentials.tokenP50Ms, 2)} ms, with an API key ${f(r.credentials.apiKeyP50Ms, 2)} ms: ratio **${f(r.credentials.ratio, 2)}** (a key costs two strongly consistent reads, the key and its owner, where a token costs a signature check).`,
+    "",
+  );
   lines.push("**6. Login**", "");
   lines.push(
     `Login p50 ${f(r.login.loginP50Ms)} ms vs one bcrypt compare at cost ${r.login.bcryptCost} ${f(r.login.bcryptCompareMs)} ms: ratio **${f(r.login.ratio, 2)}** (target ≤ 1.2).`,
