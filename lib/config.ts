@@ -20,6 +20,17 @@ const csv = (fallback: string) =>
 const int = (fallback: number, min: number, max: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
 
+/** Most a retry schedule may span (API.md: retried for up to 3 days). */
+export const WEBHOOK_RETRY_MAX_SECONDS = 3 * 24 * 3600;
+
+/** `MICROPAY_WEBHOOK_RETRY_SCHEDULE`: positive whole seconds, comma-separated, <= 3 days in all. */
+export const retrySchedule = csv("5,300,1800,7200,18000,36000,36000,36000,36000,36000,36000")
+  .transform((xs) => xs.map(Number))
+  .pipe(z.array(z.number().int().min(1).max(WEBHOOK_RETRY_MAX_SECONDS)).min(1).max(50))
+  .refine((xs) => xs.reduce((a, b) => a + b, 0) <= WEBHOOK_RETRY_MAX_SECONDS, {
+    message: "the schedule may span at most 3 days (259200 seconds)",
+  });
+
 export const configSchema = z
   .object({
     MICROPAY_TABLE_NAME: z.string().min(3).default("micropay"),
@@ -71,8 +82,40 @@ export const configSchema = z
     MICROPAY_IDEMPOTENCY_TTL_SECONDS: int(48 * 3600, 24 * 3600, 30 * 24 * 3600),
     MICROPAY_AUDIT_LOG: z.string().min(1).optional(),
     MICROPAY_LOG_LEVEL: z.enum(["DEBUG", "INFO", "WARN", "ERROR", "SILENT"]).default("INFO"),
+    /** How long event items (GET /v1/events, webhook deliveries) are kept: 30 days. */
+    MICROPAY_EVENT_RETENTION_SECONDS: int(30 * 24 * 3600, 3600, 90 * 24 * 3600),
+    /**
+     * Seconds between delivery attempts of a webhook after the first failed one
+     * (Standard Webhooks style back-off), comma-separated; the whole schedule spans at
+     * most 3 days. After the last entry's attempt fails, the delivery is abandoned.
+     */
+    MICROPAY_WEBHOOK_RETRY_SCHEDULE: retrySchedule,
+    /** `1`: http://127.0.0.1:PORT and http://localhost:PORT webhook URLs are accepted (local). */
+    MICROPAY_WEBHOOK_ALLOW_LOOPBACK: z
+      .enum(["0", "1"])
+      .default("0")
+      .transform((v) => v === "1"),
+    /** One delivery attempt's limit (connect + answer). */
+    MICROPAY_WEBHOOK_TIMEOUT_MS: int(10_000, 100, 30_000),
+    /**
+     * A delivery attempt claims its delivery for this long: a dispatcher that dies
+     * mid-attempt leaves it due again after this, and the sweep retries it. Must
+     * exceed the attempt timeout.
+     */
+    MICROPAY_WEBHOOK_CLAIM_SECONDS: int(60, 2, 900),
+    /** How often the local stack's timer runs the due-delivery sweep (AWS: a 1-minute rule). */
+    MICROPAY_WEBHOOK_SWEEP_SECONDS: int(60, 1, 3600),
+    /** How long a rotated-out webhook secret keeps signing beside the new one. */
+    MICROPAY_WEBHOOK_SECRET_OVERLAP_SECONDS: int(24 * 3600, 0, 7 * 24 * 3600),
   })
   .superRefine((c, ctx) => {
+    if (c.MICROPAY_WEBHOOK_CLAIM_SECONDS * 1000 <= c.MICROPAY_WEBHOOK_TIMEOUT_MS) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["MICROPAY_WEBHOOK_CLAIM_SECONDS"],
+        message: "must exceed MICROPAY_WEBHOOK_TIMEOUT_MS",
+      });
+    }
     if (!c.MICROPAY_CURRENCIES.includes(c.MICROPAY_DEFAULT_CURRENCY)) {
       ctx.addIssue({
         code: "custom",

@@ -13,6 +13,7 @@ export const PROBLEMS = {
   // 400
   validation_failed: { status: 400 },
   bad_request: { status: 400 },
+  invalid_webhook_url: { status: 400 },
   // 401
   unauthorized: { status: 401, challenge: true },
   invalid_credentials: { status: 401, challenge: true },

@@ -24,8 +24,15 @@ import { createHash } from "node:crypto";
  *   idempotency record  IDEM#<userId>#<sha256(key)>        IDEM
  *   audit outbox item   AUDIT#<eventId>                    AUDIT
  *   audit log marker    AUDITLOG#<eventId>                 AUDITLOG
+ *   event (webhooks)    EVT#<eventId>                      EVENT           EVENTS#<yyyy-mm-dd> / EVT#<eventId>
+ *   event link          ACC#<accountId>                    EVT#<eventId>
+ *   webhook endpoint    WHOWNER#<ownerId>                  WE#<endpointId>
+ *   webhook delivery    WE#<endpointId>                    DLV#<eventId>   WHDUE / <nextAttemptAt>#<endpointId>#<eventId> (while due)
+ *   delivery attempt    WE#<endpointId>                    ATT#<attemptId>
  *
- * `gsi1` lists users (admin list, newest first) and an owner's accounts. Ids are
+ * `gsi1` lists users (admin list, newest first), an owner's accounts, all events by day
+ * (admins, auditors) and the webhook deliveries due for an attempt (sparse: only while
+ * one is due). Ids are
  * ULID-based, so sort keys order newest last and lists query with
  * ScanIndexForward=false. `expiresAt` (epoch seconds) is the TTL attribute.
  */
@@ -110,4 +117,42 @@ export const auditKey = (eventId: string): Key => ({ pk: `AUDIT#${eventId}`, sk:
 export const auditMarkerKey = (eventId: string): Key => ({
   pk: `AUDITLOG#${eventId}`,
   sk: "AUDITLOG",
+});
+
+// events and webhooks
+export const EVENT_PREFIX = "EVT#";
+export const eventKey = (eventId: string): Key => ({ pk: `EVT#${eventId}`, sk: "EVENT" });
+export const eventLinkKey = (accountId: string, eventId: string): Key => ({
+  pk: accountPartition(accountId),
+  sk: `${EVENT_PREFIX}${eventId}`,
+});
+export const EVENTS_INDEX = "gsi1";
+/** The day bucket of the all-events index: `EVENTS#2026-11-26` (UTC day of createdAt). */
+export const eventDayPartition = (isoOrDay: string) => `EVENTS#${isoOrDay.slice(0, 10)}`;
+export const eventIndexKey = (createdAt: string, eventId: string) => ({
+  gsi1pk: eventDayPartition(createdAt),
+  gsi1sk: `${EVENT_PREFIX}${eventId}`,
+});
+export const webhookOwnerPartition = (ownerId: string) => `WHOWNER#${ownerId}`;
+export const WEBHOOK_ENDPOINT_PREFIX = "WE#";
+export const webhookEndpointKey = (ownerId: string, endpointId: string): Key => ({
+  pk: webhookOwnerPartition(ownerId),
+  sk: `${WEBHOOK_ENDPOINT_PREFIX}${endpointId}`,
+});
+export const webhookPartition = (endpointId: string) => `WE#${endpointId}`;
+export const DELIVERY_PREFIX = "DLV#";
+export const deliveryKey = (endpointId: string, eventId: string): Key => ({
+  pk: webhookPartition(endpointId),
+  sk: `${DELIVERY_PREFIX}${eventId}`,
+});
+export const ATTEMPT_PREFIX = "ATT#";
+export const attemptKey = (endpointId: string, attemptId: string): Key => ({
+  pk: webhookPartition(endpointId),
+  sk: `${ATTEMPT_PREFIX}${attemptId}`,
+});
+export const DUE_INDEX = "gsi1";
+export const DUE_PARTITION = "WHDUE";
+export const dueIndexKey = (nextAttemptAt: string, endpointId: string, eventId: string) => ({
+  gsi1pk: DUE_PARTITION,
+  gsi1sk: `${nextAttemptAt}#${endpointId}#${eventId}`,
 });
