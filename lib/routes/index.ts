@@ -2,6 +2,7 @@ import { adminUserRoutes } from "./admin-users.ts";
 import { apiKeyRoutes } from "./api-keys.ts";
 import { authRoutes } from "./auth.ts";
 import { docsRoutes } from "./docs.ts";
+import { eventRoutes } from "./events.ts";
 import { ledgerRoutes } from "./ledger.ts";
 import { systemRoutes } from "./system.ts";
 import type { RouteDef } from "./types.ts";
@@ -17,6 +18,7 @@ export const routes: readonly RouteDef[] = [
   ...adminUserRoutes,
   ...ledgerRoutes,
   ...apiKeyRoutes,
+  ...eventRoutes,
 ];
 
 export type { Principal, Role, RouteDef, Scope } from "./types.ts";

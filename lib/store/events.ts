@@ -1,6 +1,7 @@
 import { GetCommand, QueryCommand, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
 import { config } from "../config.ts";
 import { type EventRecord, type EventType, type MicroPayEvent, newEvent } from "../events/model.ts";
+import type { EventDeps } from "../events/service.ts";
 import { docClient, tableName } from "./client.ts";
 import { decodeCursor, encodeCursor } from "./cursor.ts";
 import {
@@ -12,6 +13,7 @@ import {
   eventKey,
   eventLinkKey,
 } from "./keys.ts";
+import { getAccount, listAccountsOfOwner } from "./ledger.ts";
 import { withRetry } from "./retry.ts";
 import { type Labelled, labelled } from "./transact.ts";
 
@@ -220,3 +222,18 @@ export async function listAllEvents(
   }
   return pageOf(scope, found, opts.limit, (last) => ({ day: last.createdAt.slice(0, 10) }));
 }
+
+/** The store side of lib/events/service.ts. */
+export const eventDeps: EventDeps = {
+  async accountIdsOf(ownerId) {
+    const page = await listAccountsOfOwner(ownerId, 100, undefined);
+    return page.data.map((a) => a.id);
+  },
+  async ownersOf(accountIds) {
+    const accounts = await Promise.all(accountIds.map((id) => getAccount(id)));
+    return accounts.flatMap((a) => (a ? [a.ownerId] : []));
+  },
+  getEvent: getEventRecord,
+  listForAccounts: listEventsOfAccounts,
+  listAll: (scope, input) => listAllEvents(scope, input),
+};
