@@ -1,6 +1,7 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { WEBHOOK_STREAM_FILTER } from "../lib/audit/stream-filter.ts";
 import type { RouteDef } from "../lib/routes/types.ts";
 import { TABLE } from "../lib/store/table.ts";
 import { type LoadedArtifacts, loadArtifacts, synthesize } from "./artifacts.ts";
@@ -36,6 +37,8 @@ export interface LocalStack {
   readonly dynamo: DynamoLocal;
   readonly gateway: Gateway;
   readonly poller: Poller;
+  /** The webhook dispatcher's own stream subscription. */
+  readonly webhookPoller: Poller;
   stop(): Promise<void>;
 }
 
@@ -66,6 +69,8 @@ export async function startLocalStack(
       MICROPAY_TABLE_NAME: settings.MICROPAY_TABLE_NAME,
       MICROPAY_AUDIT_LOG: settings.auditLog,
       AWS_REGION: process.env.AWS_REGION ?? "us-east-1",
+      // Local receivers (npm run webhooks, tests) listen on loopback.
+      MICROPAY_WEBHOOK_ALLOW_LOOPBACK: process.env.MICROPAY_WEBHOOK_ALLOW_LOOPBACK ?? "1",
     });
     const identity = await prepareLocalIdentity(settings);
     Object.assign(process.env, identity.env);
@@ -120,6 +125,27 @@ export async function startLocalStack(
         : join(settings.dataDir, "stream-checkpoints.json"),
       deadLetterFile: join(settings.dataDir, "audit-dead-letter.jsonl"),
     });
+    // The webhook dispatcher: its own subscription (event items only) and the due sweep.
+    const webhookPoller = await startStreamPoller({
+      endpoint: dynamo.endpoint,
+      tableName: settings.MICROPAY_TABLE_NAME,
+      filter: WEBHOOK_STREAM_FILTER,
+      handler:
+        artifacts?.functions.has("webhook-dispatcher") === true
+          ? artifactHandler<StreamHandler>(artifacts, "webhook-dispatcher")
+          : ((await import("../functions/webhook-dispatcher.ts")) as { handler: StreamHandler })
+              .handler,
+      checkpointFile: settings.MICROPAY_IN_MEMORY
+        ? undefined
+        : join(settings.dataDir, "webhook-stream-checkpoints.json"),
+      deadLetterFile: join(settings.dataDir, "webhook-dead-letter.jsonl"),
+    });
+    const sweeper = startSweepTimer(
+      artifacts?.functions.has("webhook-sweeper") === true
+        ? artifactHandler<SweepHandler>(artifacts, "webhook-sweeper")
+        : ((await import("../functions/webhook-sweeper.ts")) as { handler: SweepHandler }).handler,
+      (await import("../lib/config.ts")).config().MICROPAY_WEBHOOK_SWEEP_SECONDS,
+    );
     const info: StackInfo = {
       apiUrl: gateway.url,
       dynamodbEndpoint: dynamo.endpoint,
@@ -137,8 +163,11 @@ export async function startLocalStack(
       dynamo,
       gateway,
       poller,
+      webhookPoller,
       async stop() {
         await gateway.close();
+        await sweeper.stop();
+        await webhookPoller.stop();
         await poller.stop();
         await artifacts?.stop();
         await dynamo.stop();
@@ -174,4 +203,29 @@ function artifactHandler<H>(artifacts: LoadedArtifacts, name: string): H {
   const handler = (event: unknown, context?: { awsRequestId?: string }) =>
     fn.invoke(event, context?.awsRequestId);
   return handler as H;
+}
+
+type SweepHandler = () => Promise<unknown>;
+
+/**
+ * The local stand-in for the EventBridge rule that runs the webhook sweeper: every
+ * MICROPAY_WEBHOOK_SWEEP_SECONDS, never two runs at once; stop() waits for a run.
+ */
+function startSweepTimer(handler: SweepHandler, seconds: number): { stop(): Promise<void> } {
+  let running: Promise<unknown> | undefined;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = handler()
+      .catch(() => undefined)
+      .finally(() => {
+        running = undefined;
+      });
+  }, seconds * 1000);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
 }

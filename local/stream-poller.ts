@@ -25,6 +25,13 @@ export interface PollerOptions {
   readonly deadLetterFile: string;
   readonly batchSize?: number;
   readonly maxRetries?: number;
+  /**
+   * The subscription's Lambda event filter pattern: AUDIT_STREAM_FILTER (the audit
+   * consumer, the default) or WEBHOOK_STREAM_FILTER (the webhook dispatcher). Each
+   * subscription is its own poller with its own checkpoints, as each event source
+   * mapping reads the stream on its own in AWS.
+   */
+  readonly filter?: unknown;
   readonly intervalMs?: number;
 }
 
@@ -200,7 +207,9 @@ export async function startStreamPoller(opts: PollerOptions): Promise<Poller> {
       const records = out.Records ?? [];
       if (records.length > 0) {
         seen += records.length;
-        const matching = records.map(asLambdaRecord).filter(invokesAuditConsumer);
+        const matching = records
+          .map(asLambdaRecord)
+          .filter((r) => matchesFilter(opts.filter ?? AUDIT_STREAM_FILTER, r));
         if (matching.length > 0) await deliver(shardId, matching);
         // Records the filter drops are consumed all the same.
         const last = records.at(-1)?.dynamodb?.SequenceNumber;

@@ -1,3 +1,4 @@
+import { EVENT_ITEM_TYPE } from "../events/model.ts";
 import { AUDIT_ITEM_TYPE } from "./events.ts";
 
 /**
@@ -11,4 +12,16 @@ import { AUDIT_ITEM_TYPE } from "./events.ts";
 export const AUDIT_STREAM_FILTER = {
   eventName: ["INSERT"],
   dynamodb: { NewImage: { type: { S: [AUDIT_ITEM_TYPE] } } },
+} as const;
+
+/**
+ * The webhook dispatcher's own subscription to the same stream: only the INSERT of an
+ * event item (lib/store/events.ts; never its per-account link items, never an audit
+ * item). The stream carries only committed writes, so a dispatcher fed by this filter
+ * never sees an event of a change that did not commit. The CDK mapping
+ * (infra/constructs/webhooks.ts) and the local poller's second subscription apply it.
+ */
+export const WEBHOOK_STREAM_FILTER = {
+  eventName: ["INSERT"],
+  dynamodb: { NewImage: { type: { S: [EVENT_ITEM_TYPE] } } },
 } as const;

@@ -19,6 +19,9 @@ export const EVENT_TYPES = [
   "account.updated",
 ] as const;
 
+/** Item kind of a stored event (distinct from the audit outbox's `audit_event`). */
+export const EVENT_ITEM_TYPE = "event";
+
 export type EventType = (typeof EVENT_TYPES)[number];
 
 export interface MicroPayEvent {

@@ -22,11 +22,9 @@ export const eventView = z
     type: eventType,
     createdAt: z.iso.datetime(),
     data: z.object({
-      object: z
-        .record(z.string(), z.unknown())
-        .meta({
-          description: "The resource (payment, refund, transfer, account) after the change.",
-        }),
+      object: z.record(z.string(), z.unknown()).meta({
+        description: "The resource (payment, refund, transfer, account) after the change.",
+      }),
     }),
   })
   .meta({ id: "Event" });

@@ -6,6 +6,7 @@ import { eventRoutes } from "./events.ts";
 import { ledgerRoutes } from "./ledger.ts";
 import { systemRoutes } from "./system.ts";
 import type { RouteDef } from "./types.ts";
+import { webhookRoutes } from "./webhooks.ts";
 
 /**
  * The single route table. Each domain keeps its rows in its own module; this list
@@ -19,6 +20,7 @@ export const routes: readonly RouteDef[] = [
   ...ledgerRoutes,
   ...apiKeyRoutes,
   ...eventRoutes,
+  ...webhookRoutes,
 ];
 
 export type { Principal, Role, RouteDef, Scope } from "./types.ts";

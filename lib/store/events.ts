@@ -1,6 +1,12 @@
 import { GetCommand, QueryCommand, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
 import { config } from "../config.ts";
-import { type EventRecord, type EventType, type MicroPayEvent, newEvent } from "../events/model.ts";
+import {
+  EVENT_ITEM_TYPE,
+  type EventRecord,
+  type EventType,
+  type MicroPayEvent,
+  newEvent,
+} from "../events/model.ts";
 import type { EventDeps } from "../events/service.ts";
 import { docClient, tableName } from "./client.ts";
 import { decodeCursor, encodeCursor } from "./cursor.ts";
@@ -29,8 +35,7 @@ import { type Labelled, labelled } from "./transact.ts";
  * (lib/audit/stream-filter.ts); link items never invoke it.
  */
 
-/** Item kind of an event item (distinct from the audit outbox's `audit_event`). */
-export const EVENT_ITEM_TYPE = "event";
+export { EVENT_ITEM_TYPE };
 export const EVENT_LINK_ITEM_TYPE = "event_link";
 
 type Item = Record<string, unknown>;

@@ -1,0 +1,51 @@
+import { lookup } from "node:dns/promises";
+import { config } from "../config.ts";
+import { logger } from "../observability.ts";
+import { getEventRecord } from "../store/events.ts";
+import { getAccount } from "../store/ledger.ts";
+import * as store from "../store/webhooks.ts";
+import type { DispatchDeps } from "./dispatcher.ts";
+import { webhookSealingKey } from "./sealing-key.ts";
+import { send } from "./send.ts";
+import type { WebhookDeps } from "./service.ts";
+import type { Resolver } from "./url.ts";
+
+/** The system resolver: every address of a name (A and AAAA). */
+export const systemResolver: Resolver = async (host) =>
+  (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
+
+/** The webhook routes' dependencies in AWS and on the local stack. */
+export function webhookDeps(): WebhookDeps {
+  const c = config();
+  return {
+    store,
+    policy: { allowLoopback: c.MICROPAY_WEBHOOK_ALLOW_LOOPBACK },
+    resolve: systemResolver,
+    sealingKey: webhookSealingKey,
+    overlapSeconds: c.MICROPAY_WEBHOOK_SECRET_OVERLAP_SECONDS,
+  };
+}
+
+/** The dispatcher's dependencies (stream handler and sweep alike). */
+export function dispatchDeps(): DispatchDeps {
+  const c = config();
+  return {
+    store: {
+      ...store,
+      async ownersOf(accountIds) {
+        const accounts = await Promise.all(accountIds.map((id) => getAccount(id)));
+        return accounts.flatMap((a) => (a && a.kind === "customer" ? [a.ownerId] : []));
+      },
+      getEvent: getEventRecord,
+    },
+    send,
+    resolve: systemResolver,
+    policy: { allowLoopback: c.MICROPAY_WEBHOOK_ALLOW_LOOPBACK },
+    sealingKey: webhookSealingKey,
+    schedule: c.MICROPAY_WEBHOOK_RETRY_SCHEDULE,
+    timeoutMs: c.MICROPAY_WEBHOOK_TIMEOUT_MS,
+    claimSeconds: c.MICROPAY_WEBHOOK_CLAIM_SECONDS,
+    // Ids and outcomes only: never a URL's query, a secret or a body.
+    log: (message, extra) => logger.info(message, extra),
+  };
+}
