@@ -1,0 +1,228 @@
+import { Webhook } from "standardwebhooks";
+import { describe, expect, it } from "vitest";
+import { type EventRecord, newEvent } from "../../lib/events/model.ts";
+import {
+  attemptDelivery,
+  type DispatchDeps,
+  type DispatchStore,
+  dispatchEvent,
+  sweepDue,
+} from "../../lib/webhooks/dispatcher.ts";
+import type { AttemptView, DeliveryRecord, EndpointRecord } from "../../lib/webhooks/model.ts";
+import { newWebhookSecret, sealingKey, sealSecret } from "../../lib/webhooks/secrets.ts";
+import type { Sender, SendResult } from "../../lib/webhooks/send.ts";
+
+/**
+ * The dispatcher's delivery state machine against an in-memory store with the same
+ * conditional semantics as lib/store/webhooks.ts, a fake clock and a fake sender (no
+ * network): at least once across a dispatcher that dies mid-attempt, retries on the
+ * schedule, give-up after the last entry, only matching endpoints.
+ */
+const key = sealingKey("test");
+
+function memoryStore(endpoints: EndpointRecord[], owners: Record<string, string>) {
+  const deliveries = new Map<string, DeliveryRecord>();
+  const attempts: AttemptView[] = [];
+  const events = new Map<string, EventRecord>();
+  const k = (e: string, v: string) => `${e}|${v}`;
+  const store: DispatchStore = {
+    async ownersOf(ids) {
+      return ids.flatMap((id) => (owners[id] ? [owners[id]] : []));
+    },
+    async endpointsOf(ownerId) {
+      return endpoints.filter((e) => e.ownerId === ownerId);
+    },
+    async getEndpoint(ownerId, id) {
+      return endpoints.find((e) => e.ownerId === ownerId && e.id === id);
+    },
+    async getEvent(id) {
+      return events.get(id);
+    },
+    async createDelivery(d, dueAt) {
+      if (deliveries.has(k(d.endpointId, d.eventId))) return false;
+      deliveries.set(k(d.endpointId, d.eventId), {
+        ...d,
+        status: "pending",
+        attempts: 0,
+        nextAttemptAt: dueAt,
+      });
+      return true;
+    },
+    async getDelivery(e, v) {
+      return deliveries.get(k(e, v));
+    },
+    async claimDelivery(d, until) {
+      const cur = deliveries.get(k(d.endpointId, d.eventId));
+      if (!cur || cur.status !== "pending" || cur.nextAttemptAt !== d.nextAttemptAt)
+        return undefined;
+      const next = { ...cur, nextAttemptAt: until, attempts: cur.attempts + 1 };
+      deliveries.set(k(d.endpointId, d.eventId), next);
+      return next;
+    },
+    async finishAttempt(d, attempt, next, final) {
+      const cur = deliveries.get(k(d.endpointId, d.eventId));
+      if (!cur || cur.attempts !== d.attempts) return false;
+      attempts.push(attempt);
+      deliveries.set(k(d.endpointId, d.eventId), {
+        ...cur,
+        nextAttemptAt: next,
+        status: final ?? "pending",
+      });
+      return true;
+    },
+    async listDueDeliveries(nowIso) {
+      return [...deliveries.values()].filter(
+        (d) => d.status === "pending" && d.nextAttemptAt !== null && d.nextAttemptAt <= nowIso,
+      );
+    },
+  };
+  return { store, deliveries, attempts, events };
+}
+
+function endpoint(id: string, ownerId: string, secret: string, enabled = ["*"]): EndpointRecord {
+  return {
+    id,
+    ownerId,
+    url: "https://hooks.example.com/x",
+    enabledEvents: enabled,
+    description: null,
+    status: "enabled",
+    secrets: [{ sealed: sealSecret(key, id, secret), createdAt: "2026-01-01T00:00:00.000Z" }],
+    createdAt: "2026-01-01T00:00:00.000Z",
+    updatedAt: "2026-01-01T00:00:00.000Z",
+  };
+}
+
+interface Sent {
+  headers: Record<string, string>;
+  body: string;
+}
+
+function setup(answers: (SendResult | "hang")[], enabled = ["*"]) {
+  const secret = newWebhookSecret();
+  const ep = endpoint("we_a", "usr_a", secret, enabled);
+  const other = endpoint("we_b", "usr_b", newWebhookSecret());
+  const mem = memoryStore([ep, other], { acc_a: "usr_a", acc_b: "usr_b" });
+  let clock = Date.parse("2026-11-26T12:00:00.000Z");
+  const sent: Sent[] = [];
+  const send: Sender = (_t, headers, body) => {
+    sent.push({ headers, body });
+    const a = answers.shift() ?? { status: 200, ok: true, excerpt: "", durationMs: 1 };
+    return a === "hang" ? new Promise<SendResult>(() => undefined) : Promise.resolve(a);
+  };
+  const deps: DispatchDeps = {
+    store: mem.store,
+    send,
+    resolve: async () => ["93.184.216.34"],
+    policy: { allowLoopback: false },
+    sealingKey: async () => key,
+    schedule: [5, 60],
+    timeoutMs: 10_000,
+    claimSeconds: 30,
+    now: () => new Date(clock),
+  };
+  return {
+    ...mem,
+    deps,
+    sent,
+    secret,
+    advance: (s: number) => {
+      clock += s * 1000;
+    },
+  };
+}
+
+const fail = (status: number): SendResult => ({ status, ok: false, excerpt: "", durationMs: 1 });
+
+describe("webhook dispatcher", () => {
+  it("delivers to the owner's matching endpoints only, signed for verification", async () => {
+    const t = setup([]);
+    const rec = newEvent("payment.succeeded", { id: "pay_1" }, ["acc_a"]);
+    await dispatchEvent(rec, t.deps);
+    expect(t.sent).toHaveLength(1);
+    const only = t.sent[0] as Sent;
+    expect(only.headers["webhook-id"]).toBe(rec.event.id);
+    // The fake clock is in the past, so compare with the package's own signature.
+    const ts = new Date(Number(only.headers["webhook-timestamp"]) * 1000);
+    expect(new Webhook(t.secret).sign(rec.event.id, ts, only.body)).toBe(
+      only.headers["webhook-signature"],
+    );
+    expect([...t.deliveries.values()].map((d) => [d.endpointId, d.status])).toEqual([
+      ["we_a", "succeeded"],
+    ]);
+  });
+
+  it("skips endpoints not enabled for the type", async () => {
+    const t = setup([], ["refund.succeeded"]);
+    await dispatchEvent(newEvent("payment.succeeded", { id: "pay_1" }, ["acc_a"]), t.deps);
+    expect(t.sent).toHaveLength(0);
+  });
+
+  it("retries on the schedule with the same webhook-id, then gives up after the last entry", async () => {
+    const t = setup([fail(500), fail(503), fail(500)]);
+    const rec = newEvent("transfer.created", { id: "trf_1" }, ["acc_a"]);
+    t.events.set(rec.event.id, rec);
+    await dispatchEvent(rec, t.deps);
+    expect(await sweepDue(t.deps)).toBe(0); // not due yet
+    t.advance(5);
+    expect(await sweepDue(t.deps)).toBe(1);
+    t.advance(60);
+    expect(await sweepDue(t.deps)).toBe(1);
+    t.advance(3600);
+    expect(await sweepDue(t.deps)).toBe(0);
+    expect(new Set(t.sent.map((s) => s.headers["webhook-id"]))).toEqual(new Set([rec.event.id]));
+    expect(t.attempts.map((a) => [a.attempt, a.outcome, a.responseStatus])).toEqual([
+      [1, "failed", 500],
+      [2, "failed", 503],
+      [3, "failed", 500],
+    ]);
+    expect(t.attempts.at(-1)?.nextAttemptAt).toBeNull();
+    expect([...t.deliveries.values()][0]?.status).toBe("failed");
+  });
+
+  it("at least once: a dispatcher that dies mid-attempt leaves the delivery to the sweep once the claim ends", async () => {
+    const t = setup(["hang"]);
+    const rec = newEvent("payment.succeeded", { id: "pay_9" }, ["acc_a"]);
+    t.events.set(rec.event.id, rec);
+    // The first dispatcher never finishes its attempt (it "died" with the request open).
+    void dispatchEvent(rec, t.deps);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(t.sent).toHaveLength(1);
+    expect(await sweepDue(t.deps)).toBe(0); // claimed: nobody else takes it
+    t.advance(31);
+    expect(await sweepDue(t.deps)).toBe(1);
+    expect(t.sent).toHaveLength(2);
+    expect(t.sent[1]?.headers["webhook-id"]).toBe(rec.event.id);
+    expect([...t.deliveries.values()][0]?.status).toBe("succeeded");
+    expect(t.attempts.map((a) => [a.attempt, a.outcome])).toEqual([[2, "succeeded"]]);
+  });
+
+  it("a replayed stream record does not deliver twice; two sweepers never attempt one delivery at once", async () => {
+    const t = setup([]);
+    const rec = newEvent("payment.succeeded", { id: "pay_2" }, ["acc_a"]);
+    t.events.set(rec.event.id, rec);
+    await dispatchEvent(rec, t.deps);
+    await dispatchEvent(rec, t.deps);
+    expect(t.sent).toHaveLength(1);
+    const due: DeliveryRecord = {
+      endpointId: "we_a",
+      ownerId: "usr_a",
+      eventId: "evt_x",
+      status: "pending",
+      attempts: 0,
+      nextAttemptAt: "2026-11-26T12:00:00.000Z",
+    };
+    await t.store.createDelivery(due, due.nextAttemptAt as string);
+    const results = await Promise.all([attemptDelivery(due, t.deps), attemptDelivery(due, t.deps)]);
+    expect(results.filter(Boolean)).toHaveLength(1);
+  });
+
+  it("a URL that now resolves to a forbidden address is not contacted; the attempt fails and is retried", async () => {
+    const t = setup([]);
+    const deps = { ...t.deps, resolve: async () => ["10.0.0.8"] };
+    await dispatchEvent(newEvent("payment.succeeded", { id: "pay_3" }, ["acc_a"]), deps);
+    expect(t.sent).toHaveLength(0);
+    expect(t.attempts.map((a) => [a.outcome, a.error])).toEqual([["failed", "forbidden_address"]]);
+    expect(t.attempts[0]?.nextAttemptAt).not.toBeNull();
+  });
+});
