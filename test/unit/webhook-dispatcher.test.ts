@@ -53,8 +53,7 @@ function memoryStore(endpoints: EndpointRecord[], owners: Record<string, string>
     },
     async claimDelivery(d, until) {
       const cur = deliveries.get(k(d.endpointId, d.eventId));
-      if (!cur || cur.status !== "pending" || cur.nextAttemptAt !== d.nextAttemptAt)
-        return undefined;
+      if (cur?.status !== "pending" || cur.nextAttemptAt !== d.nextAttemptAt) return undefined;
       const next = { ...cur, nextAttemptAt: until, attempts: cur.attempts + 1 };
       deliveries.set(k(d.endpointId, d.eventId), next);
       return next;
