@@ -35,7 +35,7 @@ export const GUARD_DISABLED_RULES: Readonly<
   },
   "ct-lambda-pr-2": {
     reason:
-      "CT.LAMBDA.PR.2 (function policies not public): every AWS::Lambda::Permission is API Gateway's (apigateway.amazonaws.com) with a SourceArn naming this REST API, stage, method and path. CDK writes that ARN as an Fn::Join, which the rule cannot read (it takes only a literal string, Ref or GetAtt), so it fails them all. test/infra/guard.test.ts checks each permission's principal and SourceArn instead.",
+      "CT.LAMBDA.PR.2 (function policies not public): every AWS::Lambda::Permission is API Gateway's (apigateway.amazonaws.com) with a SourceArn naming this REST API, stage, method and path, except the webhook sweeper's, which is EventBridge's (events.amazonaws.com) with the sweep rule's ARN as SourceArn. CDK writes the API's ARN as an Fn::Join, which the rule cannot read (it takes only a literal string, Ref or GetAtt), so it fails them all. test/infra/guard.test.ts checks each permission's principal and SourceArn instead.",
   },
   "ct-cloudwatch-pr-2": {
     stages: ["dev"],

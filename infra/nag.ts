@@ -86,4 +86,26 @@ export function acknowledgeFindings(stack: MicroPayStack): void {
     "Serverless-SQSRedrivePolicy",
     "Terminal dead-letter destination of the audit event source mapping; its messages describe failed stream batches and are replayed by an operator, so it has no further redrive.",
   );
+
+  // --- Webhook dispatcher dead-letter queue and sweeper --------------------------------
+  ack(
+    stack.webhooks.deadLetters,
+    "AwsSolutions-SQS3",
+    "This queue IS a dead-letter target: the on-failure destination of the webhook dispatcher's stream event source mapping (cdk-nag only recognises SQS redrive). The webhooks-dlq-not-empty alarm pages on any message.",
+  );
+  ack(
+    stack.webhooks.deadLetters,
+    "Serverless-SQSRedrivePolicy",
+    "Terminal dead-letter destination of the dispatcher's event source mapping; its messages describe failed stream batches (deliveries already recorded are picked up by the sweeper anyway), replayed by an operator.",
+  );
+  ack(
+    stack.webhooks.sweeper.fn,
+    "Serverless-LambdaDLQ",
+    "The sweeper is invoked asynchronously by a one-minute EventBridge rule and is idempotent: a failed or missed run leaves every due delivery in DynamoDB for the next run (a DLQ would hold nothing to replay). The webhooks-sweeper-errors alarm pages on failures.",
+  );
+  ack(
+    stack.webhooks.sweepRule,
+    "Serverless-EventBusDLQ",
+    "The rule fires every minute and the sweeper is idempotent: an undelivered invocation is covered by the next one, since the due deliveries stay in DynamoDB; a DLQ of schedule ticks would hold nothing to replay.",
+  );
 }

@@ -1,6 +1,7 @@
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CfnOutput, Stack, type StackProps } from "aws-cdk-lib";
+import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
 import type { Construct } from "constructs";
 import { routes as allRoutes } from "../lib/routes/index.ts";
 import type { RouteDef } from "../lib/routes/types.ts";
@@ -11,6 +12,7 @@ import { Keys } from "./constructs/keys.ts";
 import { Monitoring } from "./constructs/monitoring.ts";
 import { SigningKey } from "./constructs/signing-key.ts";
 import { Waf } from "./constructs/waf.ts";
+import { Webhooks } from "./constructs/webhooks.ts";
 import { acknowledgeFindings } from "./nag.ts";
 import type { DeployOptions, StageSettings } from "./stage.ts";
 
@@ -38,6 +40,7 @@ export class MicroPayStack extends Stack {
   readonly waf: Waf;
   readonly audit: Audit;
   readonly monitoring: Monitoring;
+  readonly webhooks: Webhooks;
 
   constructor(scope: Construct, id: string, props: MicroPayStackProps) {
     super(scope, id, props);
@@ -101,6 +104,20 @@ export class MicroPayStack extends Stack {
       auditRetention: options.auditRetention,
       removalPolicy: stage.removalPolicy,
     });
+    this.webhooks = new Webhooks(this, "Webhooks", {
+      stageName: stage.name,
+      dispatcherEntry: join(root, "functions", "webhook-dispatcher.ts"),
+      sweeperEntry: join(root, "functions", "webhook-sweeper.ts"),
+      data: this.data,
+      table: this.data.table,
+      signingKey: this.signingKey,
+      signingKeyKey: this.keys.secrets,
+      logsKey: this.keys.logs,
+      messagingKey: this.keys.messaging,
+      environment,
+      logRetention: stage.logRetention,
+      removalPolicy: stage.removalPolicy,
+    });
     this.monitoring = new Monitoring(this, "Monitoring", {
       stage,
       api: this.api.api,
@@ -111,6 +128,7 @@ export class MicroPayStack extends Stack {
       messagingKey: this.keys.messaging,
       ...(options.alarmTopicArn ? { alarmTopicArn: options.alarmTopicArn } : {}),
     });
+    this.webhooks.addAlarms(new SnsAction(this.monitoring.topic));
     new CfnOutput(this, "ApiUrl", { value: this.api.url, description: "Base URL of the API" });
     new CfnOutput(this, "AuditLogGroup", {
       value: this.audit.logGroup.logGroupName,

@@ -131,8 +131,8 @@ export async function startLocalStack(
       tableName: settings.MICROPAY_TABLE_NAME,
       filter: WEBHOOK_STREAM_FILTER,
       handler:
-        artifacts?.functions.has("webhook-dispatcher") === true
-          ? artifactHandler<StreamHandler>(artifacts, "webhook-dispatcher")
+        artifacts?.functions.has("Webhooks/Dispatcher") === true
+          ? artifactHandler<StreamHandler>(artifacts, "Webhooks/Dispatcher")
           : ((await import("../functions/webhook-dispatcher.ts")) as { handler: StreamHandler })
               .handler,
       checkpointFile: settings.MICROPAY_IN_MEMORY
@@ -141,8 +141,8 @@ export async function startLocalStack(
       deadLetterFile: join(settings.dataDir, "webhook-dead-letter.jsonl"),
     });
     const sweeper = startSweepTimer(
-      artifacts?.functions.has("webhook-sweeper") === true
-        ? artifactHandler<SweepHandler>(artifacts, "webhook-sweeper")
+      artifacts?.functions.has("Webhooks/Sweeper") === true
+        ? artifactHandler<SweepHandler>(artifacts, "Webhooks/Sweeper")
         : ((await import("../functions/webhook-sweeper.ts")) as { handler: SweepHandler }).handler,
       (await import("../lib/config.ts")).config().MICROPAY_WEBHOOK_SWEEP_SECONDS,
     );

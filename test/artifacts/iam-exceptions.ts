@@ -127,4 +127,81 @@ export const IAM_EXCEPTIONS: readonly IamException[] = [
     reason:
       "A request made with an API key writes its last-use item (APIKEYUSE#, ApiKeyUse) at most once a minute per key and container (lib/auth/api-keys.ts shouldTouch): which functions write depends on which route each container saw a key on first, and writers' own UpdateItem grants (refunds-create, payments-create) cover the call as well.",
   },
+  // Webhooks (issue 14). The dispatcher's stream reads and on-failure queue are the
+  // platform's, as for the audit consumer.
+  {
+    actions: [
+      "dynamodb:DescribeStream",
+      "dynamodb:GetRecords",
+      "dynamodb:GetShardIterator",
+      "dynamodb:ListStreams",
+    ],
+    resource: "Data/Table/stream",
+    functions: ["Webhooks/Dispatcher"],
+    reason:
+      "The event source mapping reads the table's stream with the dispatcher's role; locally the stream poller's webhook subscription does that, outside the function.",
+  },
+  {
+    actions: ["sqs:SendMessage"],
+    resource: "Webhooks/DeadLetters",
+    functions: ["Webhooks/Dispatcher"],
+    reason:
+      "The dispatcher mapping's on-failure destination, used by Lambda with the function's role; locally the poller's webhook dead-letter file.",
+  },
+  {
+    actions: ["kms:GenerateDataKey", "kms:Decrypt"],
+    resource: "Keys/Messaging",
+    functions: ["Webhooks/Dispatcher"],
+    reason:
+      "The dispatcher dead-letter queue's key, used by SQS when Lambda parks a batch (above).",
+  },
+  // The artifacts suites register no webhook endpoint: deliveries are driven by
+  // test/integration/webhooks.test.ts on the sources stack.
+  {
+    actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+    resource: "Data/Table",
+    functions: ["Webhooks/Dispatcher", "Webhooks/Sweeper"],
+    sometimes: true,
+    reason:
+      "Deliveries and attempts are written only for an event some owner has an endpoint for; the artifacts suites register none (the contract replay's endpoint belongs to a user with no movement). test/integration/webhooks.test.ts drives them on the sources stack.",
+  },
+  {
+    actions: ["dynamodb:Query"],
+    resource: "Data/Table/index/gsi1",
+    functions: ["Webhooks/Sweeper"],
+    sometimes: true,
+    reason:
+      "The sweep runs on a timer (MICROPAY_WEBHOOK_SWEEP_SECONDS, 60 s by default); whether a run falls inside the artifacts tier depends on its duration.",
+  },
+  {
+    actions: ["secretsmanager:GetSecretValue"],
+    resource: "SigningKey/Secret",
+    functions: ["Webhooks/Dispatcher", "Webhooks/Sweeper"],
+    sometimes: true,
+    reason:
+      "Read only to open an endpoint's sealed secret before an attempt; no attempt is made in the artifacts suites (above).",
+  },
+  {
+    actions: ["kms:Decrypt"],
+    resource: "Keys/Secrets",
+    functions: ["Webhooks/Dispatcher", "Webhooks/Sweeper"],
+    sometimes: true,
+    reason: "The signing key secret's key, used by Secrets Manager for the read above.",
+  },
+  {
+    actions: ["dynamodb:PutItem"],
+    resource: "Data/Table",
+    functions: ["webhooks-update", "webhooks-rotate"],
+    sometimes: true,
+    reason:
+      "The contract test replays these on an endpoint id that does not exist (a documented 404): the endpoint is read, never written.",
+  },
+  {
+    actions: ["dynamodb:Query"],
+    resource: "Data/Table",
+    functions: ["webhooks-deliveries"],
+    sometimes: true,
+    reason:
+      "The contract test replays it on an endpoint id that does not exist (a documented 404): the attempts are never queried.",
+  },
 ];

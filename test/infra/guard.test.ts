@@ -145,9 +145,17 @@ describe("the fixes and the waivers, on the dev template", () => {
     }
   });
 
-  it("CT.LAMBDA.PR.2 waiver: every Lambda permission is API Gateway's, scoped by SourceArn to this API", () => {
+  it("CT.LAMBDA.PR.2 waiver: every Lambda permission is API Gateway's, scoped by SourceArn to this API (the webhook sweeper's: EventBridge's, scoped to its rule)", () => {
     const restApiId = stackIdOf(dev.stack, dev.stack.api.api);
-    const permissions = ofType("AWS::Lambda::Permission");
+    const ruleId = stackIdOf(dev.stack, dev.stack.webhooks.sweepRule);
+    const all = ofType("AWS::Lambda::Permission");
+    const fromEvents = all.filter(([, p]) => p.Properties.Principal === "events.amazonaws.com");
+    expect(fromEvents).toHaveLength(1);
+    for (const [id, p] of fromEvents) {
+      expect(p.Properties.Action, id).toBe("lambda:InvokeFunction");
+      expect(p.Properties.SourceArn, id).toEqual({ "Fn::GetAtt": [ruleId, "Arn"] });
+    }
+    const permissions = all.filter(([, p]) => p.Properties.Principal !== "events.amazonaws.com");
     expect(permissions.length).toBeGreaterThan(20);
     for (const [id, p] of permissions) {
       expect(p.Properties.Principal, id).toBe("apigateway.amazonaws.com");

@@ -60,7 +60,7 @@ describe("data", () => {
 });
 
 describe("functions", () => {
-  it("one Node.js 24 arm64 traced function per route, plus the audit consumer and the key generator", () => {
+  it("one Node.js 24 arm64 traced function per route, plus the audit consumer, the key generator and the webhook dispatcher and sweeper", () => {
     const fns = template.findResources("AWS::Lambda::Function", {
       Properties: {
         Runtime: "nodejs24.x",
@@ -68,8 +68,8 @@ describe("functions", () => {
         TracingConfig: { Mode: "Active" },
       },
     });
-    expect(Object.keys(fns).length).toBe(routes.length + 2);
-    expect(ofType("AWS::Lambda::Function").length).toBe(routes.length + 2);
+    expect(Object.keys(fns).length).toBe(routes.length + 4);
+    expect(ofType("AWS::Lambda::Function").length).toBe(routes.length + 4);
     for (const fn of Object.values(fns)) {
       expect(fn.Properties.LoggingConfig?.LogGroup).toBeDefined();
       expect(fn.Properties.Environment.Variables.POWERTOOLS_SERVICE_NAME).toBe("micropay");
@@ -393,7 +393,9 @@ describe("audit", () => {
   });
 
   it("only audit outbox INSERTs invoke the audit function (the stream mapping's filter)", () => {
-    const mappings = ofType("AWS::Lambda::EventSourceMapping");
+    const mappings = ofType("AWS::Lambda::EventSourceMapping").filter(([id]) =>
+      id.startsWith("Audit"),
+    );
     expect(mappings).toHaveLength(1);
     const filters = mappings[0]?.[1].Properties.FilterCriteria.Filters;
     expect(filters).toHaveLength(1);
@@ -433,7 +435,7 @@ describe("audit", () => {
 });
 
 describe("observability", () => {
-  it("has the eight alarms, each notifying the created encrypted topic", () => {
+  it("has the eleven alarms, each notifying the created encrypted topic", () => {
     const alarms = ofType("AWS::CloudWatch::Alarm");
     const names = alarms.map(([, a]) =>
       String(a.Properties.AlarmName).replace("micropay-dev-", ""),
@@ -448,6 +450,9 @@ describe("observability", () => {
         "audit-record-redacted",
         "login-failed-spike",
         "waf-blocked-spike",
+        "webhooks-dlq-not-empty",
+        "webhooks-dispatcher-errors",
+        "webhooks-sweeper-errors",
       ].sort(),
     );
     const topics = ofType("AWS::SNS::Topic");
@@ -540,5 +545,35 @@ describe("stages and outputs", () => {
   it("no function is granted a control-plane table action (health probes with GetItem)", () => {
     const text = JSON.stringify(template.toJSON());
     expect(text).not.toMatch(/dynamodb:(DescribeTable|CreateTable|UpdateTable|DeleteTable)/);
+  });
+});
+
+describe("webhooks", () => {
+  const mappingsOf = (prefix: string) =>
+    ofType("AWS::Lambda::EventSourceMapping").filter(([id]) => id.startsWith(prefix));
+
+  it("the table stream has two consumers: the audit consumer and the webhook dispatcher", () => {
+    expect(ofType("AWS::Lambda::EventSourceMapping")).toHaveLength(2);
+  });
+
+  it("only event-item INSERTs invoke the dispatcher, failed batches go to its encrypted queue", () => {
+    const [mapping] = mappingsOf("Webhooks");
+    const props = mapping?.[1].Properties;
+    expect(JSON.parse(props.FilterCriteria.Filters[0].Pattern)).toEqual({
+      eventName: ["INSERT"],
+      dynamodb: { NewImage: { type: { S: ["event"] } } },
+    });
+    expect(props.FunctionResponseTypes).toEqual(["ReportBatchItemFailures"]);
+    expect(props.BisectBatchOnFunctionError).toBe(true);
+    expect(props.DestinationConfig.OnFailure.Destination).toBeDefined();
+    const queueId = idOf(dev.stack, dev.stack.webhooks.deadLetters);
+    expect(resources[queueId].Properties.KmsMasterKeyId).toBeDefined();
+  });
+
+  it("an EventBridge rule runs the sweeper every minute", () => {
+    const id = idOf(dev.stack, dev.stack.webhooks.sweepRule);
+    expect(resources[id].Properties.ScheduleExpression).toBe("rate(1 minute)");
+    const fnId = idOf(dev.stack, dev.stack.webhooks.sweeper.fn);
+    expect(JSON.stringify(resources[id].Properties.Targets)).toContain(fnId);
   });
 });
