@@ -15,21 +15,27 @@ import { dispatchDeps } from "../lib/webhooks/wiring.ts";
  */
 export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
   const deps = dispatchDeps();
-  for (const record of event.Records) {
-    const image = record.dynamodb?.NewImage;
-    if (record.eventName !== "INSERT" || !image) continue;
-    try {
-      const item = unmarshall(image as Parameters<typeof unmarshall>[0]);
-      if (item.type !== EVENT_ITEM_TYPE) continue;
-      await dispatchEvent(toEventRecord(item), deps);
-    } catch (error) {
-      logger.error("webhook dispatch failed", {
-        errorName: error instanceof Error ? error.name : typeof error,
-      });
-      const seq = record.dynamodb?.SequenceNumber;
-      if (seq) return { batchItemFailures: [{ itemIdentifier: seq }] };
-      throw error;
-    }
-  }
-  return { batchItemFailures: [] };
+  // The records of a batch are fanned out side by side (each attempt may take up to the
+  // 10 s timeout); the first failed record in stream order is reported, so the mapping
+  // retries from there (what succeeded after it is idempotent: its deliveries exist).
+  const outcomes = await Promise.all(
+    event.Records.map(async (record) => {
+      const image = record.dynamodb?.NewImage;
+      if (record.eventName !== "INSERT" || !image) return true;
+      try {
+        const item = unmarshall(image as Parameters<typeof unmarshall>[0]);
+        if (item.type === EVENT_ITEM_TYPE) await dispatchEvent(toEventRecord(item), deps);
+        return true;
+      } catch (error) {
+        logger.error("webhook dispatch failed", {
+          errorName: error instanceof Error ? error.name : typeof error,
+        });
+        return false;
+      }
+    }),
+  );
+  const failedAt = outcomes.indexOf(false);
+  const seq = failedAt === -1 ? undefined : event.Records[failedAt]?.dynamodb?.SequenceNumber;
+  if (failedAt !== -1 && !seq) throw new Error("webhook dispatch failed");
+  return { batchItemFailures: seq ? [{ itemIdentifier: seq }] : [] };
 };

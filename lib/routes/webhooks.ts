@@ -103,7 +103,7 @@ export const webhooksDeleteRoute = defineRoute({
   successStatus: 204,
   errorCodes: [...ERR],
   tableAccess: "write",
-  table: { actions: ["DeleteItem"] },
+  table: { actions: ["DeleteItem", "PutItem"] },
   usesSigningKey: true,
   example: { params: { endpointId: WE } },
 });

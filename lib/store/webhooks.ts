@@ -1,10 +1,5 @@
-import {
-  DeleteCommand,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from "@aws-sdk/lib-dynamodb";
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import type { AuditEvent } from "../audit/events.ts";
 import { config } from "../config.ts";
 import type {
   AttemptView,
@@ -13,6 +8,7 @@ import type {
   Page,
   StoredSecret,
 } from "../webhooks/model.ts";
+import { auditPut } from "./audit-outbox.ts";
 import { docClient, tableName } from "./client.ts";
 import { decodeCursor, encodeCursor } from "./cursor.ts";
 import {
@@ -64,39 +60,42 @@ function toEndpoint(item: Item): EndpointRecord {
   };
 }
 
-export async function putNewEndpoint(r: EndpointRecord): Promise<void> {
-  await withRetry(() =>
-    docClient().send(
-      new PutCommand({
+/** Writes a new endpoint with its audit event (one transaction; the secret is sealed). */
+export async function putNewEndpoint(r: EndpointRecord, audit: AuditEvent): Promise<void> {
+  const out = await transact([
+    labelled("endpoint", {
+      Put: {
         TableName: T(),
         Item: endpointItem(r),
         ConditionExpression: "attribute_not_exists(pk)",
-      }),
-    ),
-  );
+      },
+    }),
+    auditPut(audit),
+  ]);
+  if (!out.ok) throw new Error("webhook endpoint id collision");
 }
 
-/** Replaces an endpoint if it still stands as `previous` left it; false otherwise. */
+/**
+ * Replaces an endpoint, with its audit event, if it still stands as `previous` left it;
+ * false otherwise.
+ */
 export async function replaceEndpoint(
   r: EndpointRecord,
   previousUpdatedAt: string,
+  audit: AuditEvent,
 ): Promise<boolean> {
-  try {
-    await withRetry(() =>
-      docClient().send(
-        new PutCommand({
-          TableName: T(),
-          Item: endpointItem(r),
-          ConditionExpression: "attribute_exists(pk) AND updatedAt = :prev",
-          ExpressionAttributeValues: { ":prev": previousUpdatedAt },
-        }),
-      ),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
+  const out = await transact([
+    labelled("endpoint", {
+      Put: {
+        TableName: T(),
+        Item: endpointItem(r),
+        ConditionExpression: "attribute_exists(pk) AND updatedAt = :prev",
+        ExpressionAttributeValues: { ":prev": previousUpdatedAt },
+      },
+    }),
+    auditPut(audit),
+  ]);
+  return out.ok;
 }
 
 export async function getEndpoint(
@@ -115,22 +114,23 @@ export async function getEndpoint(
   return out.Item ? toEndpoint(out.Item) : undefined;
 }
 
-export async function deleteEndpoint(ownerId: string, endpointId: string): Promise<boolean> {
-  try {
-    await withRetry(() =>
-      docClient().send(
-        new DeleteCommand({
-          TableName: T(),
-          Key: webhookEndpointKey(ownerId, endpointId),
-          ConditionExpression: "attribute_exists(pk)",
-        }),
-      ),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
+/** Deletes an endpoint with its audit event; false when there is none. */
+export async function deleteEndpoint(
+  ownerId: string,
+  endpointId: string,
+  audit: AuditEvent,
+): Promise<boolean> {
+  const out = await transact([
+    labelled("endpoint", {
+      Delete: {
+        TableName: T(),
+        Key: webhookEndpointKey(ownerId, endpointId),
+        ConditionExpression: "attribute_exists(pk)",
+      },
+    }),
+    auditPut(audit),
+  ]);
+  return out.ok;
 }
 
 async function pageOf(

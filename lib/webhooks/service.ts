@@ -1,4 +1,5 @@
 import { monotonicFactory } from "ulid";
+import { type AuditEvent, actorOf, newAuditEvent } from "../audit/events.ts";
 import type { CallContext } from "../context.ts";
 import { notFound, Refusal } from "../problems.ts";
 import {
@@ -19,10 +20,14 @@ import { checkWebhookTarget, type Resolver, type UrlPolicy } from "./url.ts";
  * sealed (lib/webhooks/secrets.ts). URLs pass lib/webhooks/url.ts when saved.
  */
 export interface WebhookStore {
-  putNewEndpoint(r: EndpointRecord): Promise<void>;
-  replaceEndpoint(r: EndpointRecord, previousUpdatedAt: string): Promise<boolean>;
+  putNewEndpoint(r: EndpointRecord, audit: AuditEvent): Promise<void>;
+  replaceEndpoint(
+    r: EndpointRecord,
+    previousUpdatedAt: string,
+    audit: AuditEvent,
+  ): Promise<boolean>;
   getEndpoint(ownerId: string, endpointId: string): Promise<EndpointRecord | undefined>;
-  deleteEndpoint(ownerId: string, endpointId: string): Promise<boolean>;
+  deleteEndpoint(ownerId: string, endpointId: string, audit: AuditEvent): Promise<boolean>;
   listEndpoints(ownerId: string, limit: number, cursor?: string): Promise<Page<EndpointRecord>>;
   listAttempts(endpointId: string, limit: number, cursor?: string): Promise<Page<AttemptView>>;
 }
@@ -68,7 +73,7 @@ export async function createEndpoint(
     createdAt: now,
     updatedAt: now,
   };
-  await deps.store.putNewEndpoint(record);
+  await deps.store.putNewEndpoint(record, audited(ctx, "webhook_endpoint.created", id));
   return { ...toEndpointView(record), secret };
 }
 
@@ -121,7 +126,8 @@ export async function updateEndpoint(
     ...(input.status !== undefined ? { status: input.status } : {}),
     updatedAt: laterThan(current.updatedAt, deps),
   };
-  if (!(await deps.store.replaceEndpoint(next, current.updatedAt))) throw concurrent();
+  const audit = audited(ctx, "webhook_endpoint.updated", current.id);
+  if (!(await deps.store.replaceEndpoint(next, current.updatedAt, audit))) throw concurrent();
   return toEndpointView(next);
 }
 
@@ -130,7 +136,8 @@ export async function deleteEndpoint(
   endpointId: string,
   deps: WebhookDeps,
 ): Promise<void> {
-  if (!(await deps.store.deleteEndpoint(ctx.principal.userId, endpointId))) {
+  const audit = audited(ctx, "webhook_endpoint.deleted", endpointId);
+  if (!(await deps.store.deleteEndpoint(ctx.principal.userId, endpointId, audit))) {
     throw notFound("No such webhook endpoint.");
   }
 }
@@ -159,7 +166,8 @@ export async function rotateSecret(
     secrets,
     updatedAt: laterThan(current.updatedAt, deps),
   };
-  if (!(await deps.store.replaceEndpoint(next, current.updatedAt))) throw concurrent();
+  const audit = audited(ctx, "webhook_endpoint.secret_rotated", current.id);
+  if (!(await deps.store.replaceEndpoint(next, current.updatedAt, audit))) throw concurrent();
   return { ...toEndpointView(next), secret };
 }
 
@@ -182,4 +190,14 @@ function laterThan(previous: string, deps: WebhookDeps): string {
 /** The secrets that sign now: the current one and any rotated-out one still in overlap. */
 export function liveSecrets(r: EndpointRecord, now: Date): StoredSecret[] {
   return r.secrets.filter((s) => !s.expiresAt || Date.parse(s.expiresAt) > now.getTime());
+}
+
+/**
+ * The audit event of an endpoint change: ids only. Never the URL (its query may carry
+ * a receiver's token) and never a secret.
+ */
+function audited(ctx: CallContext, action: string, endpointId: string): AuditEvent {
+  return newAuditEvent(actorOf(ctx), action, {
+    targets: { endpointId, ownerId: ctx.principal.userId },
+  });
 }

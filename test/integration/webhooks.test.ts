@@ -1,5 +1,7 @@
+import { readFileSync } from "node:fs";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { waitForAuditLog } from "../support/audit.ts";
 import { adminToken, type RegisteredUser, registerUser, tokenWithRoles } from "../support/auth.ts";
 import { call } from "../support/http.ts";
 import { deposit, expectOk, pay, refund } from "../support/ledger.ts";
@@ -122,6 +124,15 @@ describe("webhook deliveries", () => {
     });
     expect(again.status).toBe(200);
     expect(again.json.secret).toBeUndefined();
+    // The change is audited by ids; the secret is in no audit record.
+    const records = await waitForAuditLog(stack.info.auditLog, (rs) =>
+      rs.some((r) => r.action === "webhook_endpoint.created" && r.targets.endpointId === ep.id),
+    );
+    expect(
+      records.find((r) => r.action === "webhook_endpoint.created" && r.targets.endpointId === ep.id)
+        ?.targets,
+    ).toEqual({ endpointId: ep.id, ownerId: bob.user.id });
+    expect(readFileSync(stack.info.auditLog, "utf8")).not.toContain(ep.secret.slice(6));
   });
 
   it("a receiver failing twice then answering 200 gets the same webhook-id three times; three attempts are listed", async () => {
