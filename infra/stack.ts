@@ -51,6 +51,8 @@ export class MicroPayStack extends Stack {
       MICROPAY_TABLE_NAME: this.data.table.tableName,
       MICROPAY_STAGE: stage.name,
       MICROPAY_LOG_LEVEL: "INFO",
+      // Webhook URLs: https:// to public addresses only (the local stack allows loopback).
+      MICROPAY_WEBHOOK_ALLOW_LOOPBACK: "0",
     };
     this.signingKey = new SigningKey(this, "SigningKey", {
       stageName: stage.name,

@@ -191,6 +191,15 @@ const LOCAL_EQUIVALENTS: readonly {
   },
 ];
 
+/**
+ * Stage settings the local stack runs with a local value when the template sets them:
+ * webhook receivers on a developer's machine (and in tests) listen on loopback, which
+ * the AWS stages refuse.
+ */
+const LOCAL_STAGE_SETTINGS: Readonly<Record<string, string>> = {
+  MICROPAY_WEBHOOK_ALLOW_LOOPBACK: "1",
+};
+
 /** What the Lambda service sets in every function's environment (reserved names). */
 export function lambdaServiceEnvironment(
   fn: FunctionArtifact,
@@ -263,6 +272,11 @@ export function resolveFunction(
   for (const [variable, value] of Object.entries(fn.variables)) {
     const where = `function ${fn.name}: ${variable}`;
     if (variable in service) throw new Error(`${where} is a name the Lambda service reserves`);
+    const localValue = LOCAL_STAGE_SETTINGS[variable];
+    if (localValue !== undefined) {
+      env[variable] = localValue;
+      continue;
+    }
     if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") {
       env[variable] = String(value);
       continue;

@@ -70,6 +70,18 @@ describe("a function's local environment", () => {
     expect(env).not.toHaveProperty("MICROPAY_AUDIT_LOG_GROUP");
   });
 
+  it("runs the stage's webhook loopback refusal with the local stack's value (loopback receivers allowed)", () => {
+    const env = functionEnvironment(
+      fn({ MICROPAY_WEBHOOK_ALLOW_LOOPBACK: "0" }),
+      { template },
+      locals,
+    );
+    expect(env.MICROPAY_WEBHOOK_ALLOW_LOOPBACK).toBe("1");
+    expect(functionEnvironment(fn({}), { template }, locals)).not.toHaveProperty(
+      "MICROPAY_WEBHOOK_ALLOW_LOOPBACK",
+    );
+  });
+
   it("adds what the Lambda service sets, with DynamoDB on loopback and every other endpoint closed", () => {
     const env = functionEnvironment(fn({}), { template }, locals);
     expect(env).toMatchObject({
