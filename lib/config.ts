@@ -105,6 +105,11 @@ export const configSchema = z
     MICROPAY_WEBHOOK_CLAIM_SECONDS: int(60, 2, 900),
     /** How often the local stack's timer runs the due-delivery sweep (AWS: a 1-minute rule). */
     MICROPAY_WEBHOOK_SWEEP_SECONDS: int(60, 1, 3600),
+    /**
+     * An endpoint whose deliveries have failed without a success in between for this
+     * long is disabled, with the reason on the endpoint (3 days).
+     */
+    MICROPAY_WEBHOOK_DISABLE_AFTER_SECONDS: int(3 * 24 * 3600, 60, 30 * 24 * 3600),
     /** How long a rotated-out webhook secret keeps signing beside the new one. */
     MICROPAY_WEBHOOK_SECRET_OVERLAP_SECONDS: int(24 * 3600, 0, 7 * 24 * 3600),
   })

@@ -54,6 +54,8 @@ function toEndpoint(item: Item): EndpointRecord {
     enabledEvents: (item.enabledEvents as string[] | undefined) ?? [],
     description: typeof item.description === "string" ? item.description : null,
     status: item.status === "disabled" ? "disabled" : "enabled",
+    disabledReason: typeof item.disabledReason === "string" ? item.disabledReason : null,
+    failingSince: typeof item.failingSince === "string" ? item.failingSince : null,
     secrets: (item.secrets as StoredSecret[] | undefined) ?? [],
     createdAt: String(item.createdAt),
     updatedAt: String(item.updatedAt),
@@ -192,6 +194,72 @@ export async function endpointsOf(ownerId: string): Promise<EndpointRecord[]> {
     cursor = page.nextCursor ?? undefined;
   } while (cursor);
   return all;
+}
+
+/**
+ * Records an attempt's outcome on its endpoint: a success clears `failingSince`; a
+ * failure sets it if unset, and disables the endpoint (with the reason) once it is at or
+ * before `disableIfFailingSince`. True when this call disabled it.
+ */
+export async function noteEndpointOutcome(
+  ownerId: string,
+  endpointId: string,
+  ok: boolean,
+  nowIso: string,
+  disableIfFailingSince: string,
+): Promise<boolean> {
+  const Key = webhookEndpointKey(ownerId, endpointId);
+  try {
+    if (ok) {
+      await withRetry(() =>
+        docClient().send(
+          new UpdateCommand({
+            TableName: T(),
+            Key,
+            UpdateExpression: "REMOVE failingSince",
+            ConditionExpression: "attribute_exists(failingSince)",
+          }),
+        ),
+      );
+      return false;
+    }
+    const out = await withRetry(() =>
+      docClient().send(
+        new UpdateCommand({
+          TableName: T(),
+          Key,
+          UpdateExpression: "SET failingSince = if_not_exists(failingSince, :now)",
+          ConditionExpression: "attribute_exists(pk)",
+          ExpressionAttributeValues: { ":now": nowIso },
+          ReturnValues: "ALL_NEW",
+        }),
+      ),
+    );
+    const since = out.Attributes?.failingSince;
+    if (typeof since !== "string" || since > disableIfFailingSince) return false;
+    if (out.Attributes?.status !== "enabled") return false;
+    await withRetry(() =>
+      docClient().send(
+        new UpdateCommand({
+          TableName: T(),
+          Key,
+          UpdateExpression: "SET #status = :disabled, disabledReason = :why",
+          ConditionExpression: "#status = :enabled AND failingSince = :since",
+          ExpressionAttributeNames: { "#status": "status" },
+          ExpressionAttributeValues: {
+            ":disabled": "disabled",
+            ":enabled": "enabled",
+            ":since": since,
+            ":why": `Every delivery failed since ${since}; fix the receiver, then PATCH status to enabled.`,
+          },
+        }),
+      ),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
 }
 
 // ---------------------------------------------------------------------------

@@ -43,6 +43,14 @@ export interface DispatchStore {
     final: "succeeded" | "failed" | null,
   ): Promise<boolean>;
   listDueDeliveries(nowIso: string, limit: number): Promise<DeliveryRecord[]>;
+  /** Success clears the endpoint's failing streak; a failure disables it once it is long enough. */
+  noteEndpointOutcome(
+    ownerId: string,
+    endpointId: string,
+    ok: boolean,
+    nowIso: string,
+    disableIfFailingSince: string,
+  ): Promise<boolean>;
 }
 
 export interface DispatchDeps {
@@ -55,6 +63,8 @@ export interface DispatchDeps {
   readonly schedule: readonly number[];
   readonly timeoutMs: number;
   readonly claimSeconds: number;
+  /** An endpoint failing with no success for this long is disabled. */
+  readonly disableAfterSeconds: number;
   readonly now?: () => Date;
   readonly log?: (message: string, extra: Record<string, unknown>) => void;
 }
@@ -130,6 +140,16 @@ export async function attemptDelivery(
       next,
       final,
     );
+    const disabled = await deps.store.noteEndpointOutcome(
+      claimed.ownerId,
+      claimed.endpointId,
+      outcome === "succeeded",
+      iso(nowMs(deps)),
+      iso(nowMs(deps) - deps.disableAfterSeconds * 1000),
+    );
+    if (disabled) {
+      deps.log?.("webhook endpoint disabled", { endpointId: claimed.endpointId });
+    }
     deps.log?.("webhook attempt", {
       endpointId: claimed.endpointId,
       eventId: claimed.eventId,

@@ -17,6 +17,10 @@ export interface EndpointRecord {
   readonly enabledEvents: readonly string[];
   readonly description: string | null;
   readonly status: EndpointStatus;
+  /** Why the dispatcher disabled it (failing since ...), null otherwise. */
+  readonly disabledReason: string | null;
+  /** When its deliveries started failing with no success since, if they are. */
+  readonly failingSince: string | null;
   /** Newest first; the first is the current secret. */
   readonly secrets: readonly StoredSecret[];
   readonly createdAt: string;
@@ -29,6 +33,7 @@ export interface EndpointView {
   readonly enabledEvents: readonly string[];
   readonly description: string | null;
   readonly status: EndpointStatus;
+  readonly disabledReason: string | null;
   readonly createdAt: string;
   readonly updatedAt: string;
 }
@@ -40,6 +45,7 @@ export function toEndpointView(r: EndpointRecord): EndpointView {
     enabledEvents: r.enabledEvents,
     description: r.description,
     status: r.status,
+    disabledReason: r.disabledReason,
     createdAt: r.createdAt,
     updatedAt: r.updatedAt,
   };

@@ -48,6 +48,9 @@ export const endpointView = z
     enabledEvents: z.array(z.string()),
     description: z.string().nullable(),
     status: z.enum(["enabled", "disabled"]),
+    disabledReason: z.string().nullable().meta({
+      description: "Set when MicroPay disabled the endpoint (its deliveries failed for 3 days).",
+    }),
     createdAt: when,
     updatedAt: when,
   })

@@ -69,6 +69,8 @@ export async function createEndpoint(
     enabledEvents: [...input.enabledEvents],
     description: input.description ?? null,
     status: "enabled",
+    disabledReason: null,
+    failingSince: null,
     secrets: [{ sealed: sealSecret(await deps.sealingKey(), id, secret), createdAt: now }],
     createdAt: now,
     updatedAt: now,
@@ -124,6 +126,8 @@ export async function updateEndpoint(
     ...(input.enabledEvents !== undefined ? { enabledEvents: [...input.enabledEvents] } : {}),
     ...(input.description !== undefined ? { description: input.description } : {}),
     ...(input.status !== undefined ? { status: input.status } : {}),
+    // Enabling again (or any change while disabled by MicroPay) starts a fresh record.
+    ...(input.status === "enabled" ? { disabledReason: null, failingSince: null } : {}),
     updatedAt: laterThan(current.updatedAt, deps),
   };
   const audit = audited(ctx, "webhook_endpoint.updated", current.id);

@@ -45,6 +45,7 @@ export function dispatchDeps(): DispatchDeps {
     schedule: c.MICROPAY_WEBHOOK_RETRY_SCHEDULE,
     timeoutMs: c.MICROPAY_WEBHOOK_TIMEOUT_MS,
     claimSeconds: c.MICROPAY_WEBHOOK_CLAIM_SECONDS,
+    disableAfterSeconds: c.MICROPAY_WEBHOOK_DISABLE_AFTER_SECONDS,
     // Ids and outcomes only: never a URL's query, a secret or a body.
     log: (message, extra) => logger.info(message, extra),
   };

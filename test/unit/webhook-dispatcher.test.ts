@@ -69,6 +69,23 @@ function memoryStore(endpoints: EndpointRecord[], owners: Record<string, string>
       });
       return true;
     },
+    async noteEndpointOutcome(ownerId, endpointId, ok, nowIso, disableIfFailingSince) {
+      const i = endpoints.findIndex((e) => e.ownerId === ownerId && e.id === endpointId);
+      const e = endpoints[i];
+      if (!e) return false;
+      if (ok) {
+        endpoints[i] = { ...e, failingSince: null };
+        return false;
+      }
+      const since = e.failingSince ?? nowIso;
+      const disable = e.status === "enabled" && since <= disableIfFailingSince;
+      endpoints[i] = {
+        ...e,
+        failingSince: since,
+        ...(disable ? { status: "disabled", disabledReason: `failing since ${since}` } : {}),
+      };
+      return disable;
+    },
     async listDueDeliveries(nowIso) {
       return [...deliveries.values()].filter(
         (d) => d.status === "pending" && d.nextAttemptAt !== null && d.nextAttemptAt <= nowIso,
@@ -86,6 +103,8 @@ function endpoint(id: string, ownerId: string, secret: string, enabled = ["*"]):
     enabledEvents: enabled,
     description: null,
     status: "enabled",
+    disabledReason: null,
+    failingSince: null,
     secrets: [{ sealed: sealSecret(key, id, secret), createdAt: "2026-01-01T00:00:00.000Z" }],
     createdAt: "2026-01-01T00:00:00.000Z",
     updatedAt: "2026-01-01T00:00:00.000Z",
@@ -101,7 +120,8 @@ function setup(answers: (SendResult | "hang")[], enabled = ["*"]) {
   const secret = newWebhookSecret();
   const ep = endpoint("we_a", "usr_a", secret, enabled);
   const other = endpoint("we_b", "usr_b", newWebhookSecret());
-  const mem = memoryStore([ep, other], { acc_a: "usr_a", acc_b: "usr_b" });
+  const endpoints = [ep, other];
+  const mem = memoryStore(endpoints, { acc_a: "usr_a", acc_b: "usr_b" });
   let clock = Date.parse("2026-11-26T12:00:00.000Z");
   const sent: Sent[] = [];
   const send: Sender = (_t, headers, body) => {
@@ -118,10 +138,12 @@ function setup(answers: (SendResult | "hang")[], enabled = ["*"]) {
     schedule: [5, 60],
     timeoutMs: 10_000,
     claimSeconds: 30,
+    disableAfterSeconds: 60,
     now: () => new Date(clock),
   };
   return {
     ...mem,
+    endpoints,
     deps,
     sent,
     secret,
@@ -177,6 +199,23 @@ describe("webhook dispatcher", () => {
     ]);
     expect(t.attempts.at(-1)?.nextAttemptAt).toBeNull();
     expect([...t.deliveries.values()][0]?.status).toBe("failed");
+    // Failing with no success for longer than disableAfterSeconds (60): disabled, with why.
+    expect(t.endpoints[0]).toMatchObject({
+      status: "disabled",
+      failingSince: "2026-11-26T12:00:00.000Z",
+    });
+    expect(t.endpoints[0]?.disabledReason).toContain("2026-11-26T12:00:00.000Z");
+  });
+
+  it("a success clears the failing streak, so the endpoint stays enabled", async () => {
+    const t = setup([fail(500)]);
+    const rec = newEvent("transfer.created", { id: "trf_2" }, ["acc_a"]);
+    t.events.set(rec.event.id, rec);
+    await dispatchEvent(rec, t.deps);
+    expect(t.endpoints[0]?.failingSince).not.toBeNull();
+    t.advance(5);
+    await sweepDue(t.deps);
+    expect(t.endpoints[0]).toMatchObject({ status: "enabled", failingSince: null });
   });
 
   it("at least once: a dispatcher that dies mid-attempt leaves the delivery to the sweep once the claim ends", async () => {
