@@ -1,5 +1,6 @@
 import type { TransactWriteCommandInput } from "@aws-sdk/lib-dynamodb";
 import { newAuditEvent } from "../../lib/audit/events.ts";
+import { newEvent } from "../../lib/events/model.ts";
 import { newId } from "../../lib/ids.ts";
 import { type PaymentView, systemAccountId } from "../../lib/ledger/model.ts";
 import { entryPair } from "../../lib/ledger/rules.ts";
@@ -71,6 +72,7 @@ export function floorPaymentItems(src: string, dst: string, amount: number): Tra
       createdAt: now,
     },
     entries,
+    event: newEvent("payment.succeeded", payment, [src, dst], now),
     debit: { label: "source", account: { type: "customer", accountId: src }, direction: "debit" },
     credit: {
       label: "destination",

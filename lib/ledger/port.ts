@@ -1,5 +1,6 @@
 import type { AuditEvent } from "../audit/events.ts";
 import type { CallContext } from "../context.ts";
+import type { EventRecord } from "../events/model.ts";
 import type { IdempotencyClaim, StoredAnswer } from "../idempotency.ts";
 import type { AccountStatus, AccountView } from "./accounts.ts";
 import type {
@@ -76,6 +77,8 @@ export interface Posting {
   readonly credit: BalanceChange;
   readonly record?: PostingRecord;
   readonly audit: AuditEvent;
+  /** The customer-facing event (API.md "Events"), committed with the movement or not at all. */
+  readonly event: EventRecord;
   /** The completed idempotency record, written only if the key has none yet. */
   readonly idempotency?: { readonly claim: IdempotencyClaim; readonly body: string };
   readonly now: string;
@@ -107,12 +110,13 @@ export interface LedgerStore {
   listRefunds(paymentId: string, page: PageRequest): Promise<Page<RefundView>>;
   /** Creates a customer account with its audit event; false when the owner has one in that currency. */
   createAccount(account: AccountView, audit: AuditEvent): Promise<boolean>;
-  /** Sets a customer account's status with its audit event; false when there is no such account. */
+  /** Sets a customer account's status with its audit event and its event; false when there is no such account. */
   setAccountStatus(
     accountId: string,
     status: AccountStatus,
     now: string,
     audit: AuditEvent,
+    event: EventRecord,
   ): Promise<boolean>;
   /** Commits one transfer posting atomically, or reports every failed condition. */
   post(posting: Posting): Promise<PostOutcome>;

@@ -1,4 +1,5 @@
 import { actorOf, newAuditEvent } from "../audit/events.ts";
+import { type EventType, newEvent } from "../events/model.ts";
 import { AlreadyAnswered, answerBody } from "../idempotency.ts";
 import { forbidden, notFound, type Refusal } from "../problems.ts";
 import { type EntryView, systemAccountId, type Transfer, type TransferKind } from "./model.ts";
@@ -42,6 +43,8 @@ export interface TransferSpec<V> {
   readonly reference?: string;
   readonly now: string;
   readonly record?: PostingRecord;
+  /** The event this movement reports with its view, and the customer accounts it is about. */
+  readonly event: { readonly type: EventType; readonly accountIds: readonly string[] };
   /** The audit event's action and the targets besides `transferId`. */
   readonly audit: { readonly action: string; readonly targets: Record<string, string> };
   /** The answer (the view the caller gets, and the idempotency record keeps). */
@@ -103,6 +106,7 @@ export async function postTransfer<V>(
     credit: spec.credit,
     ...(spec.record ? { record: spec.record } : {}),
     audit,
+    event: newEvent(spec.event.type, view, spec.event.accountIds, spec.now),
     ...(ctx.idempotency ? { idempotency: { claim: ctx.idempotency, body: answerBody(view) } } : {}),
     now: spec.now,
   });

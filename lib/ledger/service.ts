@@ -1,4 +1,5 @@
 import { actorOf, newAuditEvent } from "../audit/events.ts";
+import { newEvent } from "../events/model.ts";
 import { newId } from "../ids.ts";
 import { badRequest, forbidden, notFound, Refusal } from "../problems.ts";
 import { type AccountView, newCustomerAccount } from "./accounts.ts";
@@ -104,10 +105,12 @@ export async function setAccountStatus(
     input.status === "frozen" ? "account.frozen" : "account.unfrozen",
     { targets: { accountId: account.id, ownerId: account.ownerId } },
   );
-  if (!(await deps.store.setAccountStatus(account.id, input.status, now, event))) {
+  const view: AccountView = { ...account, status: input.status, updatedAt: now };
+  const changed = newEvent("account.updated", view, [account.id], now);
+  if (!(await deps.store.setAccountStatus(account.id, input.status, now, event, changed))) {
     throw notFound("No such account.");
   }
-  return { ...account, status: input.status, updatedAt: now };
+  return view;
 }
 
 // ---------------------------------------------------------------------------
@@ -160,6 +163,7 @@ async function depositOrWithdrawal(
       currency,
       reference,
       now: deps.now(),
+      event: { type: "transfer.created", accountIds: [account.id] },
       audit: { action: `${kind}.created`, targets: { accountId: account.id } },
       view: (trf, entries): TransferView => ({
         ...trf,
@@ -245,6 +249,7 @@ export async function createPayment(
       paymentId: payment.id,
       now,
       record: { type: "payment", payment },
+      event: { type: "payment.succeeded", accountIds: [b.sourceAccountId, b.destinationAccountId] },
       audit: {
         action: "payment.created",
         targets: {
@@ -357,6 +362,10 @@ export async function createRefund(
       refundId: refund.id,
       now,
       record: { type: "refund", refund },
+      event: {
+        type: "refund.succeeded",
+        accountIds: [payment.destinationAccountId, payment.sourceAccountId],
+      },
       audit: {
         action: "refund.created",
         targets: { paymentId: payment.id, refundId: refund.id },

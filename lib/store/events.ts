@@ -19,7 +19,7 @@ import {
   eventKey,
   eventLinkKey,
 } from "./keys.ts";
-import { getAccount, listAccountsOfOwner } from "./ledger.ts";
+import { getAccount, listAccountsOfOwner } from "./ledger-reads.ts";
 import { withRetry } from "./retry.ts";
 import { type Labelled, labelled } from "./transact.ts";
 
@@ -73,19 +73,6 @@ export function eventPuts(record: EventRecord): Labelled[] {
       }),
     ),
   ];
-}
-
-/**
- * The items to add to a change's TransactWriteItems so it reports `type` with
- * `object` (the resource after the change) to the owners of `accountIds`.
- */
-export function eventItems(
-  type: EventType,
-  object: unknown,
-  accountIds: readonly string[],
-  createdAt?: string,
-): Labelled[] {
-  return eventPuts(newEvent(type, object, accountIds, createdAt));
 }
 
 /** The stored event item back as a record (the stream image, a GetItem). */
@@ -231,7 +218,7 @@ export async function listAllEvents(
 /** The store side of lib/events/service.ts. */
 export const eventDeps: EventDeps = {
   async accountIdsOf(ownerId) {
-    const page = await listAccountsOfOwner(ownerId, 100, undefined);
+    const page = await listAccountsOfOwner(ownerId, { limit: 100 });
     return page.data.map((a) => a.id);
   },
   async ownersOf(accountIds) {

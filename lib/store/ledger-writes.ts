@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { AuditEvent } from "../audit/events.ts";
+import type { EventRecord } from "../events/model.ts";
 import { markRecorded, type StoredAnswer } from "../idempotency.ts";
 import { newId } from "../ids.ts";
 import { type AccountView, newCustomerAccount } from "../ledger/accounts.ts";
@@ -15,6 +16,7 @@ import type {
 } from "../ledger/port.ts";
 import { auditPut } from "./audit-outbox.ts";
 import { tableName } from "./client.ts";
+import { eventPuts } from "./events.ts";
 import {
   idempotencyPut,
   isIdempotencyItem,
@@ -311,6 +313,7 @@ export function postingItems(p: Posting): Labelled[] {
     ...(record?.type === "refund" ? [refundPut(record.refund)] : []),
     ...(p.idempotency ? [idempotencyPut(p.idempotency.claim, p.idempotency.body)] : []),
     auditPut(p.audit),
+    ...eventPuts(p.event),
   ];
 }
 
@@ -361,7 +364,12 @@ export async function setAccountStatus(
   status: "active" | "frozen",
   now: string,
   audit: AuditEvent,
+  event: EventRecord,
 ): Promise<boolean> {
-  const out = await transact([accountStatusUpdate(accountId, status, now), auditPut(audit)]);
+  const out = await transact([
+    accountStatusUpdate(accountId, status, now),
+    auditPut(audit),
+    ...eventPuts(event),
+  ]);
   return out.ok;
 }

@@ -2,7 +2,7 @@ import { lookup } from "node:dns/promises";
 import { config } from "../config.ts";
 import { logger } from "../observability.ts";
 import { getEventRecord } from "../store/events.ts";
-import { getAccount } from "../store/ledger.ts";
+import { getAccount } from "../store/ledger-reads.ts";
 import * as store from "../store/webhooks.ts";
 import type { DispatchDeps } from "./dispatcher.ts";
 import { webhookSealingKey } from "./sealing-key.ts";

@@ -1,4 +1,5 @@
 import type { AuditEvent } from "../../lib/audit/events.ts";
+import type { EventRecord } from "../../lib/events/model.ts";
 import { type IdempotencyClaim, markRecorded, type StoredAnswer } from "../../lib/idempotency.ts";
 import type { AccountStatus, AccountView } from "../../lib/ledger/accounts.ts";
 import {
@@ -34,6 +35,7 @@ export class MemoryLedgerStore implements LedgerStore {
   readonly refunds: RefundView[] = [];
   readonly transfers = new Map<string, Transfer>();
   readonly audit: AuditEvent[] = [];
+  readonly events: EventRecord[] = [];
   readonly answers = new Map<string, StoredAnswer>();
   private readonly ownerCurrency = new Set<string>();
   /** Postings sent (one per movement attempt). */
@@ -84,11 +86,18 @@ export class MemoryLedgerStore implements LedgerStore {
     return true;
   }
 
-  async setAccountStatus(id: string, status: AccountStatus, now: string, audit: AuditEvent) {
+  async setAccountStatus(
+    id: string,
+    status: AccountStatus,
+    now: string,
+    audit: AuditEvent,
+    event: EventRecord,
+  ) {
     const a = this.accounts.get(id);
     if (a?.kind !== "customer") return false;
     this.accounts.set(id, { ...a, status, updatedAt: now });
     this.audit.push(audit);
+    this.events.push(event);
     return true;
   }
 
@@ -145,6 +154,7 @@ export class MemoryLedgerStore implements LedgerStore {
       markRecorded(p.idempotency.claim);
     }
     this.audit.push(p.audit);
+    this.events.push(p.event);
     return { ok: true };
   }
 

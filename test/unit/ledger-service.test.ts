@@ -101,6 +101,9 @@ describe("payments", () => {
       targets: { transferId: trf.id, paymentId: pay.id },
       money: { amount: 300, debitAccountId: a.account.id, creditAccountId: b.account.id },
     });
+    const notice = store.events.at(-1);
+    expect(notice?.event).toMatchObject({ type: "payment.succeeded", data: { object: pay } });
+    expect(notice?.accountIds).toEqual([a.account.id, b.account.id]);
   });
 
   it("a refused payment moves nothing", async () => {
@@ -113,9 +116,11 @@ describe("payments", () => {
       amount: 101,
       currency: "USD",
     };
+    const events = store.events.length;
     expect(await outcome(createPayment(a.ctx, body, deps))).toBe("402 insufficient_funds");
     expect([balance(a.account.id), balance(b.account.id)]).toEqual([100, 0]);
     expect(store.entries.length).toBe(entries);
+    expect(store.events.length).toBe(events);
   });
 
   it("answers request errors before any posting", async () => {
