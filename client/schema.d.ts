@@ -400,6 +400,50 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/events": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Events about your accounts, newest first (admins and auditors: all)
+     * @description Bearer token with one of the roles: customer, merchant, admin, auditor.
+     *
+     *     API keys are refused here (403).
+     */
+    get: operations["eventsList"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/events/{eventId}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * One event (owner of an account it is about, admin, auditor)
+     * @description Bearer token with one of the roles: customer, merchant, admin, auditor.
+     *
+     *     API keys are refused here (403).
+     */
+    get: operations["eventsGet"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/v1/health": {
     parameters: {
       query?: never;
@@ -540,6 +584,112 @@ export interface paths {
     get: operations["transfersGet"];
     put?: never;
     post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/webhook-endpoints": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Your webhook endpoints, newest first
+     * @description Bearer token with one of the roles: customer, merchant.
+     *
+     *     API keys are refused here (403).
+     */
+    get: operations["webhooksList"];
+    put?: never;
+    /**
+     * Register a webhook endpoint (the signing secret is shown only in this answer)
+     * @description Bearer token with one of the roles: customer, merchant.
+     *
+     *     API keys are refused here (403).
+     */
+    post: operations["webhooksCreate"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/webhook-endpoints/{endpointId}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * One of your webhook endpoints
+     * @description Bearer token with one of the roles: customer, merchant.
+     *
+     *     API keys are refused here (403).
+     */
+    get: operations["webhooksGet"];
+    put?: never;
+    post?: never;
+    /**
+     * Delete a webhook endpoint (no further deliveries)
+     * @description Bearer token with one of the roles: customer, merchant.
+     *
+     *     API keys are refused here (403).
+     */
+    delete: operations["webhooksDelete"];
+    options?: never;
+    head?: never;
+    /**
+     * Change a webhook endpoint's URL, event types, description or status
+     * @description Bearer token with one of the roles: customer, merchant.
+     *
+     *     API keys are refused here (403).
+     */
+    patch: operations["webhooksUpdate"];
+    trace?: never;
+  };
+  "/v1/webhook-endpoints/{endpointId}/deliveries": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * An endpoint's delivery attempts, newest first
+     * @description Bearer token with one of the roles: customer, merchant.
+     *
+     *     API keys are refused here (403).
+     */
+    get: operations["webhooksDeliveries"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/webhook-endpoints/{endpointId}/rotate-secret": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * New signing secret; the old one keeps signing beside it for 24 hours
+     * @description Bearer token with one of the roles: customer, merchant.
+     *
+     *     API keys are refused here (403).
+     */
+    post: operations["webhooksRotate"];
     delete?: never;
     options?: never;
     head?: never;
@@ -872,6 +1022,31 @@ export interface components {
       hasMore: boolean;
       nextCursor: string | null;
     };
+    Event: {
+      /** @example evt_01J9Z8T6A1B3C4D5E6F7G8H9JK */
+      id: string;
+      /** @enum {string} */
+      type:
+        | "payment.succeeded"
+        | "payment.requires_capture"
+        | "payment.canceled"
+        | "refund.succeeded"
+        | "transfer.created"
+        | "account.updated";
+      /** Format: date-time */
+      createdAt: string;
+      data: {
+        /** @description The resource (payment, refund, transfer, account) after the change. */
+        object: {
+          [key: string]: unknown;
+        };
+      };
+    };
+    EventsListResponse: {
+      data: components["schemas"]["Event"][];
+      hasMore: boolean;
+      nextCursor: string | null;
+    };
     HealthResponse: {
       /** @constant */
       status: "ok";
@@ -1061,6 +1236,111 @@ export interface components {
       /** Format: date-time */
       createdAt: string;
     };
+    WebhookAttempt: {
+      id: string;
+      eventId: string;
+      /** Format: int64 */
+      attempt: number;
+      /** @enum {string} */
+      outcome: "succeeded" | "failed";
+      responseStatus: number | null;
+      error: string | null;
+      /** Format: int64 */
+      durationMs: number;
+      /** Format: date-time */
+      attemptedAt: string;
+      nextAttemptAt: string | null;
+    };
+    WebhookEndpoint: {
+      /** @example we_01J9Z8V7A1B3C4D5E6F7G8H9JK */
+      id: string;
+      url: string;
+      enabledEvents: string[];
+      description: string | null;
+      /** @enum {string} */
+      status: "enabled" | "disabled";
+      /** @description Set when MicroPay disabled the endpoint (its deliveries failed for 3 days). */
+      disabledReason: string | null;
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: date-time */
+      updatedAt: string;
+    };
+    WebhookEndpointWithSecret: {
+      /** @example we_01J9Z8V7A1B3C4D5E6F7G8H9JK */
+      id: string;
+      url: string;
+      enabledEvents: string[];
+      description: string | null;
+      /** @enum {string} */
+      status: "enabled" | "disabled";
+      /** @description Set when MicroPay disabled the endpoint (its deliveries failed for 3 days). */
+      disabledReason: string | null;
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: date-time */
+      updatedAt: string;
+      /** @description whsec_ + base64 of 32 random bytes. Shown only here: store it now. */
+      secret: string;
+    };
+    WebhooksCreateRequest: {
+      /**
+       * @description https:// only (http://127.0.0.1:PORT or http://localhost:PORT when the stage allows loopback); never a private, loopback, link-local, metadata or unique-local address.
+       * @example https://merchant.example.com/webhooks/micropay
+       */
+      url: string;
+      /**
+       * @description Event types, or ["*"] for all.
+       * @example [
+       *       "payment.succeeded"
+       *     ]
+       */
+      enabledEvents: (
+        | "payment.succeeded"
+        | "payment.requires_capture"
+        | "payment.canceled"
+        | "refund.succeeded"
+        | "transfer.created"
+        | "account.updated"
+        | "*"
+      )[];
+      description?: string;
+    };
+    WebhooksDeliveriesResponse: {
+      data: components["schemas"]["WebhookAttempt"][];
+      hasMore: boolean;
+      nextCursor: string | null;
+    };
+    WebhooksListResponse: {
+      data: components["schemas"]["WebhookEndpoint"][];
+      hasMore: boolean;
+      nextCursor: string | null;
+    };
+    WebhooksUpdateRequest: {
+      /**
+       * @description https:// only (http://127.0.0.1:PORT or http://localhost:PORT when the stage allows loopback); never a private, loopback, link-local, metadata or unique-local address.
+       * @example https://merchant.example.com/webhooks/micropay
+       */
+      url?: string;
+      /**
+       * @description Event types, or ["*"] for all.
+       * @example [
+       *       "payment.succeeded"
+       *     ]
+       */
+      enabledEvents?: (
+        | "payment.succeeded"
+        | "payment.requires_capture"
+        | "payment.canceled"
+        | "refund.succeeded"
+        | "transfer.created"
+        | "account.updated"
+        | "*"
+      )[];
+      description?: string | null;
+      /** @enum {string} */
+      status?: "enabled" | "disabled";
+    };
     WithdrawalsCreateRequest: {
       /**
        * Format: int64
@@ -1175,6 +1455,31 @@ export interface components {
           status?: 409;
           /** @constant */
           code?: "api_key_limit";
+        };
+      };
+    };
+    /** @description Conflict: `concurrent_update` */
+    ConcurrentUpdate: {
+      headers: {
+        "X-Request-Id": components["headers"]["XRequestId"];
+        [name: string]: unknown;
+      };
+      content: {
+        /**
+         * @example {
+         *       "type": "urn:micropay:problem:concurrent_update",
+         *       "title": "Conflict",
+         *       "status": 409,
+         *       "code": "concurrent_update",
+         *       "detail": "See the code.",
+         *       "requestId": "5f0c6f1e-2b7a-4c1d-9a8e-3d2b1c0a9f8e"
+         *     }
+         */
+        "application/problem+json": components["schemas"]["Problem"] & {
+          /** @constant */
+          status?: 409;
+          /** @constant */
+          code?: "concurrent_update";
         };
       };
     };
@@ -2439,6 +2744,79 @@ export interface operations {
       503: components["responses"]["ServiceUnavailable"];
     };
   };
+  eventsList: {
+    parameters: {
+      query?: {
+        type?:
+          | "payment.succeeded"
+          | "payment.requires_capture"
+          | "payment.canceled"
+          | "refund.succeeded"
+          | "transfer.created"
+          | "account.updated";
+        /**
+         * @description Page size, 1..100 (default 20).
+         * @example 20
+         */
+        limit?: number;
+        /** @description Opaque cursor from a previous page's `nextCursor`. Tamper-proof; a forged one is 400. */
+        cursor?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["EventsListResponse"];
+        };
+      };
+      400: components["responses"]["ValidationFailed"];
+      401: components["responses"]["Unauthorized"];
+      403: components["responses"]["Forbidden"];
+      429: components["responses"]["RateLimited"];
+      500: components["responses"]["InternalError"];
+      503: components["responses"]["ServiceUnavailable"];
+    };
+  };
+  eventsGet: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @example evt_01J9Z8T6A1B3C4D5E6F7G8H9JK */
+        eventId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Event"];
+        };
+      };
+      400: components["responses"]["ValidationFailed"];
+      401: components["responses"]["Unauthorized"];
+      403: components["responses"]["Forbidden"];
+      404: components["responses"]["NotFound"];
+      429: components["responses"]["RateLimited"];
+      500: components["responses"]["InternalError"];
+      503: components["responses"]["ServiceUnavailable"];
+    };
+  };
   health: {
     parameters: {
       query?: never;
@@ -2970,6 +3348,306 @@ export interface operations {
         };
       };
       404: components["responses"]["NotFound"];
+      429: components["responses"]["RateLimited"];
+      500: components["responses"]["InternalError"];
+      503: components["responses"]["ServiceUnavailable"];
+    };
+  };
+  webhooksList: {
+    parameters: {
+      query?: {
+        /**
+         * @description Page size, 1..100 (default 20).
+         * @example 20
+         */
+        limit?: number;
+        /** @description Opaque cursor from a previous page's `nextCursor`. Tamper-proof; a forged one is 400. */
+        cursor?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["WebhooksListResponse"];
+        };
+      };
+      400: components["responses"]["ValidationFailed"];
+      401: components["responses"]["Unauthorized"];
+      403: components["responses"]["Forbidden"];
+      429: components["responses"]["RateLimited"];
+      500: components["responses"]["InternalError"];
+      503: components["responses"]["ServiceUnavailable"];
+    };
+  };
+  webhooksCreate: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "url": "http://127.0.0.1:4000/webhooks",
+         *       "enabledEvents": [
+         *         "payment.succeeded"
+         *       ]
+         *     }
+         */
+        "application/json": components["schemas"]["WebhooksCreateRequest"];
+      };
+    };
+    responses: {
+      /** @description Created */
+      201: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["WebhookEndpointWithSecret"];
+        };
+      };
+      /** @description Bad Request: `invalid_webhook_url`, `validation_failed` */
+      400: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "urn:micropay:problem:invalid_webhook_url",
+           *       "title": "Bad Request",
+           *       "status": 400,
+           *       "code": "invalid_webhook_url",
+           *       "detail": "See the code.",
+           *       "requestId": "5f0c6f1e-2b7a-4c1d-9a8e-3d2b1c0a9f8e"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @constant */
+            status?: 400;
+            /** @enum {unknown} */
+            code?: "invalid_webhook_url" | "validation_failed";
+          };
+        };
+      };
+      401: components["responses"]["Unauthorized"];
+      403: components["responses"]["Forbidden"];
+      413: components["responses"]["PayloadTooLarge"];
+      415: components["responses"]["UnsupportedMediaType"];
+      429: components["responses"]["RateLimited"];
+      500: components["responses"]["InternalError"];
+      503: components["responses"]["ServiceUnavailable"];
+    };
+  };
+  webhooksGet: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @example we_01J9Z8V7A1B3C4D5E6F7G8H9JK */
+        endpointId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["WebhookEndpoint"];
+        };
+      };
+      400: components["responses"]["ValidationFailed"];
+      401: components["responses"]["Unauthorized"];
+      403: components["responses"]["Forbidden"];
+      404: components["responses"]["NotFound"];
+      429: components["responses"]["RateLimited"];
+      500: components["responses"]["InternalError"];
+      503: components["responses"]["ServiceUnavailable"];
+    };
+  };
+  webhooksDelete: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @example we_01J9Z8V7A1B3C4D5E6F7G8H9JK */
+        endpointId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description No Content */
+      204: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components["responses"]["ValidationFailed"];
+      401: components["responses"]["Unauthorized"];
+      403: components["responses"]["Forbidden"];
+      404: components["responses"]["NotFound"];
+      429: components["responses"]["RateLimited"];
+      500: components["responses"]["InternalError"];
+      503: components["responses"]["ServiceUnavailable"];
+    };
+  };
+  webhooksUpdate: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @example we_01J9Z8V7A1B3C4D5E6F7G8H9JK */
+        endpointId: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "status": "disabled"
+         *     }
+         */
+        "application/json": components["schemas"]["WebhooksUpdateRequest"];
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["WebhookEndpoint"];
+        };
+      };
+      /** @description Bad Request: `invalid_webhook_url`, `validation_failed` */
+      400: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "urn:micropay:problem:invalid_webhook_url",
+           *       "title": "Bad Request",
+           *       "status": 400,
+           *       "code": "invalid_webhook_url",
+           *       "detail": "See the code.",
+           *       "requestId": "5f0c6f1e-2b7a-4c1d-9a8e-3d2b1c0a9f8e"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @constant */
+            status?: 400;
+            /** @enum {unknown} */
+            code?: "invalid_webhook_url" | "validation_failed";
+          };
+        };
+      };
+      401: components["responses"]["Unauthorized"];
+      403: components["responses"]["Forbidden"];
+      404: components["responses"]["NotFound"];
+      409: components["responses"]["ConcurrentUpdate"];
+      413: components["responses"]["PayloadTooLarge"];
+      415: components["responses"]["UnsupportedMediaType"];
+      429: components["responses"]["RateLimited"];
+      500: components["responses"]["InternalError"];
+      503: components["responses"]["ServiceUnavailable"];
+    };
+  };
+  webhooksDeliveries: {
+    parameters: {
+      query?: {
+        /**
+         * @description Page size, 1..100 (default 20).
+         * @example 20
+         */
+        limit?: number;
+        /** @description Opaque cursor from a previous page's `nextCursor`. Tamper-proof; a forged one is 400. */
+        cursor?: string;
+      };
+      header?: never;
+      path: {
+        /** @example we_01J9Z8V7A1B3C4D5E6F7G8H9JK */
+        endpointId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["WebhooksDeliveriesResponse"];
+        };
+      };
+      400: components["responses"]["ValidationFailed"];
+      401: components["responses"]["Unauthorized"];
+      403: components["responses"]["Forbidden"];
+      404: components["responses"]["NotFound"];
+      429: components["responses"]["RateLimited"];
+      500: components["responses"]["InternalError"];
+      503: components["responses"]["ServiceUnavailable"];
+    };
+  };
+  webhooksRotate: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @example we_01J9Z8V7A1B3C4D5E6F7G8H9JK */
+        endpointId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["WebhookEndpointWithSecret"];
+        };
+      };
+      400: components["responses"]["ValidationFailed"];
+      401: components["responses"]["Unauthorized"];
+      403: components["responses"]["Forbidden"];
+      404: components["responses"]["NotFound"];
+      409: components["responses"]["ConcurrentUpdate"];
+      413: components["responses"]["PayloadTooLarge"];
+      415: components["responses"]["UnsupportedMediaType"];
       429: components["responses"]["RateLimited"];
       500: components["responses"]["InternalError"];
       503: components["responses"]["ServiceUnavailable"];
