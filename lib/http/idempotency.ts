@@ -1,4 +1,4 @@
-import type { CallContext } from "../context.ts";
+import { type CallContext, ctxOf as callContextOf } from "../context.ts";
 import {
   AlreadyAnswered,
   answerBody,
@@ -114,12 +114,7 @@ export function ctxOf(
   req: HttpRequest<unknown, unknown, unknown, Principal>,
 ): CallContext & { readonly idempotency?: IdempotencyClaim | undefined } {
   return {
-    principal: req.principal,
-    gatewayRequestId: req.gatewayRequestId,
-    clientRequestId: req.clientRequestId,
-    requestId: req.requestId,
-    sourceIp: req.sourceIp,
-    userAgent: req.userAgent,
+    ...callContextOf(req),
     ...(req.idempotency ? { idempotency: req.idempotency } : {}),
   };
 }
