@@ -13,6 +13,11 @@ import type { components, operations, paths } from "./schema.d.ts";
  *
  * A merchant's server passes an API key instead: `createMicroPayClient({ baseUrl, apiKey })`.
  *
+ * A user with MFA (admins and auditors need it) passes the code as well; it is asked
+ * for only when the API answers `mfaRequired`, then sent to POST /v1/auth/mfa:
+ *
+ *   await mp.login(email, password, { code: () => prompt("TOTP code") });
+ *
  * Two things happen on every call, as middleware:
  *
  * - Money-moving operations (`x-idempotent` in the document) get an `Idempotency-Key`
@@ -50,6 +55,8 @@ export interface MicroPayClientOptions {
 }
 
 const IDEMPOTENCY_HEADER = "Idempotency-Key";
+/** The second login step of a user with MFA. */
+const MFA_PATH = "/v1/auth/mfa";
 
 /** The generated types, with the Idempotency-Key header made optional (the client adds it). */
 type AutoHeader<H> = H extends { [IDEMPOTENCY_HEADER]: unknown }
@@ -65,8 +72,16 @@ export type ClientPaths = {
 };
 
 export interface MicroPayAuth {
-  /** Logs in and keeps the token pair for later calls. */
-  login(email: string, password: string): Promise<TokenPair>;
+  /**
+   * Logs in and keeps the token pair for later calls. For a user with MFA, `code`
+   * gives the TOTP (or recovery) code for the second step; without it such a login
+   * throws a MicroPayAuthError whose problem is the `{ mfaRequired, mfaToken }` answer.
+   */
+  login(
+    email: string,
+    password: string,
+    opts?: { readonly code?: () => string | Promise<string> },
+  ): Promise<TokenPair>;
   /** Revokes the refresh token's family on the server and forgets the tokens. */
   logout(): Promise<void>;
   /** The current token pair, or null. */
@@ -185,8 +200,20 @@ export function createMicroPayClient(options: MicroPayClientOptions): MicroPayCl
   client.use(middleware);
 
   const auth: MicroPayAuth = {
-    async login(email, password) {
-      const pair = await readPair(await postJson(LOGIN_PATH, { email, password }));
+    async login(email, password, opts) {
+      const first = await postJson(LOGIN_PATH, { email, password });
+      const body = (await first
+        .clone()
+        .json()
+        .catch(() => null)) as { mfaRequired?: boolean; mfaToken?: string } | null;
+      let pair: TokenPair;
+      if (first.ok && body?.mfaRequired === true && typeof body.mfaToken === "string") {
+        if (!opts?.code) throw new MicroPayAuthError(first.status, body);
+        const code = await opts.code();
+        pair = await readPair(await postJson(MFA_PATH, { mfaToken: body.mfaToken, code }));
+      } else {
+        pair = await readPair(first);
+      }
       setTokens(pair);
       return pair;
     },

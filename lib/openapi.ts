@@ -377,6 +377,12 @@ interface ProblemOutcome {
   readonly codes: Set<string>;
 }
 
+/** Can the route answer mfa_required (lib/auth/privilege.ts: a role admits the privileged)? */
+function needsMfa(route: RouteDef): boolean {
+  if (route.auth === "none" || route.mfa === "exempt") return false;
+  return route.auth.roles.some((r) => r === "admin" || r === "auditor") || route.stepUp === true;
+}
+
 /** Which problem codes (by status) a route can answer: the chain's, then its own. */
 export function problemCodesOf(route: RouteDef): Map<number, Set<string>> {
   const byStatus = new Map<number, Set<string>>();
@@ -390,6 +396,8 @@ export function problemCodesOf(route: RouteDef): Map<number, Set<string>> {
     add("unauthorized");
     add("forbidden");
     if (route.scope !== undefined) add("insufficient_scope");
+    if (needsMfa(route)) add("mfa_required");
+    if (route.stepUp) add("reauthentication_required");
   }
   if (pathParamNames(route.path).length > 0) add("not_found");
   if (BODY_METHODS.has(route.method)) {
@@ -499,6 +507,18 @@ function operationOf(
     } else {
       op.security = [{ bearerAuth: [] }];
       notes.push("API keys are refused here (403).");
+    }
+    if (needsMfa(route)) {
+      op["x-mfa"] = true;
+      notes.push(
+        "Callers admitted through the admin or auditor role need a token from a login with a second factor (`otp` in `amr`): else 403 `mfa_required`.",
+      );
+    }
+    if (route.stepUp) {
+      op["x-step-up"] = true;
+      notes.push(
+        "Step-up: the token's `auth_time` must be within MICROPAY_STEP_UP_SECONDS (15 minutes by default): else 403 `reauthentication_required`.",
+      );
     }
   }
   if (route.idempotent) {

@@ -18,11 +18,14 @@ export const PROBLEMS = {
   unauthorized: { status: 401, challenge: true },
   invalid_credentials: { status: 401, challenge: true },
   invalid_refresh_token: { status: 401, challenge: true },
+  invalid_mfa_token: { status: 401, challenge: true },
   // 402
   insufficient_funds: { status: 402 },
   // 403
   forbidden: { status: 403 },
   insufficient_scope: { status: 403 },
+  mfa_required: { status: 403 },
+  reauthentication_required: { status: 403 },
   // 404, 405
   not_found: { status: 404 },
   method_not_allowed: { status: 405 },
@@ -36,6 +39,8 @@ export const PROBLEMS = {
   email_taken: { status: 409 },
   idempotency_in_progress: { status: 409, retryAfter: 1 },
   last_admin: { status: 409 },
+  mfa_already_enabled: { status: 409 },
+  mfa_not_pending: { status: 409 },
   refund_exceeds_payment: { status: 409 },
   // 413, 415, 417
   payload_too_large: { status: 413 },

@@ -50,6 +50,7 @@ export interface LocalEquivalents {
   readonly tableName: string;
   readonly dynamodbEndpoint: string;
   readonly signingKeyFile: string;
+  readonly secretBoxKeyFile: string;
   readonly auditLog: string;
 }
 
@@ -176,6 +177,17 @@ const LOCAL_EQUIVALENTS: readonly {
       file: (l) => l.signingKeyFile,
       reads: ["secretsmanager:GetSecretValue"],
       writes: [],
+    },
+  },
+  {
+    variable: "MICROPAY_SECRET_BOX_KEY_ID",
+    type: "AWS::KMS::Key",
+    local: (l) => ({ MICROPAY_SECRET_BOX_KEY_FILE: l.secretBoxKeyFile }),
+    why: "the local secret-box key file (MICROPAY_DATA_DIR/keys), as `npm start` uses",
+    standIn: {
+      file: (l) => l.secretBoxKeyFile,
+      reads: ["kms:Decrypt"],
+      writes: ["kms:Encrypt"],
     },
   },
   {

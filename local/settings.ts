@@ -18,6 +18,11 @@ export const localSettingsSchema = z.object({
   MICROPAY_TABLE_NAME: z.string().min(3).default("micropay"),
   MICROPAY_ADMIN_EMAIL: z.email().optional(),
   MICROPAY_ADMIN_PASSWORD: z.string().min(12).optional(),
+  /** The seeded admin's TOTP secret (base32); else one is generated into admin-totp.txt. */
+  MICROPAY_ADMIN_TOTP_SECRET: z
+    .string()
+    .regex(/^[A-Z2-7]{16,}=*$/, "a base32 TOTP secret")
+    .optional(),
   MICROPAY_THROTTLE_RATE: z.coerce.number().int().min(0).default(100),
   MICROPAY_THROTTLE_BURST: z.coerce.number().int().min(0).default(200),
   /** The WAF's per-API-key rate rule, mirrored: requests per key per window (0: off). */

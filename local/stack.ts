@@ -7,7 +7,12 @@ import { TABLE } from "../lib/store/table.ts";
 import { type LoadedArtifacts, loadArtifacts, synthesize } from "./artifacts.ts";
 import { type DynamoLocal, ensureTable, startDynamoLocal } from "./dynamodb.ts";
 import { type Gateway, type LambdaHandler, startGateway } from "./gateway.ts";
-import { prepareLocalIdentity, seedLocalAdmin, signingKeyFile } from "./identity.ts";
+import {
+  prepareLocalIdentity,
+  secretBoxKeyFile,
+  seedLocalAdmin,
+  signingKeyFile,
+} from "./identity.ts";
 import type { LocalSettings } from "./settings.ts";
 import { type Poller, type StreamHandler, startStreamPoller } from "./stream-poller.ts";
 
@@ -74,7 +79,7 @@ export async function startLocalStack(
     });
     const identity = await prepareLocalIdentity(settings);
     Object.assign(process.env, identity.env);
-    await seedLocalAdmin(settings);
+    await seedLocalAdmin(settings, progress);
 
     const { routes } = await import("../lib/routes/index.ts");
     if (settings.MICROPAY_ARTIFACTS) {
@@ -98,6 +103,7 @@ export async function startLocalStack(
           tableName: settings.MICROPAY_TABLE_NAME,
           dynamodbEndpoint: dynamo.endpoint,
           signingKeyFile: signingKeyFile(settings),
+          secretBoxKeyFile: secretBoxKeyFile(settings),
           auditLog: settings.auditLog,
         },
       });

@@ -210,6 +210,12 @@ export class Api extends Construct {
       if (route.usesSigningKey) {
         environment.MICROPAY_SIGNING_KEY_SECRET_ID = props.signingKey.secret.secretArn;
       }
+      if (route.usesSecretBox) {
+        // TOTP secrets: KMS Encrypt/Decrypt under the table's key (encryption context
+        // purpose=totp, subject=user id); the route's write grant already holds both.
+        if (route.tableAccess !== "write") throw new Error(`${route.id}: secret box needs write`);
+        environment.MICROPAY_SECRET_BOX_KEY_ID = props.data.key.keyArn;
+      }
       const fn = new HouseFunction(this, `Fn-${route.id}`, {
         entry: join(props.functionsDir, `${route.id}.ts`),
         description: `MicroPay ${route.method} ${route.path}`,

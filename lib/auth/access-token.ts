@@ -10,7 +10,8 @@ import { signingKeys } from "./keys.ts";
  * Access tokens (RFC 9068 style JWTs, RFC 8725 practices).
  *
  * Issued: ES256, header `typ: at+jwt` and `kid`; claims iss, aud, sub, iat, exp, jti,
- * roles. Verified with everything pinned: the algorithm (ES256 only), issuer,
+ * roles, amr (["pwd"] or ["pwd","otp"]) and auth_time (when the login happened; kept
+ * across refreshes). Verified with everything pinned: the algorithm (ES256 only), issuer,
  * audience, `typ`, the required claims, a maximum age equal to the configured
  * lifetime, and a small clock tolerance. Before any cryptography a token over 4 KB,
  * a token that is not three base64url parts, a header carrying key-selection or key
@@ -32,15 +33,26 @@ export interface IssuedAccessToken {
   readonly jti: string;
 }
 
+/** How the session was authenticated (`amr`, RFC 8176) and when (`auth_time`, epoch s). */
+export interface AccessTokenAuth {
+  readonly amr: readonly string[];
+  readonly authTime: number;
+}
+
 export async function issueAccessToken(
   userId: string,
   roles: readonly Role[],
+  auth: AccessTokenAuth = { amr: ["pwd"], authTime: Math.floor(Date.now() / 1000) },
 ): Promise<IssuedAccessToken> {
   const c = config();
   const keys = await signingKeys();
   const now = Math.floor(Date.now() / 1000);
   const jti = randomBytes(16).toString("base64url");
-  const token = await new SignJWT({ roles: [...roles] })
+  const token = await new SignJWT({
+    roles: [...roles],
+    amr: [...auth.amr],
+    auth_time: auth.authTime,
+  })
     .setProtectedHeader({ alg: "ES256", typ: ACCESS_TOKEN_TYPE, kid: keys.kid })
     .setIssuer(c.MICROPAY_JWT_ISSUER)
     .setAudience(c.MICROPAY_JWT_AUDIENCE)
@@ -111,6 +123,16 @@ async function verifyUncached(token: string): Promise<TokenCheck> {
     const roles = payload.roles;
     const sub = payload.sub;
     const jti = payload.jti;
+    const amr = payload.amr ?? [];
+    const authTime = payload.auth_time ?? payload.iat;
+    if (
+      !Array.isArray(amr) ||
+      !amr.every((m) => typeof m === "string") ||
+      typeof authTime !== "number" ||
+      !Number.isInteger(authTime)
+    ) {
+      return { ok: false, reason: "bad_claims" };
+    }
     if (
       typeof sub !== "string" ||
       !isId(sub, "usr") ||
@@ -121,7 +143,16 @@ async function verifyUncached(token: string): Promise<TokenCheck> {
     ) {
       return { ok: false, reason: "bad_claims" };
     }
-    return { ok: true, principal: { userId: sub, roles: roles as Role[], tokenId: jti } };
+    return {
+      ok: true,
+      principal: {
+        userId: sub,
+        roles: roles as Role[],
+        tokenId: jti,
+        amr: amr as string[],
+        authTime,
+      },
+    };
   } catch (error) {
     if (error instanceof errors.JWTExpired) return { ok: false, reason: "expired" };
     if (error instanceof errors.JWSSignatureVerificationFailed) {

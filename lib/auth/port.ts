@@ -1,5 +1,6 @@
 import type { AuditEvent } from "../audit/events.ts";
 import type { Config } from "../config.ts";
+import type { SecretBox } from "../crypto/secret-box.ts";
 import type { AccountView } from "../ledger/accounts.ts";
 import type { Role } from "../routes/types.ts";
 
@@ -31,6 +32,36 @@ export interface UserRecord {
   readonly pendingCount?: number;
   /** When the latest attempt was reserved (ms). */
   readonly pendingSince?: number;
+  /** The enabled TOTP secret, sealed (lib/crypto/secret-box.ts); present = MFA is on. */
+  readonly totpSecret?: string;
+  /** A TOTP secret enrolled but not yet verified, sealed. */
+  readonly totpPending?: string;
+  /** The time step of the last TOTP code accepted (replay rule: a later step only). */
+  readonly totpLastStep?: number;
+  /** SHA-256 hashes of the unused recovery codes. */
+  readonly recoveryCodes?: readonly string[];
+}
+
+/** Methods a session was authenticated with (RFC 8176 `amr` values). */
+export type AuthMethod = "pwd" | "otp";
+
+/** How a session was authenticated: what its access tokens carry as `amr` and `auth_time`. */
+export interface SessionAuth {
+  readonly amr: readonly AuthMethod[];
+  /** Epoch seconds of the login. */
+  readonly authTime: number;
+}
+
+/** The pending second step of a login (the `mfaToken`, stored by its SHA-256). */
+export interface MfaChallengeRecord {
+  readonly hash: string;
+  readonly userId: string;
+  /** The role generation at the password step: a role change meanwhile voids it. */
+  readonly generation: number;
+  /** Epoch seconds of the password step. */
+  readonly authTime: number;
+  /** Epoch seconds. */
+  readonly expiresAt: number;
 }
 
 /** A login session: the refresh-token family and the role generation it was made under. */
@@ -42,6 +73,15 @@ export interface FamilyRecord {
   readonly createdAt: string;
   /** Epoch seconds. */
   readonly expiresAt: number;
+  /** How the login that started it was authenticated (refresh keeps it). */
+  readonly amr?: readonly AuthMethod[];
+  readonly authTime?: number;
+  /** Made for a user holding admin or auditor: 12 h absolute, idle limit. */
+  readonly privileged?: boolean;
+  /** Epoch seconds after which no refresh succeeds, whatever the token says. */
+  readonly absoluteExpiresAt?: number;
+  /** Epoch ms of the login or the last refresh (the idle limit of privileged families). */
+  readonly lastUsedMs?: number;
 }
 
 /** One refresh token, by the SHA-256 of its text (the text is never stored). */
@@ -157,6 +197,8 @@ export interface IdentityStore {
     readonly next: RefreshTokenRecord;
     readonly family: FamilyRecord;
     readonly now: string;
+    /** Epoch ms: the family's new `lastUsedMs`. */
+    readonly nowMs: number;
   }): Promise<RotateOutcome>;
   /** Revokes a family with its events; false if it was already revoked. */
   revokeFamily(
@@ -165,6 +207,35 @@ export interface IdentityStore {
     now: string,
     events: AuditEvent[],
   ): Promise<boolean>;
+
+  // ------------------------------------------------------------------------ mfa
+  /** Stores a pending (unverified) TOTP secret; "enabled": MFA is already on, nothing written. */
+  setPendingTotp(userId: string, sealed: string, events: AuditEvent[]): Promise<"set" | "enabled">;
+  /**
+   * Turns the pending secret `pending` on, with the recovery code hashes and the accepted
+   * step, atomically, only if it is still the pending one, MFA is not on and `step` is
+   * later than the last accepted step. false: one of those no longer holds.
+   */
+  enableTotp(input: {
+    readonly userId: string;
+    readonly pending: string;
+    readonly step: number;
+    readonly recoveryCodes: readonly string[];
+    readonly events: AuditEvent[];
+  }): Promise<boolean>;
+  /** Records `step` as accepted only if it is later than the last one (conditional write). */
+  acceptTotpStep(userId: string, step: number): Promise<boolean>;
+  /** Removes one unused recovery code by hash (conditional: of two uses one wins). */
+  useRecoveryCode(userId: string, hash: string): Promise<boolean>;
+  /** Turns MFA off (secret and recovery codes gone) while accepting `step`, with the events. */
+  disableTotp(input: {
+    readonly userId: string;
+    readonly step: number;
+    readonly events: AuditEvent[];
+  }): Promise<boolean>;
+  putMfaChallenge(challenge: MfaChallengeRecord): Promise<void>;
+  /** Deletes and returns the challenge if it exists and has not expired (single use). */
+  takeMfaChallenge(hash: string, nowS: number): Promise<MfaChallengeRecord | null>;
 
   // ------------------------------------------------------------ security events
   /** A security event with no state change of its own. Best effort: never throws. */
@@ -182,7 +253,11 @@ export interface PasswordHasher {
 
 /** Signs access tokens (lib/auth/access-token.ts). */
 export interface TokenIssuer {
-  issue(userId: string, roles: readonly Role[]): Promise<{ token: string; expiresIn: number }>;
+  issue(
+    userId: string,
+    roles: readonly Role[],
+    auth: SessionAuth,
+  ): Promise<{ token: string; expiresIn: number }>;
 }
 
 /** Tamper-proof list cursors bound to a scope; a bad cursor is a `validation_failed` Refusal. */
@@ -201,6 +276,10 @@ export type IdentitySettings = Pick<
   | "MICROPAY_LOCKOUT_WINDOW_SECONDS"
   | "MICROPAY_LOCKOUT_DURATION_SECONDS"
   | "MICROPAY_LOGIN_ATTEMPT_TTL_SECONDS"
+  | "MICROPAY_MFA_TOKEN_TTL_SECONDS"
+  | "MICROPAY_SESSION_ABSOLUTE_SECONDS"
+  | "MICROPAY_PRIVILEGED_SESSION_ABSOLUTE_SECONDS"
+  | "MICROPAY_PRIVILEGED_SESSION_IDLE_SECONDS"
 >;
 
 export interface IdentityDeps {
@@ -208,6 +287,8 @@ export interface IdentityDeps {
   readonly passwords: PasswordHasher;
   readonly tokens: TokenIssuer;
   readonly cursors: CursorCodec;
+  /** Seals TOTP secrets at rest (context: the user id). */
+  readonly secrets: SecretBox;
   /** Epoch milliseconds. */
   readonly now: () => number;
   /** Read at each call (tests change the environment and reset the configuration). */

@@ -79,3 +79,37 @@ export const setRolesBody = z.strictObject({
     .max(ROLES.length)
     .refine((r) => new Set(r).size === r.length, { message: "roles must not repeat" }),
 });
+
+export const mfaChallenge = z.object({
+  mfaRequired: z.literal(true),
+  mfaToken: z.string().meta({ description: "Single use, short-lived; for POST /v1/auth/mfa." }),
+  methods: z.array(z.enum(["totp", "recovery_code"])),
+});
+
+/** A password login: the token pair, or (a user with MFA) the second step's ticket. */
+export const loginAnswer = z.union([tokenPair, mfaChallenge]);
+
+const otpCode = z
+  .string()
+  .regex(/^\d{6}$/)
+  .meta({ description: "The current 6-digit TOTP code.", example: "123456" });
+
+export const mfaLoginBody = z.strictObject({
+  mfaToken: z.string().min(1).max(128),
+  code: z
+    .string()
+    .min(6)
+    .max(32)
+    .meta({ description: "A 6-digit TOTP code or an unused recovery code (xxxxx-xxxxx)." }),
+});
+
+export const totpCodeBody = z.strictObject({ code: otpCode });
+
+export const totpEnrolment = z.object({
+  secret: z.string().meta({ description: "Base32 TOTP secret (RFC 6238: SHA-1, 6 digits, 30 s)." }),
+  otpauthUri: z.string(),
+});
+
+export const recoveryCodesView = z.object({
+  recoveryCodes: z.array(z.string()).length(10),
+});

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { type AuditActor, actorOf, newAuditEvent } from "../audit/events.ts";
 import type { CallContext } from "../context.ts";
 import { isId, newId } from "../ids.ts";
@@ -10,7 +11,15 @@ import {
 } from "../observability.ts";
 import { badRequest, notFound, Refusal, serviceUnavailable } from "../problems.ts";
 import type { Principal, Role } from "../routes/types.ts";
-import type { FamilyRecord, IdentityDeps, RefreshTokenRecord, UserRecord } from "./port.ts";
+import { passwordWeakness } from "./password-strength.ts";
+import type {
+  FamilyRecord,
+  IdentityDeps,
+  RefreshTokenRecord,
+  SessionAuth,
+  UserRecord,
+} from "./port.ts";
+import { isPrivileged } from "./privilege.ts";
 import { hashRefreshToken, isRefreshTokenShape, newRefreshToken } from "./refresh-token.ts";
 
 /**
@@ -40,6 +49,22 @@ export interface TokenPair {
   readonly tokenType: "Bearer";
   readonly expiresIn: number;
   readonly refreshToken: string;
+}
+
+/** The answer of a right password for a user with MFA: the second step's ticket. */
+export interface MfaChallenge {
+  readonly mfaRequired: true;
+  readonly mfaToken: string;
+  readonly methods: readonly ["totp", "recovery_code"];
+}
+
+/**
+ * Refuses a weak new password (lib/auth/password-strength.ts) with a field error on
+ * body.password, beside the schema's 12..72-byte rule.
+ */
+export function refuseWeakPassword(password: string, email: string): void {
+  const weakness = passwordWeakness(password, [email]);
+  if (weakness) throw badRequest(weakness, [{ path: "body.password", message: weakness }]);
 }
 
 /** Emails are compared case-insensitively: stored lower-cased and trimmed. */
@@ -112,6 +137,7 @@ export async function register(
       { path: "body.currency", message: `one of ${s.MICROPAY_CURRENCIES.join(", ")}` },
     ]);
   }
+  refuseWeakPassword(input.password, input.email);
   const user = await newUser(input.email, input.password, ["customer"], deps);
   const actor = actorOf(ctx);
   const out = await deps.store.createUser({
@@ -152,6 +178,7 @@ export async function createAdmin(
 ): Promise<{ created: boolean; userId: string; roles: readonly Role[] }> {
   const existing = await userByEmail(normalizeEmail(input.email), deps);
   if (existing) return { created: false, userId: existing.id, roles: existing.roles };
+  refuseWeakPassword(input.password, input.email);
   const user = await newUser(input.email, input.password, ["admin"], deps);
   const event = newAuditEvent(actorOf(ctx), "user.admin_created", {
     targets: { userId: user.id },
@@ -188,7 +215,7 @@ export async function login(
   ctx: AnyContext,
   input: { email: string; password: string },
   deps: IdentityDeps,
-): Promise<TokenPair> {
+): Promise<TokenPair | MfaChallenge> {
   const s = deps.settings();
   const { store } = deps;
   const actor = actorOf(ctx);
@@ -210,30 +237,42 @@ export async function login(
   if (!user || !reserved || !passwordOk) {
     const reason = !user ? "unknown_email" : !reserved ? "locked" : "wrong_password";
     if (user && reserved) {
-      const count = await store.recordLoginFailure(user.id);
-      if (count >= s.MICROPAY_LOCKOUT_THRESHOLD) {
-        const nowMs = deps.now();
-        const locked = await store.lockAccount(
-          user.id,
-          nowMs,
-          nowMs + s.MICROPAY_LOCKOUT_DURATION_SECONDS * 1000,
-          newAuditEvent(actor, "auth.account_locked", {
-            outcome: "failure",
-            reason: `${count} failed logins`,
-            targets: { userId: user.id },
-          }),
-        );
-        if (locked) countMetric(METRIC_ACCOUNT_LOCKED);
-      }
+      await judgeFailure(actor, user.id, deps);
     } else {
       await store.loginRoundTripForNobody();
     }
     throw await loginFailed(actor, reason, user?.id, deps);
   }
 
+  if (user.totpSecret !== undefined) {
+    // MFA: the password alone starts nothing. The slot goes back unjudged and the
+    // failures stay (a right password must not reset the count the code guesses add to).
+    await store.releaseLoginAttempt(user.id);
+    return mfaChallengeFor(actor, user, deps);
+  }
+
+  const upgraded = deps.passwords.needsRehash(user.passwordHash)
+    ? await deps.passwords.hash(input.password)
+    : undefined;
+  const auth: SessionAuth = { amr: ["pwd"], authTime: Math.floor(deps.now() / 1000) };
+  return finishLogin(user, upgraded, auth, actor, deps);
+}
+
+/**
+ * Starts the session of an attempt whose credentials were right and whose slot is
+ * still reserved; gives the slot back when it cannot.
+ */
+export async function finishLogin(
+  user: UserRecord,
+  upgraded: string | undefined,
+  auth: SessionAuth,
+  actor: AuditActor,
+  deps: IdentityDeps,
+): Promise<TokenPair> {
+  const { store } = deps;
   let outcome: TokenPair | "refused" | "roles_moving";
   try {
-    outcome = await startSession(user, input.password, actor, deps);
+    outcome = await startSession(user, upgraded, actor, auth, deps);
   } catch (error) {
     await store.releaseLoginAttempt(user.id);
     throw error;
@@ -254,8 +293,59 @@ export async function login(
   return outcome;
 }
 
+/**
+ * A judged wrong credential (password or second-factor code): the reserved slot becomes
+ * a failure, and the failure that reaches the threshold locks the account.
+ */
+export async function judgeFailure(
+  actor: AuditActor,
+  userId: string,
+  deps: IdentityDeps,
+): Promise<void> {
+  const s = deps.settings();
+  const count = await deps.store.recordLoginFailure(userId);
+  if (count >= s.MICROPAY_LOCKOUT_THRESHOLD) {
+    const nowMs = deps.now();
+    const locked = await deps.store.lockAccount(
+      userId,
+      nowMs,
+      nowMs + s.MICROPAY_LOCKOUT_DURATION_SECONDS * 1000,
+      newAuditEvent(actor, "auth.account_locked", {
+        outcome: "failure",
+        reason: `${count} failed logins`,
+        targets: { userId },
+      }),
+    );
+    if (locked) countMetric(METRIC_ACCOUNT_LOCKED);
+  }
+}
+
+/** The single-use ticket of the second step: `mfa_` and 256 random bits; stored hashed. */
+const MFA_TOKEN = /^mfa_[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/;
+export const isMfaTokenShape = (t: string) => MFA_TOKEN.test(t);
+
+async function mfaChallengeFor(
+  actor: AuditActor,
+  user: UserRecord,
+  deps: IdentityDeps,
+): Promise<MfaChallenge> {
+  const nowS = Math.floor(deps.now() / 1000);
+  const token = `mfa_${randomBytes(32).toString("base64url")}`;
+  await deps.store.putMfaChallenge({
+    hash: hashRefreshToken(token),
+    userId: user.id,
+    generation: user.generation,
+    authTime: nowS,
+    expiresAt: nowS + deps.settings().MICROPAY_MFA_TOKEN_TTL_SECONDS,
+  });
+  await deps.store.recordSecurityEvent(
+    newAuditEvent(actor, "auth.mfa_challenged", { targets: { userId: user.id } }),
+  );
+  return { mfaRequired: true, mfaToken: token, methods: ["totp", "recovery_code"] };
+}
+
 /** Records a failed login (security event, metric) and returns the uniform 401. */
-async function loginFailed(
+export async function loginFailed(
   actor: AuditActor,
   reason: string,
   userId: string | undefined,
@@ -283,19 +373,24 @@ async function loginFailed(
  */
 async function startSession(
   read: UserRecord,
-  password: string,
+  upgraded: string | undefined,
   requestActor: AuditActor,
+  auth: SessionAuth,
   deps: IdentityDeps,
 ): Promise<TokenPair | "refused" | "roles_moving"> {
   const s = deps.settings();
-  const upgraded = deps.passwords.needsRehash(read.passwordHash)
-    ? await deps.passwords.hash(password)
-    : undefined;
   let user = read;
   for (let attempt = 0; attempt < 2; attempt++) {
     const nowMs = deps.now();
     const now = iso(nowMs);
-    const expiresAt = Math.floor(nowMs / 1000) + s.MICROPAY_REFRESH_TOKEN_TTL_SECONDS;
+    const nowS = Math.floor(nowMs / 1000);
+    const privileged = isPrivileged(user.roles);
+    const absoluteExpiresAt =
+      nowS +
+      (privileged
+        ? s.MICROPAY_PRIVILEGED_SESSION_ABSOLUTE_SECONDS
+        : s.MICROPAY_SESSION_ABSOLUTE_SECONDS);
+    const expiresAt = Math.min(nowS + s.MICROPAY_REFRESH_TOKEN_TTL_SECONDS, absoluteExpiresAt);
     const family: FamilyRecord = {
       familyId: newId("fam"),
       userId: user.id,
@@ -303,6 +398,11 @@ async function startSession(
       revoked: false,
       createdAt: now,
       expiresAt,
+      amr: auth.amr,
+      authTime: auth.authTime,
+      privileged,
+      absoluteExpiresAt,
+      lastUsedMs: nowMs,
     };
     const refresh = newRefreshToken();
     const token: RefreshTokenRecord = {
@@ -313,7 +413,7 @@ async function startSession(
       createdAt: now,
       expiresAt,
     };
-    const access = await deps.tokens.issue(user.id, user.roles);
+    const access = await deps.tokens.issue(user.id, user.roles, auth);
     const actor: AuditActor = { ...requestActor, userId: user.id, roles: user.roles };
     const started = await deps.store.startLoginSession({
       family,
@@ -323,6 +423,7 @@ async function startSession(
       upgradedHash: upgraded,
       events: [
         newAuditEvent(actor, "auth.login_succeeded", {
+          reason: `amr=${auth.amr.join("+")}`,
           targets: { userId: user.id, familyId: family.familyId },
         }),
       ],
@@ -369,6 +470,17 @@ export async function refresh(
   if (!item || item.expiresAt <= nowS) throw invalidRefresh();
   const family = await store.getFamily(item.familyId);
   if (!family || family.revoked || family.expiresAt <= nowS) throw invalidRefresh();
+  const st = deps.settings();
+  if (family.absoluteExpiresAt !== undefined && family.absoluteExpiresAt <= nowS) {
+    throw invalidRefresh(); // the absolute lifetime is over (PCI DSS v4 8.2.8 bounds sessions)
+  }
+  if (
+    family.privileged &&
+    family.lastUsedMs !== undefined &&
+    nowMs - family.lastUsedMs > st.MICROPAY_PRIVILEGED_SESSION_IDLE_SECONDS * 1000
+  ) {
+    throw invalidRefresh(); // a privileged session idle for longer than the limit is dead
+  }
   const actor: AuditActor = { ...actorOf(ctx), userId: item.userId };
 
   if (item.status !== "active") {
@@ -381,7 +493,12 @@ export async function refresh(
   const next = newRefreshToken();
   // Signed before the rotation, which commits only if the generation (the roles) read
   // above is still current: no token signed after a role change carries the old roles.
-  const access = await deps.tokens.issue(user.id, user.roles);
+  const auth: SessionAuth = {
+    amr: family.amr ?? ["pwd"],
+    authTime: family.authTime ?? Math.floor(Date.parse(family.createdAt) / 1000),
+  };
+  const access = await deps.tokens.issue(user.id, user.roles, auth);
+  const ttlEnd = nowS + st.MICROPAY_REFRESH_TOKEN_TTL_SECONDS;
   const outcome = await store.rotateRefreshToken({
     oldHash: hash,
     next: {
@@ -390,10 +507,14 @@ export async function refresh(
       userId: user.id,
       status: "active",
       createdAt: now,
-      expiresAt: nowS + deps.settings().MICROPAY_REFRESH_TOKEN_TTL_SECONDS,
+      expiresAt:
+        family.absoluteExpiresAt === undefined
+          ? ttlEnd
+          : Math.min(ttlEnd, family.absoluteExpiresAt),
     },
     family,
     now,
+    nowMs,
   });
   if (outcome === "token_reused") {
     await revokeForReuse(actor, family, now, deps);

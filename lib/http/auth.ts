@@ -1,5 +1,6 @@
 import { type AuditActor, newAuditEvent } from "../audit/events.ts";
 import { checkAccessToken, invalidToken } from "../auth/access-token.ts";
+import { ASSURANCE_DETAIL, missingAssurance } from "../auth/privilege.ts";
 import "../aws/signing-key.ts"; // installs the signing key source token checks load from
 import {
   authenticateApiKey,
@@ -60,6 +61,17 @@ export async function authenticate(
   if (!route.auth.roles.some((r) => principal.roles.includes(r))) {
     await deny(route, headers, ctx, "auth.access_denied", "role_not_allowed", principal);
     throw forbidden();
+  }
+  // Privileged access: a second factor, and a recent login for step-up routes.
+  const missing = missingAssurance(
+    route,
+    principal,
+    Math.floor(Date.now() / 1000),
+    config().MICROPAY_STEP_UP_SECONDS,
+  );
+  if (missing) {
+    await deny(route, headers, ctx, "auth.access_denied", missing, principal);
+    throw new Refusal(missing, ASSURANCE_DETAIL[missing]);
   }
   return principal;
 }

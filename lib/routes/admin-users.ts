@@ -31,6 +31,7 @@ export const adminSetRolesRoute = defineRoute({
   summary: "Replace a user's roles (effective at the user's next refresh)",
   tags: ["Admin"],
   auth: { roles: ["admin"] },
+  stepUp: true,
   params: userIdParams,
   body: setRolesBody,
   response: adminUserView,

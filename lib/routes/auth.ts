@@ -1,6 +1,7 @@
 import * as z from "zod";
 import {
   jwks,
+  loginAnswer,
   loginBody,
   refreshBody,
   registerBody,
@@ -48,7 +49,7 @@ export const loginRoute = defineRoute({
   tags: ["Authentication"],
   auth: "none",
   body: loginBody,
-  response: tokenPair,
+  response: loginAnswer,
   successStatus: 200,
   errorCodes: ["invalid_credentials"],
   tableAccess: "write",
@@ -83,6 +84,7 @@ export const logoutRoute = defineRoute({
   summary: "Revoke the refresh-token family of a session",
   tags: ["Authentication"],
   auth: { roles: ROLES },
+  mfa: "exempt",
   body: refreshBody,
   successStatus: 204,
   tableAccess: "write",
@@ -99,6 +101,7 @@ export const meRoute = defineRoute({
   summary: "The caller's profile",
   tags: ["Authentication"],
   auth: { roles: ROLES },
+  mfa: "exempt",
   response: userView,
   successStatus: 200,
   tableAccess: "read",

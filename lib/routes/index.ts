@@ -4,6 +4,7 @@ import { authRoutes } from "./auth.ts";
 import { docsRoutes } from "./docs.ts";
 import { eventRoutes } from "./events.ts";
 import { ledgerRoutes } from "./ledger.ts";
+import { mfaRoutes } from "./mfa.ts";
 import { systemRoutes } from "./system.ts";
 import type { RouteDef } from "./types.ts";
 import { webhookRoutes } from "./webhooks.ts";
@@ -16,6 +17,7 @@ export const routes: readonly RouteDef[] = [
   ...systemRoutes,
   ...docsRoutes,
   ...authRoutes,
+  ...mfaRoutes,
   ...adminUserRoutes,
   ...ledgerRoutes,
   ...apiKeyRoutes,

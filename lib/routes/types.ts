@@ -69,6 +69,14 @@ export interface RouteDef {
   /** Response body schema of the success status (for OpenAPI and contract tests). */
   readonly response?: z.ZodType;
   readonly successStatus: number;
+  /**
+   * Privileged access (API.md "Privileged access"): a caller admitted through the admin
+   * or auditor role needs a token with `otp` in `amr` (else 403 mfa_required) unless
+   * `mfa: "exempt"` (enrolment must work without it); `stepUp`: `auth_time` must also be
+   * within MICROPAY_STEP_UP_SECONDS (else 403 reauthentication_required).
+   */
+  readonly mfa?: "exempt";
+  readonly stepUp?: boolean;
   /** Money-moving POST: requires an `Idempotency-Key` header. */
   readonly idempotent?: boolean;
   /** Problem `code`s this route can answer besides the chain's own. */
@@ -77,6 +85,12 @@ export interface RouteDef {
   readonly tableAccess: "none" | "read" | "write";
   /** The exact table actions the CDK stack grants (required unless `tableAccess` is `none`). */
   readonly table?: TableGrant;
+  /**
+   * Does the function seal or open TOTP secrets (lib/crypto/secret-box.ts)? In AWS it
+   * gets MICROPAY_SECRET_BOX_KEY_ID, the table's customer-managed key, whose
+   * Encrypt/Decrypt its write grant already carries.
+   */
+  readonly usesSecretBox?: boolean;
   /** Does the function sign or verify tokens (needs the signing key)? */
   readonly usesSigningKey: boolean;
   /** Per-method edge throttle (auth routes): one bucket for all clients, a capacity guard. */
@@ -103,6 +117,10 @@ export interface Principal {
   readonly apiKeyId?: string;
   /** The key's scopes (API-key callers only). */
   readonly scopes?: readonly Scope[];
+  /** Authentication methods of the session (`amr`): "pwd", and "otp" after a second factor. */
+  readonly amr?: readonly string[];
+  /** When the session's login happened (`auth_time`, epoch seconds). */
+  readonly authTime?: number;
 }
 
 export function defineRoute<const R extends RouteDef>(route: R): R {

@@ -1,4 +1,13 @@
 import type { IdentityStore } from "../auth/port.ts";
+import {
+  acceptTotpStep,
+  disableTotp,
+  enableTotp,
+  putMfaChallenge,
+  setPendingTotp,
+  takeMfaChallenge,
+  useRecoveryCode,
+} from "./mfa.ts";
 import { putSecurityEvent } from "./security-events.ts";
 import {
   getFamily,
@@ -24,7 +33,8 @@ import {
 /**
  * The DynamoDB identity store: the port of lib/auth/port.ts over users.ts (users,
  * roles, admin counter, lockout), sessions.ts (refresh families and tokens) and
- * security-events.ts (standalone audit events).
+ * security-events.ts (standalone audit events) and mfa.ts (TOTP, recovery codes,
+ * login challenges).
  */
 export const dynamoIdentityStore: IdentityStore = {
   createUser,
@@ -43,5 +53,12 @@ export const dynamoIdentityStore: IdentityStore = {
   getFamily,
   rotateRefreshToken,
   revokeFamily,
+  setPendingTotp,
+  enableTotp,
+  acceptTotpStep,
+  useRecoveryCode,
+  disableTotp,
+  putMfaChallenge,
+  takeMfaChallenge,
   recordSecurityEvent: (event) => putSecurityEvent(event),
 };

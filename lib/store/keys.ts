@@ -47,6 +47,7 @@ export const emailKey = (email: string): Key => ({ pk: `EMAIL#${email}`, sk: "EM
 export const adminCounterKey: Key = { pk: "META#ADMINS", sk: "COUNTER" };
 export const familyKey = (id: string): Key => ({ pk: `RTFAM#${id}`, sk: "FAMILY" });
 export const refreshKey = (hash: string): Key => ({ pk: `RT#${hash}`, sk: "TOKEN" });
+export const mfaChallengeKey = (hash: string): Key => ({ pk: `MFA#${hash}`, sk: "CHALLENGE" });
 export const USERS_INDEX = "gsi1";
 export const USERS_PARTITION = "USERS";
 export const userIndexKey = (id: string) => ({

@@ -105,6 +105,11 @@ export async function getFamily(familyId: string): Promise<FamilyRecord | null> 
     revoked: i.revoked === true,
     createdAt: i.createdAt as string,
     expiresAt: i.expiresAt as number,
+    amr: i.amr as FamilyRecord["amr"],
+    authTime: i.authTime as number | undefined,
+    privileged: i.privileged === true,
+    absoluteExpiresAt: i.absoluteExpiresAt as number | undefined,
+    lastUsedMs: i.lastUsedMs as number | undefined,
   };
 }
 
@@ -143,11 +148,12 @@ export async function rotateRefreshToken(
       Update: {
         TableName: t,
         Key: familyKey(input.family.familyId),
-        UpdateExpression: "SET expiresAt = :exp, lastUsedAt = :now",
+        UpdateExpression: "SET expiresAt = :exp, lastUsedAt = :now, lastUsedMs = :ms",
         ConditionExpression: "revoked = :false",
         ExpressionAttributeValues: {
           ":exp": input.next.expiresAt,
           ":now": input.now,
+          ":ms": input.nowMs,
           ":false": false,
         },
       },

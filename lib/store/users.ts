@@ -128,6 +128,11 @@ function toUser(item: Record<string, unknown> | undefined): UserRecord | null {
     attemptCount: item.attemptCount as number | undefined,
     pendingCount: item.pendingCount as number | undefined,
     pendingSince: item.pendingSince as number | undefined,
+    totpSecret: item.totpSecret as string | undefined,
+    totpPending: item.totpPending as string | undefined,
+    totpLastStep: item.totpLastStep as number | undefined,
+    recoveryCodes:
+      item.recoveryCodes instanceof Set ? [...(item.recoveryCodes as Set<string>)] : undefined,
   };
 }
 

@@ -35,6 +35,7 @@ function artifactsOf() {
     tableName: stack.tableName,
     dynamodbEndpoint: stack.dynamodbEndpoint,
     signingKeyFile: join(stack.dataDir, "keys", "signing-key.jwk.json"),
+    secretBoxKeyFile: join(stack.dataDir, "keys", "secret-box.key"),
     auditLog: stack.auditLog,
   };
   return { cdkOut: stack.artifacts.cdkOut, locals };

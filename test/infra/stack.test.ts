@@ -156,6 +156,7 @@ describe("edge: REST API", () => {
       "auth-login": { rate: 200, burst: 400 },
       "auth-refresh": { rate: 400, burst: 800 },
       "auth-logout": { rate: 400, burst: 800 },
+      "auth-mfa": { rate: 400, burst: 800 },
     };
     const authRoutes = routes.filter((r) => r.path.startsWith("/v1/auth/"));
     expect(authRoutes.map((r) => r.id).sort()).toEqual(Object.keys(expected).sort());

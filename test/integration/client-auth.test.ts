@@ -2,8 +2,9 @@ import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { createMicroPayClient, type TokenPair } from "../../client/index.ts";
 import { IDEMPOTENT_OPERATIONS } from "../../client/operations.ts";
+import { totpCode } from "../../lib/auth/totp.ts";
+import { adminToken, enrolTotp, registerUser } from "../support/auth.ts";
 import { apiUrl } from "../support/http.ts";
-import { TEST_ADMIN } from "../support/spawn-stack.ts";
 
 /**
  * The typed client (client/index.ts) against the real local stack: typed calls,
@@ -93,12 +94,34 @@ describe("the typed client against the local stack", () => {
     expect(stale.tokens()).toBeNull();
   });
 
+  it("logs a user with MFA in with the code step, asked for only when the API wants it", async () => {
+    const user = await registerUser();
+    const { secret } = await enrolTotp(user.accessToken);
+    const mp = createMicroPayClient({ baseUrl: apiUrl() });
+    const refused = await mp.login(user.email, user.password).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(refused).toMatchObject({ name: "MicroPayAuthError", problem: { mfaRequired: true } });
+    // Enrolment spent this step's code: the next step's (one step of drift is accepted).
+    let asked = 0;
+    await mp.login(user.email, user.password, {
+      code: () => {
+        asked++;
+        return totpCode(secret, Date.now() + 30_000);
+      },
+    });
+    expect(asked).toBe(1);
+    const me = await mp.GET("/v1/me");
+    expect(me.data?.id).toBe(user.user.id);
+  });
+
   it("adds an Idempotency-Key to money-moving calls, and keeps the caller's", async () => {
     expect(IDEMPOTENT_OPERATIONS).toContain("POST /v1/payments");
     const alice = await newCustomer();
     const bob = await newCustomer();
     const admin = createMicroPayClient({ baseUrl: apiUrl(), fetch: alice.recorder.fetch });
-    await admin.login(TEST_ADMIN.email, TEST_ADMIN.password);
+    admin.setTokens({ accessToken: await adminToken(), refreshToken: "rt_unused" });
 
     const deposit = await admin.POST("/v1/accounts/{accountId}/deposits", {
       params: { path: { accountId: alice.accountId } },

@@ -8,8 +8,8 @@ import {
 } from "../../lib/openapi.ts";
 import { routes } from "../../lib/routes/index.ts";
 import type { RouteDef } from "../../lib/routes/types.ts";
+import { adminToken as seededAdminToken } from "../support/auth.ts";
 import { call } from "../support/http.ts";
-import { TEST_ADMIN } from "../support/spawn-stack.ts";
 
 /**
  * The contract test: every documented example request (and every GET that needs no
@@ -88,11 +88,10 @@ function cases(): Case[] {
   return out;
 }
 
-/** A bearer token for authenticated examples: the local stack's seeded admin. */
+/** A bearer token for authenticated examples: the local stack's seeded admin (with MFA). */
 async function adminToken(): Promise<string | undefined> {
   if (!routes.some((r) => r.path === "/v1/auth/login")) return undefined;
-  const res = await call<{ accessToken?: string }>("POST", "/v1/auth/login", { body: TEST_ADMIN });
-  return res.json?.accessToken;
+  return seededAdminToken();
 }
 
 function documentedCodes(response: Obj): string[] {

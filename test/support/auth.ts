@@ -1,8 +1,12 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
+import { mkdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { DynamoDBDocumentClient, GetCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
+import { totpCode } from "../../lib/auth/totp.ts";
 import type { Role } from "../../lib/routes/types.ts";
 import { localClient } from "../../local/dynamodb.ts";
-import { call } from "./http.ts";
+import { apiUrl, call } from "./http.ts";
 import { TEST_ADMIN } from "./spawn-stack.ts";
 
 /**
@@ -12,9 +16,13 @@ import { TEST_ADMIN } from "./spawn-stack.ts";
  *
  *   registerUser()            a new customer with one USD account (or `currency`)
  *   loginAs(email, password)  a token pair
- *   adminToken()              an access token of the seeded admin (TEST_ADMIN)
+ *   loginWithCode(...)        the two-step login of a user with MFA
+ *   enrolTotp(token)          enrols TOTP for the token's user: secret, recovery codes
+ *   adminToken()              an access token of the seeded admin (TEST_ADMIN), with
+ *                             its second factor (amr pwd+otp)
  *   tokenWithRoles(roles)     a new user whose roles an admin replaced, with tokens
- *                             that carry those roles (obtained by refresh)
+ *                             that carry those roles (a privileged one enrolled in
+ *                             TOTP and logged in with a recovery code)
  */
 export interface TokenPair {
   readonly accessToken: string;
@@ -47,6 +55,9 @@ export interface RegisteredUser {
   readonly password: string;
   readonly accessToken: string;
   readonly refreshToken: string;
+  /** Privileged users from tokenWithRoles: their TOTP secret and unused recovery codes. */
+  readonly totpSecret?: string;
+  readonly recoveryCodes?: readonly string[];
 }
 
 function expectStatus(step: string, res: { status: number; text: string }, status: number) {
@@ -66,12 +77,58 @@ export function uniquePassword(): string {
 }
 
 export async function loginAs(email: string, password: string, base?: string): Promise<TokenPair> {
-  const res = await call<TokenPair>("POST", "/v1/auth/login", {
+  const res = await call<TokenPair & { mfaRequired?: true }>("POST", "/v1/auth/login", {
     body: { email, password },
     ...(base ? { base } : {}),
   });
   expectStatus(`login ${email}`, res, 200);
+  if (res.json.mfaRequired) throw new Error(`login ${email}: MFA required (use loginWithCode)`);
   return res.json;
+}
+
+/** The two-step login: password, then `code` (a TOTP or recovery code) with the mfaToken. */
+export async function loginWithCode(
+  email: string,
+  password: string,
+  code: string | ((mfaToken: string) => string),
+  base?: string,
+): Promise<TokenPair> {
+  const b = base ? { base } : {};
+  const first = await call<{ mfaRequired?: true; mfaToken?: string }>("POST", "/v1/auth/login", {
+    body: { email, password },
+    ...b,
+  });
+  expectStatus(`login ${email}`, first, 200);
+  if (!first.json.mfaRequired || !first.json.mfaToken) {
+    throw new Error(`login ${email}: expected an MFA challenge`);
+  }
+  const mfaToken = first.json.mfaToken;
+  const res = await call<TokenPair>("POST", "/v1/auth/mfa", {
+    body: { mfaToken, code: typeof code === "string" ? code : code(mfaToken) },
+    ...b,
+  });
+  expectStatus(`mfa login ${email}`, res, 200);
+  return res.json;
+}
+
+/** Enrols TOTP for the token's user (enrol + verify with the current code). */
+export async function enrolTotp(
+  accessToken: string,
+  base?: string,
+): Promise<{ secret: string; recoveryCodes: string[] }> {
+  const b = base ? { base } : {};
+  const start = await call<{ secret: string }>("POST", "/v1/me/mfa/totp", {
+    token: accessToken,
+    ...b,
+  });
+  expectStatus("mfa enrol", start, 201);
+  const verify = await call<{ recoveryCodes: string[] }>("POST", "/v1/me/mfa/totp/verify", {
+    token: accessToken,
+    body: { code: totpCode(start.json.secret, Date.now()) },
+    ...b,
+  });
+  expectStatus("mfa verify", verify, 200);
+  return { secret: start.json.secret, recoveryCodes: verify.json.recoveryCodes };
 }
 
 export async function registerUser(
@@ -99,18 +156,95 @@ export async function registerUser(
 const adminTokens = new Map<string, Promise<string>>();
 
 /**
- * An access token of the stack's seeded admin (TEST_ADMIN). Cached per stack for the
- * test file; access tokens live 15 minutes, longer than any test file runs.
+ * An access token of the stack's seeded admin (TEST_ADMIN), logged in with its TOTP
+ * code (amr pwd+otp). A TOTP code is accepted once per 30-second step per user, and
+ * test files run in parallel processes, so one token per stack is shared by every
+ * process through a file in the temp folder (written under a lock directory), and
+ * renewed by a new login when it is older than TOKEN_REUSE_MS (inside the access
+ * token's life and MICROPAY_STEP_UP_SECONDS). Each login uses the next unused step
+ * (the server accepts one step ahead); setup waits for a step only when two are spent.
  */
+const TOKEN_REUSE_MS = 8 * 60_000;
+const STEP_MS = 30_000;
+
 export function adminToken(base?: string): Promise<string> {
   const key = base ?? "shared";
   let token = adminTokens.get(key);
   if (!token) {
-    token = loginAs(TEST_ADMIN.email, TEST_ADMIN.password, base).then((t) => t.accessToken);
+    token = sharedAdminToken(base ?? apiUrl(), base);
     token.catch(() => adminTokens.delete(key));
     adminTokens.set(key, token);
+    // Renewed before it ages out (a long test file outlives one token's reuse window).
+    setTimeout(() => adminTokens.delete(key), TOKEN_REUSE_MS).unref();
   }
   return token;
+}
+
+interface AdminTokenFile {
+  readonly accessToken?: string;
+  readonly at?: number;
+  readonly lastStep?: number;
+}
+
+async function sharedAdminToken(url: string, base: string | undefined): Promise<string> {
+  const id = createHash("sha256").update(url).digest("hex").slice(0, 16);
+  const file = join(tmpdir(), `micropay-test-admin-${id}.json`);
+  const lock = `${file}.lock`;
+  await acquire(lock);
+  try {
+    let state: AdminTokenFile = {};
+    try {
+      state = JSON.parse(readFileSync(file, "utf8")) as AdminTokenFile;
+    } catch {}
+    if (state.accessToken && state.at && Date.now() - state.at < TOKEN_REUSE_MS) {
+      // Still this stack's (a new stack on the same port has another signing key)?
+      const me = await call("GET", "/v1/me", {
+        token: state.accessToken,
+        ...(base ? { base } : {}),
+      });
+      if (me.status === 200) return state.accessToken;
+    }
+    let lastStep = state.lastStep ?? 0;
+    for (let attempt = 0; ; attempt++) {
+      const now = Math.floor(Date.now() / STEP_MS);
+      const step = Math.max(now, lastStep + 1);
+      if (step > now + 1)
+        await new Promise((r) => setTimeout(r, (step - 1) * STEP_MS - Date.now()));
+      try {
+        const pair = await loginWithCode(
+          TEST_ADMIN.email,
+          TEST_ADMIN.password,
+          totpCode(TEST_ADMIN.totpSecret, step * STEP_MS),
+          base,
+        );
+        writeFileSync(
+          file,
+          JSON.stringify({ accessToken: pair.accessToken, at: Date.now(), lastStep: step }),
+        );
+        return pair.accessToken;
+      } catch (error) {
+        lastStep = step; // spent by someone else (another stack user): the next one
+        if (attempt >= 3) throw error;
+      }
+    }
+  } finally {
+    rmdirSync(lock);
+  }
+}
+
+/** A lock directory (mkdir is atomic); one older than a minute is a dead holder's. */
+async function acquire(lock: string): Promise<void> {
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      return;
+    } catch {
+      try {
+        if (Date.now() - statSync(lock).mtimeMs > 60_000) rmdirSync(lock);
+      } catch {}
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
 }
 
 /** PUT /v1/admin/users/{userId}/roles as the seeded admin; returns the response. */
@@ -131,11 +265,21 @@ export async function tokenWithRoles(
   opts: { base?: string; currency?: string } = {},
 ): Promise<RegisteredUser> {
   const registered = await registerUser(opts);
+  const privileged = roles.includes("admin") || roles.includes("auditor");
+  const mfa = privileged ? await enrolTotp(registered.accessToken, opts.base) : undefined;
   const res = await setRoles(registered.user.id, roles, opts.base);
   expectStatus(`set roles ${roles.join(",")}`, res, 200);
-  const tokens = await loginAs(registered.email, registered.password, opts.base);
+  const tokens = mfa
+    ? await loginWithCode(
+        registered.email,
+        registered.password,
+        mfa.recoveryCodes[0] ?? "",
+        opts.base,
+      )
+    : await loginAs(registered.email, registered.password, opts.base);
   return {
     ...registered,
+    ...(mfa ? { totpSecret: mfa.secret, recoveryCodes: mfa.recoveryCodes.slice(1) } : {}),
     user: { ...registered.user, roles: [...roles] },
     accessToken: tokens.accessToken,
     refreshToken: tokens.refreshToken,

@@ -3,6 +3,7 @@ import type {
   CreateUserOutcome,
   FamilyRecord,
   IdentityStore,
+  MfaChallengeRecord,
   RefreshTokenRecord,
   RotateOutcome,
   UserRecord,
@@ -269,7 +270,11 @@ export class MemoryIdentityStore implements IdentityStore {
     if (old?.status !== "active") return "token_reused";
     this.tokens.set(input.oldHash, { ...old, status: "rotated" });
     this.tokens.set(input.next.hash, { ...input.next });
-    this.families.set(family.familyId, { ...family, expiresAt: input.next.expiresAt });
+    this.families.set(family.familyId, {
+      ...family,
+      expiresAt: input.next.expiresAt,
+      lastUsedMs: input.nowMs,
+    });
     return "rotated";
   }
 
@@ -280,6 +285,75 @@ export class MemoryIdentityStore implements IdentityStore {
     this.families.set(familyId, { ...family, revoked: true });
     this.audit.push(...events);
     return true;
+  }
+
+  readonly challenges = new Map<string, MfaChallengeRecord>();
+
+  async setPendingTotp(userId: string, sealed: string, events: AuditEvent[]) {
+    this.call("setPendingTotp");
+    const u = this.users.get(userId);
+    if (!u || u.totpSecret !== undefined) return "enabled" as const;
+    this.patch(userId, { totpPending: sealed });
+    this.audit.push(...events);
+    return "set" as const;
+  }
+
+  async enableTotp(input: Parameters<IdentityStore["enableTotp"]>[0]): Promise<boolean> {
+    this.call("enableTotp");
+    const u = this.users.get(input.userId);
+    if (!u || u.totpPending !== input.pending || u.totpSecret !== undefined) return false;
+    if (u.totpLastStep !== undefined && u.totpLastStep >= input.step) return false;
+    this.patch(
+      u.id,
+      {
+        totpSecret: input.pending,
+        totpLastStep: input.step,
+        recoveryCodes: [...input.recoveryCodes],
+      },
+      ["totpPending"],
+    );
+    this.audit.push(...input.events);
+    return true;
+  }
+
+  async acceptTotpStep(userId: string, step: number): Promise<boolean> {
+    this.call("acceptTotpStep");
+    const u = this.users.get(userId);
+    if (!u || u.totpSecret === undefined) return false;
+    if (u.totpLastStep !== undefined && u.totpLastStep >= step) return false;
+    this.patch(userId, { totpLastStep: step });
+    return true;
+  }
+
+  async useRecoveryCode(userId: string, hash: string): Promise<boolean> {
+    this.call("useRecoveryCode");
+    const u = this.users.get(userId);
+    if (!u?.recoveryCodes?.includes(hash)) return false;
+    this.patch(userId, { recoveryCodes: u.recoveryCodes.filter((h) => h !== hash) });
+    return true;
+  }
+
+  async disableTotp(input: Parameters<IdentityStore["disableTotp"]>[0]): Promise<boolean> {
+    this.call("disableTotp");
+    const u = this.users.get(input.userId);
+    if (!u || u.totpSecret === undefined) return false;
+    if (u.totpLastStep !== undefined && u.totpLastStep >= input.step) return false;
+    this.patch(u.id, { totpLastStep: input.step }, ["totpSecret", "recoveryCodes", "totpPending"]);
+    this.audit.push(...input.events);
+    return true;
+  }
+
+  async putMfaChallenge(challenge: MfaChallengeRecord): Promise<void> {
+    this.call("putMfaChallenge");
+    this.challenges.set(challenge.hash, { ...challenge });
+  }
+
+  async takeMfaChallenge(hash: string, nowS: number): Promise<MfaChallengeRecord | null> {
+    this.call("takeMfaChallenge");
+    const c = this.challenges.get(hash);
+    if (!c || c.expiresAt <= nowS) return null;
+    this.challenges.delete(hash);
+    return c;
   }
 
   async recordSecurityEvent(event: AuditEvent): Promise<void> {

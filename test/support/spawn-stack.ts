@@ -11,6 +11,8 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const TEST_ADMIN = {
   email: "admin@micropay.test",
   password: "correct horse battery staple",
+  /** The seeded admin's TOTP secret (base32, test only): admin routes need a second factor. */
+  totpSecret: "JBSWY3DPEHPK3PXPMICROPAYTESTADMN",
 } as const;
 
 export interface SpawnedStack {
@@ -41,6 +43,7 @@ export async function spawnStack(
       MICROPAY_THROTTLE_BURST: "0",
       MICROPAY_ADMIN_EMAIL: TEST_ADMIN.email,
       MICROPAY_ADMIN_PASSWORD: TEST_ADMIN.password,
+      MICROPAY_ADMIN_TOTP_SECRET: TEST_ADMIN.totpSecret,
       MICROPAY_BCRYPT_COST: "10",
       MICROPAY_LOG_LEVEL: "SILENT",
       ...env,

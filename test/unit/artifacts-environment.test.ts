@@ -16,6 +16,7 @@ const locals: LocalEquivalents = {
   tableName: "micropay-local",
   dynamodbEndpoint: "http://127.0.0.1:8000",
   signingKeyFile: "/data/keys/signing-key.jwk.json",
+  secretBoxKeyFile: "/data/keys/secret-box.key",
   auditLog: "/data/audit.log",
 };
 

@@ -13,9 +13,11 @@ import {
   me,
   refresh,
   register,
+  type TokenPair,
 } from "../../lib/auth/service.ts";
 import { parseConfig, resetConfigForTests } from "../../lib/config.ts";
 import type { CallContext } from "../../lib/context.ts";
+import { localSecretBox } from "../../lib/crypto/secret-box.ts";
 import { Refusal } from "../../lib/problems.ts";
 import type { Principal, Role } from "../../lib/routes/types.ts";
 import { decodeCursor, encodeCursor, setCursorKey } from "../../lib/store/cursor.ts";
@@ -55,7 +57,7 @@ beforeEach(() => {
     store,
     passwords: { hash: hashOnce, verify: verifyPassword, needsRehash },
     tokens: {
-      issue: async (userId, roles) => {
+      issue: async (userId, roles, _auth) => {
         issued.push({ userId, roles: [...roles] });
         return { token: `at:${userId}:${roles.join(",")}:${issued.length}`, expiresIn: 900 };
       },
@@ -64,6 +66,7 @@ beforeEach(() => {
       encode: async (scope, position) => encodeCursor(scope, position),
       decode: async (scope, cursor) => decodeCursor(scope, cursor),
     },
+    secrets: localSecretBox(Buffer.alloc(32, 7)),
     now: () => clock,
     settings: () => settings,
   };
@@ -80,6 +83,13 @@ const as = (userId: string, roles: Role[]): CallContext<Principal> => ({
   ...anonymous,
   principal: { userId, roles, tokenId: "jti" },
 });
+
+/** A password login of a user without MFA: the token pair. */
+async function passwordLogin(input: { email: string; password: string }): Promise<TokenPair> {
+  const out = await login(anonymous, input, deps);
+  if ("mfaRequired" in out) throw new Error("expected a token pair, got an MFA challenge");
+  return out;
+}
 
 /** The refusal code `p` rejects with (fails the test if it resolves). */
 async function refusal(p: Promise<unknown>): Promise<string> {
@@ -160,7 +170,7 @@ describe("register", () => {
 describe("login", () => {
   it("answers a Bearer pair whose token carries the user's roles and starts a session", async () => {
     const u = await newCustomer();
-    const pair = await login(anonymous, { email: u.email, password: PASSWORD }, deps);
+    const pair = await passwordLogin({ email: u.email, password: PASSWORD });
     expect(pair).toMatchObject({ tokenType: "Bearer", expiresIn: 900 });
     expect(pair.refreshToken).toMatch(/^rt_/);
     expect(issued).toEqual([{ userId: u.id, roles: ["customer"] }]);
@@ -257,7 +267,7 @@ describe("login", () => {
 describe("refresh", () => {
   it("rotates: the new token works, the old one is spent", async () => {
     const u = await newCustomer();
-    const first = await login(anonymous, { email: u.email, password: PASSWORD }, deps);
+    const first = await passwordLogin({ email: u.email, password: PASSWORD });
     const second = await refresh(anonymous, { refreshToken: first.refreshToken }, deps);
     expect(second.refreshToken).not.toBe(first.refreshToken);
     const third = await refresh(anonymous, { refreshToken: second.refreshToken }, deps);
@@ -267,7 +277,7 @@ describe("refresh", () => {
 
   it("a reused token revokes the whole family, audited", async () => {
     const u = await newCustomer();
-    const first = await login(anonymous, { email: u.email, password: PASSWORD }, deps);
+    const first = await passwordLogin({ email: u.email, password: PASSWORD });
     const second = await refresh(anonymous, { refreshToken: first.refreshToken }, deps);
     expect(await refusal(refresh(anonymous, { refreshToken: first.refreshToken }, deps))).toBe(
       "invalid_refresh_token",
@@ -286,7 +296,7 @@ describe("refresh", () => {
     );
     expect(store.calls).toEqual([]);
     const u = await newCustomer();
-    const pair = await login(anonymous, { email: u.email, password: PASSWORD }, deps);
+    const pair = await passwordLogin({ email: u.email, password: PASSWORD });
     clock += 31 * 24 * 3600 * 1000;
     expect(await refusal(refresh(anonymous, { refreshToken: pair.refreshToken }, deps))).toBe(
       "invalid_refresh_token",
@@ -298,8 +308,8 @@ describe("logout", () => {
   it("revokes the caller's session; another user's token is left alone and audited", async () => {
     const u = await newCustomer();
     const v = await newCustomer();
-    const mine = await login(anonymous, { email: u.email, password: PASSWORD }, deps);
-    const theirs = await login(anonymous, { email: v.email, password: PASSWORD }, deps);
+    const mine = await passwordLogin({ email: u.email, password: PASSWORD });
+    const theirs = await passwordLogin({ email: v.email, password: PASSWORD });
 
     await logout(as(u.id, ["customer"]), { refreshToken: theirs.refreshToken }, deps);
     expect(store.audit.at(-1)).toMatchObject({ action: "auth.logout_denied", outcome: "failure" });
@@ -319,7 +329,7 @@ describe("roles", () => {
   it("a role change revokes every session and reaches tokens at the next login", async () => {
     const admin = await newAdmin();
     const u = await newCustomer();
-    const pair = await login(anonymous, { email: u.email, password: PASSWORD }, deps);
+    const pair = await passwordLogin({ email: u.email, password: PASSWORD });
     const view = await adminSetRoles(
       admin.ctx,
       { userId: u.id, roles: ["merchant", "customer", "merchant"] },

@@ -93,11 +93,27 @@ describe("access tokens", () => {
     expect(expiresIn).toBe(900);
     expect(decodeProtectedHeader(token)).toMatchObject({ alg: "ES256", typ: "at+jwt" });
     const claims = decodeJwt(token);
-    expect(Object.keys(claims).sort()).toEqual(["aud", "exp", "iat", "iss", "jti", "roles", "sub"]);
+    expect(Object.keys(claims).sort()).toEqual([
+      "amr",
+      "aud",
+      "auth_time",
+      "exp",
+      "iat",
+      "iss",
+      "jti",
+      "roles",
+      "sub",
+    ]);
     const check = await checkAccessToken(token);
     expect(check).toMatchObject({
       ok: true,
-      principal: { userId: USER, roles: ["customer", "merchant"] },
+      principal: { userId: USER, roles: ["customer", "merchant"], amr: ["pwd"] },
+    });
+    const mfa = await issueAccessToken(USER, ["admin"], { amr: ["pwd", "otp"], authTime: 1_700 });
+    expect(decodeJwt(mfa.token)).toMatchObject({ amr: ["pwd", "otp"], auth_time: 1_700 });
+    expect(await checkAccessToken(mfa.token)).toMatchObject({
+      ok: true,
+      principal: { amr: ["pwd", "otp"], authTime: 1_700 },
     });
   });
 
