@@ -8,7 +8,8 @@ import { createMicroPayClient } from "../client/index.ts";
  */
 export async function walkthrough(opts: {
   baseUrl: string;
-  admin: { email: string; password: string };
+  /** `code`: the admin's current TOTP code (admin routes need a second factor). */
+  admin: { email: string; password: string; code: () => string | Promise<string> };
   auditLog: string;
 }) {
   const { baseUrl } = opts;
@@ -26,9 +27,10 @@ export async function walkthrough(opts: {
   if (!payer || !shop) throw new Error("registration failed");
 
   // 2. An admin funds the payer ($100.00 from the system funding account) and makes
-  //    the shop a merchant (roles reach a token at the next login or refresh).
+  //    the shop a merchant (roles reach a token at the next login or refresh). Admins
+  //    log in with a second factor: the password, then a TOTP code.
   const admin = createMicroPayClient({ baseUrl });
-  await admin.login(opts.admin.email, opts.admin.password);
+  await admin.login(opts.admin.email, opts.admin.password, { code: opts.admin.code });
   await admin.POST("/v1/accounts/{accountId}/deposits", {
     params: { path: { accountId: payer.account.id } },
     body: { amount: 10_000, reference: "welcome credit" },

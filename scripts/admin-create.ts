@@ -12,6 +12,13 @@
  * record exists) the table and endpoint come from MICROPAY_DATA_DIR/stack.json.
  * AWS credentials come from the usual SDK chain (profile, SSO, environment).
  *
+ * Admin routes need a second factor, so the new admin is enrolled in TOTP at once: the
+ * enrolment URI (with the secret) and ten single-use recovery codes are printed once,
+ * for the operator to hand over out of band; they are never stored in clear. The
+ * secret is sealed with the stage's KMS key (`--kms-key` or MICROPAY_SECRET_BOX_KEY_ID:
+ * the table's key, as the functions use) or, with `--local`, the local key folder.
+ * Weak passwords are refused (the same offline check as registration). Audited.
+ *
  * Idempotent: if the email is already registered nothing is changed; the exit code
  * is 0 when that user already holds `admin`, 1 when it does not.
  */
@@ -21,7 +28,7 @@ import { parseArgs } from "node:util";
 import * as z from "zod";
 
 const USAGE =
-  "usage: npm run admin:create -- --email <email> (--table <name> [--region <r>] [--endpoint <url>] | --local)\n" +
+  "usage: npm run admin:create -- --email <email> (--table <name> --kms-key <id> [--region <r>] [--endpoint <url>] | --local)\n" +
   "       password from MICROPAY_ADMIN_PASSWORD or the first line of stdin";
 
 function fail(message: string, code = 2): never {
@@ -50,6 +57,7 @@ async function main(): Promise<void> {
         table: { type: "string" },
         region: { type: "string" },
         endpoint: { type: "string" },
+        "kms-key": { type: "string" },
         local: { type: "boolean" },
         help: { type: "boolean" },
       },
@@ -83,6 +91,16 @@ async function main(): Promise<void> {
     };
     table = info.tableName;
     endpoint = info.dynamodbEndpoint;
+    process.env.MICROPAY_SECRET_BOX_KEY_FILE = resolve(
+      process.env.MICROPAY_DATA_DIR ?? ".local",
+      "keys",
+      "secret-box.key",
+    );
+  } else {
+    const kmsKey =
+      (values["kms-key"] as string | undefined) ?? process.env.MICROPAY_SECRET_BOX_KEY_ID;
+    if (!kmsKey) fail("give --kms-key (the table's KMS key, which seals the admin's TOTP secret)");
+    process.env.MICROPAY_SECRET_BOX_KEY_ID = kmsKey;
   }
   process.env.MICROPAY_TABLE_NAME = table;
   if (endpoint) process.env.MICROPAY_DYNAMODB_ENDPOINT = endpoint;
@@ -94,22 +112,38 @@ async function main(): Promise<void> {
 
   // Imported only now: lib/config.ts reads the environment set above.
   const { createAdmin } = await import("../lib/auth/service.ts");
+  const { enrolTotpOutOfBand } = await import("../lib/auth/mfa.ts");
+  const { newTotpSecret, otpauthUri } = await import("../lib/auth/totp.ts");
+  const { Refusal } = await import("../lib/problems.ts");
   const { identityDeps } = await import("../lib/aws/identity.ts");
   const { userInfo } = await import("node:os");
   const requestId = `admin-create-${Date.now()}`;
-  const result = await createAdmin(
-    {
-      principal: null,
-      gatewayRequestId: requestId,
-      requestId,
-      sourceIp: "cli",
-      userAgent: `micropay-admin-create (${userInfo().username})`.slice(0, 256),
-    },
-    { email, password },
-    identityDeps(),
-  );
+  const ctx = {
+    principal: null,
+    gatewayRequestId: requestId,
+    requestId,
+    sourceIp: "cli",
+    userAgent: `micropay-admin-create (${userInfo().username})`.slice(0, 256),
+  };
+  const deps = identityDeps();
+  let result: Awaited<ReturnType<typeof createAdmin>>;
+  try {
+    result = await createAdmin(ctx, { email, password }, deps);
+  } catch (error) {
+    if (error instanceof Refusal) fail(error.detail, 2);
+    throw error;
+  }
   if (result.created) {
     process.stdout.write(`created admin ${result.userId} (${email}) in table ${table}\n`);
+    const secret = newTotpSecret();
+    const mfa = await enrolTotpOutOfBand(ctx, { userId: result.userId, secret }, deps);
+    if (mfa.enrolled) {
+      process.stdout.write(
+        "TOTP enrolment URI (shown once; add it to the admin's authenticator app):\n" +
+          `${otpauthUri(secret, email)}\n` +
+          `recovery codes (single use, shown once): ${mfa.recoveryCodes.join(" ")}\n`,
+      );
+    }
     return;
   }
   if (result.roles.includes("admin")) {

@@ -3,7 +3,15 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import { describe, expect, inject, it } from "vitest";
-import { loginAs, registerUser, stackTable, uniqueEmail, uniquePassword } from "../support/auth.ts";
+import { totpCode } from "../../lib/auth/totp.ts";
+import {
+  loginAs,
+  loginWithCode,
+  registerUser,
+  stackTable,
+  uniqueEmail,
+  uniquePassword,
+} from "../support/auth.ts";
 import { call, missingSecurityHeaders } from "../support/http.ts";
 
 /** The identity flow through the local gateway: register, login, me, jwks, admin:create. */
@@ -230,11 +238,16 @@ describe("npm run admin:create against the local stack", () => {
     expect(first.code, first.out).toBe(0);
     expect(first.out).toMatch(/created admin usr_/);
     expect(first.out).not.toContain(password);
-    const pair = await loginAs(email, password);
-    expect(decodeJwt(pair.accessToken).roles).toEqual(["admin"]);
+    // Enrolled in TOTP at once: the URI is printed once, and the login needs the code.
+    const uri = /otpauth:\/\/totp\/\S+/.exec(first.out)?.[0] ?? "";
+    const secret = new URL(uri).searchParams.get("secret") ?? "";
+    expect(secret).toMatch(/^[A-Z2-7]{32}$/);
+    const pair = await loginWithCode(email, password, totpCode(secret, Date.now()));
+    expect(decodeJwt(pair.accessToken)).toMatchObject({ roles: ["admin"], amr: ["pwd", "otp"] });
     const again = await adminCreate(["--local", "--email", email], `${password}\n`);
     expect(again.code).toBe(0);
     expect(again.out).toMatch(/already an admin/);
+    expect(again.out).not.toMatch(/otpauth:/);
   }, 60_000);
 
   it("refuses a password flag, a short password, and a registered non-admin email", async () => {
@@ -242,6 +255,9 @@ describe("npm run admin:create against the local stack", () => {
     expect(flag.code).toBe(2);
     const short = await adminCreate(["--local", "--email", uniqueEmail()], "short\n");
     expect(short.code).toBe(2);
+    const weak = await adminCreate(["--local", "--email", uniqueEmail()], "password1234\n");
+    expect(weak.code, weak.out).toBe(2);
+    expect(weak.out).toMatch(/too common/);
     const u = await registerUser();
     const taken = await adminCreate(["--local", "--email", u.email], `${uniquePassword()}\n`);
     expect(taken.code).toBe(1);

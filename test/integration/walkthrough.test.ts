@@ -3,6 +3,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, inject, it } from "vitest";
 import { walkthrough } from "../../examples/walkthrough.ts";
+import { adminTotpCode } from "../support/auth.ts";
 import { TEST_ADMIN } from "../support/spawn-stack.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -18,7 +19,7 @@ describe("the README walkthrough", () => {
     const stack = inject("stack");
     const out = await walkthrough({
       baseUrl: stack.apiUrl,
-      admin: TEST_ADMIN,
+      admin: { ...TEST_ADMIN, code: () => adminTotpCode(stack.apiUrl) },
       auditLog: stack.auditLog,
     });
     expect(out.payment).toMatchObject({ status: "succeeded", amount: 2500, currency: "USD" });

@@ -186,16 +186,52 @@ interface AdminTokenFile {
   readonly lastStep?: number;
 }
 
-async function sharedAdminToken(url: string, base: string | undefined): Promise<string> {
+function adminFiles(url: string) {
   const id = createHash("sha256").update(url).digest("hex").slice(0, 16);
   const file = join(tmpdir(), `micropay-test-admin-${id}.json`);
-  const lock = `${file}.lock`;
+  return { file, lock: `${file}.lock` };
+}
+
+function readState(file: string): AdminTokenFile {
+  try {
+    return JSON.parse(readFileSync(file, "utf8")) as AdminTokenFile;
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * The next TOTP step of the seeded admin no test process has used (recorded in the
+ * shared file): the current one, or the next (the server accepts one step ahead);
+ * setup waits for a step only when both are spent. Call with the lock held.
+ */
+async function takeAdminStep(file: string): Promise<number> {
+  const state = readState(file);
+  const now = Math.floor(Date.now() / STEP_MS);
+  const step = Math.max(now, (state.lastStep ?? 0) + 1);
+  if (step > now + 1) {
+    await new Promise((r) => setTimeout(r, (step - 1) * STEP_MS - Date.now() + 50));
+  }
+  writeFileSync(file, JSON.stringify({ ...state, lastStep: step }));
+  return step;
+}
+
+/** A TOTP code of the seeded admin for a login of its own (the walkthrough's), step unshared. */
+export async function adminTotpCode(base?: string): Promise<string> {
+  const { file, lock } = adminFiles(base ?? apiUrl());
   await acquire(lock);
   try {
-    let state: AdminTokenFile = {};
-    try {
-      state = JSON.parse(readFileSync(file, "utf8")) as AdminTokenFile;
-    } catch {}
+    return totpCode(TEST_ADMIN.totpSecret, (await takeAdminStep(file)) * STEP_MS);
+  } finally {
+    rmdirSync(lock);
+  }
+}
+
+async function sharedAdminToken(url: string, base: string | undefined): Promise<string> {
+  const { file, lock } = adminFiles(url);
+  await acquire(lock);
+  try {
+    const state = readState(file);
     if (state.accessToken && state.at && Date.now() - state.at < TOKEN_REUSE_MS) {
       // Still this stack's (a new stack on the same port has another signing key)?
       const me = await call("GET", "/v1/me", {
@@ -204,12 +240,8 @@ async function sharedAdminToken(url: string, base: string | undefined): Promise<
       });
       if (me.status === 200) return state.accessToken;
     }
-    let lastStep = state.lastStep ?? 0;
     for (let attempt = 0; ; attempt++) {
-      const now = Math.floor(Date.now() / STEP_MS);
-      const step = Math.max(now, lastStep + 1);
-      if (step > now + 1)
-        await new Promise((r) => setTimeout(r, (step - 1) * STEP_MS - Date.now()));
+      const step = await takeAdminStep(file);
       try {
         const pair = await loginWithCode(
           TEST_ADMIN.email,
@@ -223,7 +255,7 @@ async function sharedAdminToken(url: string, base: string | undefined): Promise<
         );
         return pair.accessToken;
       } catch (error) {
-        lastStep = step; // spent by someone else (another stack user): the next one
+        // The step was spent outside this bookkeeping: the next one.
         if (attempt >= 3) throw error;
       }
     }
