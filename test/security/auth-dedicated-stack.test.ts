@@ -6,7 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { userKey } from "../../lib/store/keys.ts";
 import {
   adminToken,
-  loginAs,
+  adminTotpCode,
+  enrolTotp,
+  loginWithCode,
   registerUser,
   stackTable,
   uniqueEmail,
@@ -28,7 +30,7 @@ let table: ReturnType<typeof stackTable>;
 /** Every response this file sees, and whether it legitimately carries tokens. */
 const responses: { res: ApiResponse; issuesTokens: boolean }[] = [];
 const secrets = {
-  passwords: new Set<string>([TEST_ADMIN.password]),
+  passwords: new Set<string>([TEST_ADMIN.password, TEST_ADMIN.totpSecret]),
   tokens: new Set<string>(),
 };
 
@@ -38,7 +40,8 @@ async function api<T = unknown>(
   init: { body?: unknown; token?: string; headers?: Record<string, string> } = {},
 ): Promise<ApiResponse<T>> {
   const res = await call<T>(method, path, { ...init, base });
-  const issuesTokens = path === "/v1/auth/login" || path === "/v1/auth/refresh";
+  const issuesTokens =
+    path === "/v1/auth/login" || path === "/v1/auth/refresh" || path === "/v1/auth/mfa";
   responses.push({ res, issuesTokens });
   const j = res.json as { accessToken?: string; refreshToken?: string } | undefined;
   if (issuesTokens && j?.accessToken) secrets.tokens.add(j.accessToken);
@@ -78,9 +81,16 @@ describe("last-admin protection", () => {
 
     const second = await registerUser({ base });
     secrets.passwords.add(second.password);
+    const mfa2 = await enrolTotp(second.accessToken, base); // admin routes need a second factor
+    secrets.passwords.add(mfa2.secret);
     const token2 = await adminTokenAfterChange();
     expect((await setRolesWith(token2, second.user.id, ["admin"])).status).toBe(200);
-    const secondAdmin = await loginAs(second.email, second.password, base);
+    const secondAdmin = await loginWithCode(
+      second.email,
+      second.password,
+      mfa2.recoveryCodes[0] ?? "",
+      base,
+    );
 
     // Two admins demoting themselves at once: exactly one may succeed.
     const results = await Promise.all([
@@ -95,10 +105,18 @@ describe("last-admin protection", () => {
 
 /** The role change above revoked the first admin's sessions: log in again. */
 async function adminTokenAfterChange(): Promise<string> {
-  const pair = await api<{ accessToken: string }>("POST", "/v1/auth/login", {
+  return (await adminLogin()).json.accessToken;
+}
+
+/** The seeded admin's two-step login (password, then a TOTP code), recorded like the rest. */
+async function adminLogin() {
+  const first = await api<{ mfaToken: string }>("POST", "/v1/auth/login", {
     body: { email: TEST_ADMIN.email, password: TEST_ADMIN.password },
   });
-  return pair.json.accessToken;
+  secrets.tokens.add(first.json.mfaToken);
+  return api<{ accessToken: string }>("POST", "/v1/auth/mfa", {
+    body: { mfaToken: first.json.mfaToken, code: await adminTotpCode(base) },
+  });
 }
 
 function setRolesWith(token: string, userId: string, roles: string[]) {
@@ -177,9 +195,7 @@ describe("no response, log line or audit record holds a password, hash, token or
     await api("GET", "/v1/me", {
       headers: { Authorization: `Basic ${btoa(`${email}:${password}`)}` },
     });
-    const admin = await api<{ accessToken: string }>("POST", "/v1/auth/login", {
-      body: { email: TEST_ADMIN.email, password: TEST_ADMIN.password },
-    });
+    const admin = await adminLogin();
     await api("GET", "/v1/admin/users?limit=100", { token: admin.json.accessToken });
     await api("GET", "/.well-known/jwks.json");
 

@@ -7,7 +7,7 @@ import { resetSigningKeysForTests } from "../../lib/auth/keys.ts";
 import { verifyPassword } from "../../lib/auth/passwords.ts";
 import { resetConfigForTests } from "../../lib/config.ts";
 import { userKey } from "../../lib/store/keys.ts";
-import { setRoles, stackTable, tokenWithRoles } from "../support/auth.ts";
+import { registerUser, setRoles, stackTable } from "../support/auth.ts";
 import { apiEvent, lambdaContext } from "../support/events.ts";
 import { call } from "../support/http.ts";
 
@@ -70,7 +70,9 @@ async function changeRoles(userId: string, roles: ("customer" | "admin")[]) {
 
 describe("a login racing a role change", () => {
   it("a demotion that commits during the password check: the token carries the new roles", async () => {
-    const u = await tokenWithRoles(["customer", "admin"]);
+    // Not enrolled in MFA: the password step itself starts the session here.
+    const u = await registerUser();
+    await changeRoles(u.user.id, ["customer", "admin"]);
     const realVerify = (
       await vi.importActual<typeof import("../../lib/auth/passwords.ts")>(
         "../../lib/auth/passwords.ts",
@@ -97,7 +99,9 @@ describe("a login racing a role change", () => {
   });
 
   it("roles that change again during the retry: 503, no tokens, nothing counted against the account", async () => {
-    const u = await tokenWithRoles(["customer", "admin"]);
+    // Not enrolled in MFA: the password step itself starts the session here.
+    const u = await registerUser();
+    await changeRoles(u.user.id, ["customer", "admin"]);
     const actual = await vi.importActual<typeof import("../../lib/auth/passwords.ts")>(
       "../../lib/auth/passwords.ts",
     );

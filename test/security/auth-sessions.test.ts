@@ -5,6 +5,7 @@ import { refreshKey } from "../../lib/store/keys.ts";
 import {
   adminToken,
   loginAs,
+  loginWithCode,
   registerUser,
   setRoles,
   stackTable,
@@ -175,7 +176,7 @@ describe("role changes", () => {
     expect((await call("GET", "/v1/admin/users", { token: a.accessToken })).status).toBe(200);
     expect((await setRoles(a.user.id, ["customer"])).status).toBe(200);
     expect((await refresh(a.refreshToken)).status).toBe(401);
-    const fresh = await loginAs(a.email, a.password);
+    const fresh = await loginWithCode(a.email, a.password, a.recoveryCodes?.[0] ?? "");
     expect((await call("GET", "/v1/admin/users", { token: fresh.accessToken })).status).toBe(403);
   });
 
