@@ -49,6 +49,7 @@ beforeAll(async () => {
     MICROPAY_THROTTLE_BURST: "0",
     MICROPAY_ADMIN_EMAIL: TEST_ADMIN.email,
     MICROPAY_ADMIN_PASSWORD: TEST_ADMIN.password,
+    MICROPAY_ADMIN_TOTP_SECRET: TEST_ADMIN.totpSecret,
   });
   stack = await startLocalStack(settings);
   base = stack.info.apiUrl;
