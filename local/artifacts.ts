@@ -184,10 +184,11 @@ const LOCAL_EQUIVALENTS: readonly {
     type: "AWS::KMS::Key",
     local: (l) => ({ MICROPAY_SECRET_BOX_KEY_FILE: l.secretBoxKeyFile }),
     why: "the local secret-box key file (MICROPAY_DATA_DIR/keys), as `npm start` uses",
+    // The box reads its key once per container, then seals (Encrypt) and opens (Decrypt).
     standIn: {
       file: (l) => l.secretBoxKeyFile,
-      reads: ["kms:Decrypt"],
-      writes: ["kms:Encrypt"],
+      reads: ["kms:Encrypt", "kms:Decrypt"],
+      writes: [],
     },
   },
   {
