@@ -94,6 +94,8 @@ export interface paths {
      * @description Bearer token with one of the roles: customer, merchant, admin, auditor.
      *
      *     Or an API key (`Bearer mp_live_...`) with the `accounts:read` scope, acting as its owner (customer or merchant roles only).
+     *
+     *     Callers admitted through the admin or auditor role need a token from a login with a second factor (`otp` in `amr`): else 403 `mfa_required`.
      */
     get: operations["accountsList"];
     put?: never;
@@ -122,6 +124,8 @@ export interface paths {
      * @description Bearer token with one of the roles: customer, merchant, admin, auditor.
      *
      *     Or an API key (`Bearer mp_live_...`) with the `accounts:read` scope, acting as its owner (customer or merchant roles only).
+     *
+     *     Callers admitted through the admin or auditor role need a token from a login with a second factor (`otp` in `amr`): else 403 `mfa_required`.
      */
     get: operations["accountsGet"];
     put?: never;
@@ -147,6 +151,10 @@ export interface paths {
      *
      *     API keys are refused here (403).
      *
+     *     Callers admitted through the admin or auditor role need a token from a login with a second factor (`otp` in `amr`): else 403 `mfa_required`.
+     *
+     *     Step-up: the token's `auth_time` must be within MICROPAY_STEP_UP_SECONDS (15 minutes by default): else 403 `reauthentication_required`.
+     *
      *     Money-moving: send an `Idempotency-Key`; a retry with the same key and body replays the first result.
      */
     post: operations["depositsCreate"];
@@ -168,6 +176,8 @@ export interface paths {
      * @description Bearer token with one of the roles: customer, merchant, admin, auditor.
      *
      *     Or an API key (`Bearer mp_live_...`) with the `accounts:read` scope, acting as its owner (customer or merchant roles only).
+     *
+     *     Callers admitted through the admin or auditor role need a token from a login with a second factor (`otp` in `amr`): else 403 `mfa_required`.
      */
     get: operations["entriesList"];
     put?: never;
@@ -220,6 +230,10 @@ export interface paths {
      * @description Bearer token with one of the roles: admin.
      *
      *     API keys are refused here (403).
+     *
+     *     Callers admitted through the admin or auditor role need a token from a login with a second factor (`otp` in `amr`): else 403 `mfa_required`.
+     *
+     *     Step-up: the token's `auth_time` must be within MICROPAY_STEP_UP_SECONDS (15 minutes by default): else 403 `reauthentication_required`.
      */
     patch: operations["adminAccountsUpdate"];
     trace?: never;
@@ -236,6 +250,8 @@ export interface paths {
      * @description Bearer token with one of the roles: admin, auditor.
      *
      *     API keys are refused here (403).
+     *
+     *     Callers admitted through the admin or auditor role need a token from a login with a second factor (`otp` in `amr`): else 403 `mfa_required`.
      */
     get: operations["adminUsersList"];
     put?: never;
@@ -259,6 +275,10 @@ export interface paths {
      * @description Bearer token with one of the roles: admin.
      *
      *     API keys are refused here (403).
+     *
+     *     Callers admitted through the admin or auditor role need a token from a login with a second factor (`otp` in `amr`): else 403 `mfa_required`.
+     *
+     *     Step-up: the token's `auth_time` must be within MICROPAY_STEP_UP_SECONDS (15 minutes by default): else 403 `reauthentication_required`.
      */
     put: operations["adminUsersRoles"];
     post?: never;
@@ -280,6 +300,8 @@ export interface paths {
      * @description Bearer token with one of the roles: customer, merchant, admin, auditor.
      *
      *     API keys are refused here (403).
+     *
+     *     Callers admitted through the admin or auditor role need a token from a login with a second factor (`otp` in `amr`): else 403 `mfa_required`.
      */
     get: operations["apiKeysList"];
     put?: never;
@@ -311,6 +333,8 @@ export interface paths {
      * @description Bearer token with one of the roles: customer, merchant, admin, auditor.
      *
      *     API keys are refused here (403).
+     *
+     *     Callers admitted through the admin or auditor role need a token from a login with a second factor (`otp` in `amr`): else 403 `mfa_required`.
      */
     delete: operations["apiKeysRevoke"];
     options?: never;
@@ -354,6 +378,26 @@ export interface paths {
      *     API keys are refused here (403).
      */
     post: operations["authLogout"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/auth/mfa": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Second login step: the mfaToken and a TOTP or recovery code for a token pair
+     * @description Public: no token needed.
+     */
+    post: operations["authMfa"];
     delete?: never;
     options?: never;
     head?: never;
@@ -412,6 +456,8 @@ export interface paths {
      * @description Bearer token with one of the roles: customer, merchant, admin, auditor.
      *
      *     API keys are refused here (403).
+     *
+     *     Callers admitted through the admin or auditor role need a token from a login with a second factor (`otp` in `amr`): else 403 `mfa_required`.
      */
     get: operations["eventsList"];
     put?: never;
@@ -434,6 +480,8 @@ export interface paths {
      * @description Bearer token with one of the roles: customer, merchant, admin, auditor.
      *
      *     API keys are refused here (403).
+     *
+     *     Callers admitted through the admin or auditor role need a token from a login with a second factor (`otp` in `amr`): else 403 `mfa_required`.
      */
     get: operations["eventsGet"];
     put?: never;
@@ -486,6 +534,72 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/me/mfa/totp": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Start TOTP enrolment: a new secret, pending until verified
+     * @description Bearer token with one of the roles: customer, merchant, admin, auditor.
+     *
+     *     API keys are refused here (403).
+     */
+    post: operations["mfaTotpEnrol"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/me/mfa/totp/disable": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Turn TOTP off with a current code (recovery codes go with it)
+     * @description Bearer token with one of the roles: customer, merchant, admin, auditor.
+     *
+     *     API keys are refused here (403).
+     */
+    post: operations["mfaTotpDisable"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/me/mfa/totp/verify": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Verify the pending TOTP secret with a code: MFA on, ten recovery codes shown once
+     * @description Bearer token with one of the roles: customer, merchant, admin, auditor.
+     *
+     *     API keys are refused here (403).
+     */
+    post: operations["mfaTotpVerify"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/v1/payments": {
     parameters: {
       query?: never;
@@ -498,6 +612,8 @@ export interface paths {
      * @description Bearer token with one of the roles: customer, merchant, admin, auditor.
      *
      *     Or an API key (`Bearer mp_live_...`) with the `payments:read` scope, acting as its owner (customer or merchant roles only).
+     *
+     *     Callers admitted through the admin or auditor role need a token from a login with a second factor (`otp` in `amr`): else 403 `mfa_required`.
      */
     get: operations["paymentsList"];
     put?: never;
@@ -528,6 +644,8 @@ export interface paths {
      * @description Bearer token with one of the roles: customer, merchant, admin, auditor.
      *
      *     Or an API key (`Bearer mp_live_...`) with the `payments:read` scope, acting as its owner (customer or merchant roles only).
+     *
+     *     Callers admitted through the admin or auditor role need a token from a login with a second factor (`otp` in `amr`): else 403 `mfa_required`.
      */
     get: operations["paymentsGet"];
     put?: never;
@@ -550,6 +668,8 @@ export interface paths {
      * @description Bearer token with one of the roles: customer, merchant, admin, auditor.
      *
      *     Or an API key (`Bearer mp_live_...`) with the `payments:read` scope, acting as its owner (customer or merchant roles only).
+     *
+     *     Callers admitted through the admin or auditor role need a token from a login with a second factor (`otp` in `amr`): else 403 `mfa_required`.
      */
     get: operations["refundsList"];
     put?: never;
@@ -558,6 +678,8 @@ export interface paths {
      * @description Bearer token with one of the roles: merchant, admin.
      *
      *     Or an API key (`Bearer mp_live_...`) with the `refunds:write` scope, acting as its owner (customer or merchant roles only).
+     *
+     *     Callers admitted through the admin or auditor role need a token from a login with a second factor (`otp` in `amr`): else 403 `mfa_required`.
      *
      *     Money-moving: send an `Idempotency-Key`; a retry with the same key and body replays the first result.
      */
@@ -580,6 +702,8 @@ export interface paths {
      * @description Bearer token with one of the roles: customer, merchant, admin, auditor.
      *
      *     Or an API key (`Bearer mp_live_...`) with the `payments:read` scope, acting as its owner (customer or merchant roles only).
+     *
+     *     Callers admitted through the admin or auditor role need a token from a login with a second factor (`otp` in `amr`): else 403 `mfa_required`.
      */
     get: operations["transfersGet"];
     put?: never;
@@ -872,16 +996,37 @@ export interface components {
       email: string;
       password: string;
     };
-    AuthLoginResponse: {
+    AuthLoginResponse:
+      | {
+          accessToken: string;
+          /** @constant */
+          tokenType: "Bearer";
+          /** Format: int64 */
+          expiresIn: number;
+          refreshToken: string;
+        }
+      | {
+          /** @constant */
+          mfaRequired: true;
+          /** @description Single use, short-lived; for POST /v1/auth/mfa. */
+          mfaToken: string;
+          methods: ("totp" | "recovery_code")[];
+        };
+    AuthLogoutRequest: {
+      /** @description The opaque refresh token from login or refresh. */
+      refreshToken: string;
+    };
+    AuthMfaRequest: {
+      mfaToken: string;
+      /** @description A 6-digit TOTP code or an unused recovery code (xxxxx-xxxxx). */
+      code: string;
+    };
+    AuthMfaResponse: {
       accessToken: string;
       /** @constant */
       tokenType: "Bearer";
       /** Format: int64 */
       expiresIn: number;
-      refreshToken: string;
-    };
-    AuthLogoutRequest: {
-      /** @description The opaque refresh token from login or refresh. */
       refreshToken: string;
     };
     AuthRefreshRequest: {
@@ -1072,6 +1217,28 @@ export interface components {
       roles: ("customer" | "merchant" | "admin" | "auditor")[];
       /** Format: date-time */
       createdAt: string;
+    };
+    MfaTotpDisableRequest: {
+      /**
+       * @description The current 6-digit TOTP code.
+       * @example 123456
+       */
+      code: string;
+    };
+    MfaTotpEnrolResponse: {
+      /** @description Base32 TOTP secret (RFC 6238: SHA-1, 6 digits, 30 s). */
+      secret: string;
+      otpauthUri: string;
+    };
+    MfaTotpVerifyRequest: {
+      /**
+       * @description The current 6-digit TOTP code.
+       * @example 123456
+       */
+      code: string;
+    };
+    MfaTotpVerifyResponse: {
+      recoveryCodes: string[];
     };
     /** @description An OpenAPI 3.1 document (JSON), generated from the route table. */
     OpenapiResponse: {
@@ -1660,6 +1827,56 @@ export interface components {
         };
       };
     };
+    /** @description Conflict: `mfa_already_enabled` */
+    MfaAlreadyEnabled: {
+      headers: {
+        "X-Request-Id": components["headers"]["XRequestId"];
+        [name: string]: unknown;
+      };
+      content: {
+        /**
+         * @example {
+         *       "type": "urn:micropay:problem:mfa_already_enabled",
+         *       "title": "Conflict",
+         *       "status": 409,
+         *       "code": "mfa_already_enabled",
+         *       "detail": "See the code.",
+         *       "requestId": "5f0c6f1e-2b7a-4c1d-9a8e-3d2b1c0a9f8e"
+         *     }
+         */
+        "application/problem+json": components["schemas"]["Problem"] & {
+          /** @constant */
+          status?: 409;
+          /** @constant */
+          code?: "mfa_already_enabled";
+        };
+      };
+    };
+    /** @description Conflict: `mfa_not_pending` */
+    MfaNotPending: {
+      headers: {
+        "X-Request-Id": components["headers"]["XRequestId"];
+        [name: string]: unknown;
+      };
+      content: {
+        /**
+         * @example {
+         *       "type": "urn:micropay:problem:mfa_not_pending",
+         *       "title": "Conflict",
+         *       "status": 409,
+         *       "code": "mfa_not_pending",
+         *       "detail": "See the code.",
+         *       "requestId": "5f0c6f1e-2b7a-4c1d-9a8e-3d2b1c0a9f8e"
+         *     }
+         */
+        "application/problem+json": components["schemas"]["Problem"] & {
+          /** @constant */
+          status?: 409;
+          /** @constant */
+          code?: "mfa_not_pending";
+        };
+      };
+    };
     /** @description Not Found: `not_found` */
     NotFound: {
       headers: {
@@ -1988,7 +2205,7 @@ export interface operations {
       };
       400: components["responses"]["ValidationFailed"];
       401: components["responses"]["Unauthorized"];
-      /** @description Forbidden: `forbidden`, `insufficient_scope` */
+      /** @description Forbidden: `forbidden`, `insufficient_scope`, `mfa_required` */
       403: {
         headers: {
           "X-Request-Id": components["headers"]["XRequestId"];
@@ -2009,7 +2226,7 @@ export interface operations {
             /** @constant */
             status?: 403;
             /** @enum {unknown} */
-            code?: "forbidden" | "insufficient_scope";
+            code?: "forbidden" | "insufficient_scope" | "mfa_required";
           };
         };
       };
@@ -2080,7 +2297,7 @@ export interface operations {
       };
       400: components["responses"]["ValidationFailed"];
       401: components["responses"]["Unauthorized"];
-      /** @description Forbidden: `forbidden`, `insufficient_scope` */
+      /** @description Forbidden: `forbidden`, `insufficient_scope`, `mfa_required` */
       403: {
         headers: {
           "X-Request-Id": components["headers"]["XRequestId"];
@@ -2101,7 +2318,7 @@ export interface operations {
             /** @constant */
             status?: 403;
             /** @enum {unknown} */
-            code?: "forbidden" | "insufficient_scope";
+            code?: "forbidden" | "insufficient_scope" | "mfa_required";
           };
         };
       };
@@ -2152,7 +2369,31 @@ export interface operations {
       400: components["responses"]["ValidationFailed"];
       401: components["responses"]["Unauthorized"];
       402: components["responses"]["InsufficientFunds"];
-      403: components["responses"]["Forbidden"];
+      /** @description Forbidden: `forbidden`, `mfa_required`, `reauthentication_required` */
+      403: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "urn:micropay:problem:forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "forbidden",
+           *       "detail": "See the code.",
+           *       "requestId": "5f0c6f1e-2b7a-4c1d-9a8e-3d2b1c0a9f8e"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: "forbidden" | "mfa_required" | "reauthentication_required";
+          };
+        };
+      };
       404: components["responses"]["NotFound"];
       /** @description Conflict: `account_frozen`, `idempotency_in_progress` */
       409: {
@@ -2243,7 +2484,7 @@ export interface operations {
       };
       400: components["responses"]["ValidationFailed"];
       401: components["responses"]["Unauthorized"];
-      /** @description Forbidden: `forbidden`, `insufficient_scope` */
+      /** @description Forbidden: `forbidden`, `insufficient_scope`, `mfa_required` */
       403: {
         headers: {
           "X-Request-Id": components["headers"]["XRequestId"];
@@ -2264,7 +2505,7 @@ export interface operations {
             /** @constant */
             status?: 403;
             /** @enum {unknown} */
-            code?: "forbidden" | "insufficient_scope";
+            code?: "forbidden" | "insufficient_scope" | "mfa_required";
           };
         };
       };
@@ -2407,7 +2648,31 @@ export interface operations {
       };
       400: components["responses"]["ValidationFailed"];
       401: components["responses"]["Unauthorized"];
-      403: components["responses"]["Forbidden"];
+      /** @description Forbidden: `forbidden`, `mfa_required`, `reauthentication_required` */
+      403: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "urn:micropay:problem:forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "forbidden",
+           *       "detail": "See the code.",
+           *       "requestId": "5f0c6f1e-2b7a-4c1d-9a8e-3d2b1c0a9f8e"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: "forbidden" | "mfa_required" | "reauthentication_required";
+          };
+        };
+      };
       404: components["responses"]["NotFound"];
       413: components["responses"]["PayloadTooLarge"];
       415: components["responses"]["UnsupportedMediaType"];
@@ -2445,7 +2710,31 @@ export interface operations {
       };
       400: components["responses"]["ValidationFailed"];
       401: components["responses"]["Unauthorized"];
-      403: components["responses"]["Forbidden"];
+      /** @description Forbidden: `forbidden`, `mfa_required` */
+      403: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "urn:micropay:problem:forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "forbidden",
+           *       "detail": "See the code.",
+           *       "requestId": "5f0c6f1e-2b7a-4c1d-9a8e-3d2b1c0a9f8e"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: "forbidden" | "mfa_required";
+          };
+        };
+      };
       429: components["responses"]["RateLimited"];
       500: components["responses"]["InternalError"];
       503: components["responses"]["ServiceUnavailable"];
@@ -2486,7 +2775,31 @@ export interface operations {
       };
       400: components["responses"]["ValidationFailed"];
       401: components["responses"]["Unauthorized"];
-      403: components["responses"]["Forbidden"];
+      /** @description Forbidden: `forbidden`, `mfa_required`, `reauthentication_required` */
+      403: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "urn:micropay:problem:forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "forbidden",
+           *       "detail": "See the code.",
+           *       "requestId": "5f0c6f1e-2b7a-4c1d-9a8e-3d2b1c0a9f8e"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: "forbidden" | "mfa_required" | "reauthentication_required";
+          };
+        };
+      };
       404: components["responses"]["NotFound"];
       409: components["responses"]["LastAdmin"];
       413: components["responses"]["PayloadTooLarge"];
@@ -2517,7 +2830,31 @@ export interface operations {
       };
       400: components["responses"]["ValidationFailed"];
       401: components["responses"]["Unauthorized"];
-      403: components["responses"]["Forbidden"];
+      /** @description Forbidden: `forbidden`, `mfa_required` */
+      403: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "urn:micropay:problem:forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "forbidden",
+           *       "detail": "See the code.",
+           *       "requestId": "5f0c6f1e-2b7a-4c1d-9a8e-3d2b1c0a9f8e"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: "forbidden" | "mfa_required";
+          };
+        };
+      };
       429: components["responses"]["RateLimited"];
       500: components["responses"]["InternalError"];
       503: components["responses"]["ServiceUnavailable"];
@@ -2588,7 +2925,31 @@ export interface operations {
       };
       400: components["responses"]["ValidationFailed"];
       401: components["responses"]["Unauthorized"];
-      403: components["responses"]["Forbidden"];
+      /** @description Forbidden: `forbidden`, `mfa_required` */
+      403: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "urn:micropay:problem:forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "forbidden",
+           *       "detail": "See the code.",
+           *       "requestId": "5f0c6f1e-2b7a-4c1d-9a8e-3d2b1c0a9f8e"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: "forbidden" | "mfa_required";
+          };
+        };
+      };
       404: components["responses"]["NotFound"];
       429: components["responses"]["RateLimited"];
       500: components["responses"]["InternalError"];
@@ -2662,6 +3023,69 @@ export interface operations {
       400: components["responses"]["ValidationFailed"];
       401: components["responses"]["Unauthorized"];
       403: components["responses"]["Forbidden"];
+      413: components["responses"]["PayloadTooLarge"];
+      415: components["responses"]["UnsupportedMediaType"];
+      429: components["responses"]["RateLimited"];
+      500: components["responses"]["InternalError"];
+      503: components["responses"]["ServiceUnavailable"];
+    };
+  };
+  authMfa: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "mfaToken": "mfa_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+         *       "code": "123456"
+         *     }
+         */
+        "application/json": components["schemas"]["AuthMfaRequest"];
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["AuthMfaResponse"];
+        };
+      };
+      400: components["responses"]["ValidationFailed"];
+      /** @description Unauthorized: `invalid_credentials`, `invalid_mfa_token` */
+      401: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "urn:micropay:problem:invalid_credentials",
+           *       "title": "Unauthorized",
+           *       "status": 401,
+           *       "code": "invalid_credentials",
+           *       "detail": "See the code.",
+           *       "requestId": "5f0c6f1e-2b7a-4c1d-9a8e-3d2b1c0a9f8e"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @constant */
+            status?: 401;
+            /** @enum {unknown} */
+            code?: "invalid_credentials" | "invalid_mfa_token";
+          };
+        };
+      };
       413: components["responses"]["PayloadTooLarge"];
       415: components["responses"]["UnsupportedMediaType"];
       429: components["responses"]["RateLimited"];
@@ -2780,7 +3204,31 @@ export interface operations {
       };
       400: components["responses"]["ValidationFailed"];
       401: components["responses"]["Unauthorized"];
-      403: components["responses"]["Forbidden"];
+      /** @description Forbidden: `forbidden`, `mfa_required` */
+      403: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "urn:micropay:problem:forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "forbidden",
+           *       "detail": "See the code.",
+           *       "requestId": "5f0c6f1e-2b7a-4c1d-9a8e-3d2b1c0a9f8e"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: "forbidden" | "mfa_required";
+          };
+        };
+      };
       429: components["responses"]["RateLimited"];
       500: components["responses"]["InternalError"];
       503: components["responses"]["ServiceUnavailable"];
@@ -2810,7 +3258,31 @@ export interface operations {
       };
       400: components["responses"]["ValidationFailed"];
       401: components["responses"]["Unauthorized"];
-      403: components["responses"]["Forbidden"];
+      /** @description Forbidden: `forbidden`, `mfa_required` */
+      403: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "urn:micropay:problem:forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "forbidden",
+           *       "detail": "See the code.",
+           *       "requestId": "5f0c6f1e-2b7a-4c1d-9a8e-3d2b1c0a9f8e"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: "forbidden" | "mfa_required";
+          };
+        };
+      };
       404: components["responses"]["NotFound"];
       429: components["responses"]["RateLimited"];
       500: components["responses"]["InternalError"];
@@ -2869,6 +3341,136 @@ export interface operations {
       503: components["responses"]["ServiceUnavailable"];
     };
   };
+  mfaTotpEnrol: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Created */
+      201: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["MfaTotpEnrolResponse"];
+        };
+      };
+      400: components["responses"]["ValidationFailed"];
+      401: components["responses"]["Unauthorized"];
+      403: components["responses"]["Forbidden"];
+      409: components["responses"]["MfaAlreadyEnabled"];
+      413: components["responses"]["PayloadTooLarge"];
+      415: components["responses"]["UnsupportedMediaType"];
+      429: components["responses"]["RateLimited"];
+      500: components["responses"]["InternalError"];
+      503: components["responses"]["ServiceUnavailable"];
+    };
+  };
+  mfaTotpDisable: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "code": "123456"
+         *     }
+         */
+        "application/json": components["schemas"]["MfaTotpDisableRequest"];
+      };
+    };
+    responses: {
+      /** @description No Content */
+      204: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components["responses"]["ValidationFailed"];
+      401: components["responses"]["Unauthorized"];
+      403: components["responses"]["Forbidden"];
+      409: components["responses"]["MfaNotPending"];
+      413: components["responses"]["PayloadTooLarge"];
+      415: components["responses"]["UnsupportedMediaType"];
+      429: components["responses"]["RateLimited"];
+      500: components["responses"]["InternalError"];
+      503: components["responses"]["ServiceUnavailable"];
+    };
+  };
+  mfaTotpVerify: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "code": "123456"
+         *     }
+         */
+        "application/json": components["schemas"]["MfaTotpVerifyRequest"];
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["MfaTotpVerifyResponse"];
+        };
+      };
+      400: components["responses"]["ValidationFailed"];
+      401: components["responses"]["Unauthorized"];
+      403: components["responses"]["Forbidden"];
+      /** @description Conflict: `concurrent_update`, `mfa_already_enabled`, `mfa_not_pending` */
+      409: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "urn:micropay:problem:concurrent_update",
+           *       "title": "Conflict",
+           *       "status": 409,
+           *       "code": "concurrent_update",
+           *       "detail": "See the code.",
+           *       "requestId": "5f0c6f1e-2b7a-4c1d-9a8e-3d2b1c0a9f8e"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @constant */
+            status?: 409;
+            /** @enum {unknown} */
+            code?: "concurrent_update" | "mfa_already_enabled" | "mfa_not_pending";
+          };
+        };
+      };
+      413: components["responses"]["PayloadTooLarge"];
+      415: components["responses"]["UnsupportedMediaType"];
+      429: components["responses"]["RateLimited"];
+      500: components["responses"]["InternalError"];
+      503: components["responses"]["ServiceUnavailable"];
+    };
+  };
   paymentsList: {
     parameters: {
       query: {
@@ -2900,7 +3502,7 @@ export interface operations {
       };
       400: components["responses"]["ValidationFailed"];
       401: components["responses"]["Unauthorized"];
-      /** @description Forbidden: `forbidden`, `insufficient_scope` */
+      /** @description Forbidden: `forbidden`, `insufficient_scope`, `mfa_required` */
       403: {
         headers: {
           "X-Request-Id": components["headers"]["XRequestId"];
@@ -2921,7 +3523,7 @@ export interface operations {
             /** @constant */
             status?: 403;
             /** @enum {unknown} */
-            code?: "forbidden" | "insufficient_scope";
+            code?: "forbidden" | "insufficient_scope" | "mfa_required";
           };
         };
       };
@@ -3080,7 +3682,7 @@ export interface operations {
       };
       400: components["responses"]["ValidationFailed"];
       401: components["responses"]["Unauthorized"];
-      /** @description Forbidden: `forbidden`, `insufficient_scope` */
+      /** @description Forbidden: `forbidden`, `insufficient_scope`, `mfa_required` */
       403: {
         headers: {
           "X-Request-Id": components["headers"]["XRequestId"];
@@ -3101,7 +3703,7 @@ export interface operations {
             /** @constant */
             status?: 403;
             /** @enum {unknown} */
-            code?: "forbidden" | "insufficient_scope";
+            code?: "forbidden" | "insufficient_scope" | "mfa_required";
           };
         };
       };
@@ -3142,7 +3744,7 @@ export interface operations {
       };
       400: components["responses"]["ValidationFailed"];
       401: components["responses"]["Unauthorized"];
-      /** @description Forbidden: `forbidden`, `insufficient_scope` */
+      /** @description Forbidden: `forbidden`, `insufficient_scope`, `mfa_required` */
       403: {
         headers: {
           "X-Request-Id": components["headers"]["XRequestId"];
@@ -3163,7 +3765,7 @@ export interface operations {
             /** @constant */
             status?: 403;
             /** @enum {unknown} */
-            code?: "forbidden" | "insufficient_scope";
+            code?: "forbidden" | "insufficient_scope" | "mfa_required";
           };
         };
       };
@@ -3214,7 +3816,7 @@ export interface operations {
       400: components["responses"]["ValidationFailed"];
       401: components["responses"]["Unauthorized"];
       402: components["responses"]["InsufficientFunds"];
-      /** @description Forbidden: `forbidden`, `insufficient_scope` */
+      /** @description Forbidden: `forbidden`, `insufficient_scope`, `mfa_required` */
       403: {
         headers: {
           "X-Request-Id": components["headers"]["XRequestId"];
@@ -3235,7 +3837,7 @@ export interface operations {
             /** @constant */
             status?: 403;
             /** @enum {unknown} */
-            code?: "forbidden" | "insufficient_scope";
+            code?: "forbidden" | "insufficient_scope" | "mfa_required";
           };
         };
       };
@@ -3322,7 +3924,7 @@ export interface operations {
       };
       400: components["responses"]["ValidationFailed"];
       401: components["responses"]["Unauthorized"];
-      /** @description Forbidden: `forbidden`, `insufficient_scope` */
+      /** @description Forbidden: `forbidden`, `insufficient_scope`, `mfa_required` */
       403: {
         headers: {
           "X-Request-Id": components["headers"]["XRequestId"];
@@ -3343,7 +3945,7 @@ export interface operations {
             /** @constant */
             status?: 403;
             /** @enum {unknown} */
-            code?: "forbidden" | "insufficient_scope";
+            code?: "forbidden" | "insufficient_scope" | "mfa_required";
           };
         };
       };

@@ -1,12 +1,6 @@
 import { GetCommand, QueryCommand, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
 import { config } from "../config.ts";
-import {
-  EVENT_ITEM_TYPE,
-  type EventRecord,
-  type EventType,
-  type MicroPayEvent,
-  newEvent,
-} from "../events/model.ts";
+import { EVENT_ITEM_TYPE, type EventRecord, type MicroPayEvent } from "../events/model.ts";
 import type { EventDeps } from "../events/service.ts";
 import { docClient, tableName } from "./client.ts";
 import { decodeCursor, encodeCursor } from "./cursor.ts";
