@@ -189,6 +189,28 @@ export const IAM_EXCEPTIONS: readonly IamException[] = [
     reason: "The signing key secret's key, used by Secrets Manager for the read above.",
   },
   {
+    actions: ["dynamodb:GetItem", "dynamodb:DeleteItem"],
+    resource: "Data/Table",
+    functions: [
+      "webhooks-get",
+      "webhooks-update",
+      "webhooks-delete",
+      "webhooks-rotate",
+      "webhooks-deliveries",
+    ],
+    sometimes: true,
+    reason:
+      "Webhook endpoints are the customer's and merchant's: the contract replays their examples as the seeded admin, whom the route refuses (403) before any read, and no other artifacts suite manages endpoints. test/integration/webhooks.test.ts drives the reads and the delete on the sources stack.",
+  },
+  {
+    actions: ["kms:Encrypt", "kms:GenerateDataKey"],
+    resource: "Keys/Table",
+    functions: ["Webhooks/Dispatcher", "Webhooks/Sweeper"],
+    sometimes: true,
+    reason:
+      "The table key's use for the delivery writes above (PutItem/UpdateItem of deliveries and attempts), which the artifacts suites never cause.",
+  },
+  {
     actions: ["dynamodb:PutItem"],
     resource: "Data/Table",
     functions: ["webhooks-update", "webhooks-rotate"],
