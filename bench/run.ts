@@ -63,9 +63,9 @@ async function api(method: string, path: string, body?: unknown, token?: string,
 }
 
 try {
-  const { TEST_ADMIN } = await import("../test/support/spawn-stack.ts");
-  const adminLogin = await api("POST", "/v1/auth/login", TEST_ADMIN);
-  const admin = String(adminLogin.json.accessToken);
+  // The seeded admin logs in with its second factor (the test helper's TOTP step ledger);
+  // deposits are step-up routes, so each asks for a fresh-enough token (cached).
+  const { adminToken } = await import("../test/support/auth.ts");
 
   // ---- seed: users with one funded USD account each --------------------------------
   log(`seeding ${P.accounts} accounts`);
@@ -81,7 +81,7 @@ try {
       "POST",
       `/v1/accounts/${account.id}/deposits`,
       { amount: 100_000_000, reference: "bench seed" },
-      admin,
+      await adminToken(base),
       randomUUID(),
     );
     if (dep.status !== 201) throw new Error(`deposit: ${dep.status}`);
