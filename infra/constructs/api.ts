@@ -214,7 +214,7 @@ export class Api extends Construct {
         // TOTP secrets: KMS Encrypt/Decrypt under the table's key (encryption context
         // purpose=totp, subject=user id); the route's write grant already holds both.
         if (route.tableAccess !== "write") throw new Error(`${route.id}: secret box needs write`);
-        environment.MICROPAY_SECRET_BOX_KEY_ID = props.data.key.keyArn;
+        environment.MICROPAY_SECRET_BOX_KEY_ID = props.data.key.keyId;
       }
       const fn = new HouseFunction(this, `Fn-${route.id}`, {
         entry: join(props.functionsDir, `${route.id}.ts`),
