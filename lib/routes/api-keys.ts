@@ -30,6 +30,7 @@ export const createApiKeyBody = z.strictObject({
     .meta({ description: "What the key may do; each route names the scope it needs." }),
   expiresAt: z.iso
     .datetime({ offset: true })
+    .max(64)
     .optional()
     .meta({ description: "When the key stops working (RFC 3339, in the future); none: never." }),
 });
