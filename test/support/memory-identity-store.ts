@@ -8,8 +8,10 @@ import type {
   RotateOutcome,
   UserRecord,
 } from "../../lib/auth/port.ts";
+import type { CallContext } from "../../lib/context.ts";
 import { newId } from "../../lib/ids.ts";
 import type { AccountView } from "../../lib/ledger/accounts.ts";
+import type { Principal, Role } from "../../lib/routes/types.ts";
 import { planReservation } from "../../lib/store/users.ts";
 
 /**
@@ -361,3 +363,16 @@ export class MemoryIdentityStore implements IdentityStore {
     this.audit.push(event);
   }
 }
+
+/** The call contexts the identity unit tests use: an anonymous caller, and a signed-in one. */
+export const anonymous: CallContext<null> = {
+  principal: null,
+  gatewayRequestId: "gw-1",
+  requestId: "gw-1",
+  sourceIp: "198.51.100.7",
+  userAgent: "unit",
+};
+export const as = (userId: string, roles: Role[]): CallContext<Principal> => ({
+  ...anonymous,
+  principal: { userId, roles, tokenId: "jti" },
+});

@@ -14,12 +14,11 @@ import {
 } from "../../lib/auth/service.ts";
 import { totpCode } from "../../lib/auth/totp.ts";
 import { parseConfig, resetConfigForTests } from "../../lib/config.ts";
-import type { CallContext } from "../../lib/context.ts";
 import { localSecretBox } from "../../lib/crypto/secret-box.ts";
 import { Refusal } from "../../lib/problems.ts";
 import type { Principal, Role } from "../../lib/routes/types.ts";
 import { decodeCursor, encodeCursor, setCursorKey } from "../../lib/store/cursor.ts";
-import { MemoryIdentityStore } from "../support/memory-identity-store.ts";
+import { anonymous, as, MemoryIdentityStore } from "../support/memory-identity-store.ts";
 
 /**
  * MFA, sessions and privileged access (issue 16; API.md "Privileged access") on the
@@ -71,18 +70,6 @@ beforeEach(() => {
     now: () => clock,
     settings: () => settings,
   };
-});
-
-const anonymous: CallContext<null> = {
-  principal: null,
-  gatewayRequestId: "gw-1",
-  requestId: "gw-1",
-  sourceIp: "198.51.100.7",
-  userAgent: "unit",
-};
-const as = (userId: string, roles: Role[]): CallContext<Principal> => ({
-  ...anonymous,
-  principal: { userId, roles, tokenId: "jti" },
 });
 
 const hashes = new Map<string, Promise<string>>();
