@@ -1,12 +1,12 @@
-import { adminSetRoles } from "../lib/auth/service.ts";
-import { identityDeps } from "../lib/aws/identity.ts";
+import { requestRoles } from "../lib/auth/approvals.ts";
+import { approvalDeps } from "../lib/aws/approvals.ts";
 import { ctxOf } from "../lib/context.ts";
 import { httpHandler } from "../lib/http/handler.ts";
 import { adminSetRolesRoute } from "../lib/routes/admin-users.ts";
 
-const deps = identityDeps();
+const deps = approvalDeps();
 
-export const handler = httpHandler(adminSetRolesRoute, async (req) => ({
-  status: 200,
-  body: await adminSetRoles(ctxOf(req), { ...req.params, ...req.body }, deps),
-}));
+// 200 with the user, or 202 with the approval a grant of admin or auditor becomes.
+export const handler = httpHandler(adminSetRolesRoute, (req) =>
+  requestRoles(ctxOf(req), { ...req.params, ...req.body }, deps),
+);

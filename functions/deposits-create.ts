@@ -1,11 +1,12 @@
-import { viewHandler } from "../lib/http/handler.ts";
+import { requestDeposit } from "../lib/auth/approvals.ts";
+import { depositRequestDeps } from "../lib/aws/approvals.ts";
+import { httpHandler } from "../lib/http/handler.ts";
 import { ctxOf } from "../lib/http/idempotency.ts";
-import { createDeposit, ledgerDeps } from "../lib/ledger/service.ts";
 import { depositsCreateRoute } from "../lib/routes/ledger.ts";
-import { dynamoLedgerStore } from "../lib/store/ledger-store.ts";
 
-const deps = ledgerDeps(dynamoLedgerStore);
+const deps = depositRequestDeps();
 
-export const handler = viewHandler(depositsCreateRoute, (req) =>
-  createDeposit(ctxOf(req), { ...req.params, ...req.body }, deps),
+// 201 with the deposit, or 202 with the approval dual control made of it.
+export const handler = httpHandler(depositsCreateRoute, (req) =>
+  requestDeposit(ctxOf(req), { ...req.params, ...req.body }, deps),
 );

@@ -92,6 +92,14 @@ export const configSchema = z
     MICROPAY_PRIVILEGED_SESSION_ABSOLUTE_SECONDS: int(12 * 3600, 1, 30 * 24 * 3600),
     MICROPAY_PRIVILEGED_SESSION_IDLE_SECONDS: int(900, 1, 86400),
     /**
+     * Dual control (API.md "Privileged access"; PCI DSS v4 6.5.4/7.2 separation of duties):
+     * a deposit of at least this many minor units, and every grant of admin or auditor,
+     * waits for a second admin's approval; a pending approval expires after
+     * MICROPAY_APPROVAL_TTL_SECONDS (24 hours; 1 s in tests).
+     */
+    MICROPAY_DUAL_CONTROL_MINOR: int(1_000_000, 1, Number.MAX_SAFE_INTEGER),
+    MICROPAY_APPROVAL_TTL_SECONDS: int(24 * 3600, 1, 30 * 24 * 3600),
+    /**
      * Where TOTP secrets are sealed (lib/crypto/secret-box.ts): a KMS key id (AWS: the
      * table's customer-managed key), or a 32-byte key file in the local key folder.
      */

@@ -1,7 +1,7 @@
 import { monotonicFactory } from "ulid";
 
 /** Type prefixes of MicroPay's opaque ids (API.md). */
-export type IdPrefix = "usr" | "acc" | "pay" | "ref" | "ent" | "trf" | "evt" | "fam";
+export type IdPrefix = "usr" | "acc" | "pay" | "ref" | "ent" | "trf" | "evt" | "fam" | "apr";
 
 const ulid = monotonicFactory();
 
@@ -10,7 +10,7 @@ export function newId(prefix: IdPrefix): string {
   return `${prefix}_${ulid()}`;
 }
 
-const ID_PATTERN = /^(usr|acc|pay|ref|ent|trf|evt|fam)_[0-9A-HJKMNP-TV-Z]{26}$/;
+const ID_PATTERN = /^(usr|acc|pay|ref|ent|trf|evt|fam|apr)_[0-9A-HJKMNP-TV-Z]{26}$/;
 
 /** True when `value` is a well-formed id with the given prefix. */
 export function isId(value: string, prefix: IdPrefix): boolean {

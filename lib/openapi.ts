@@ -554,6 +554,18 @@ function operationOf(
     headers: successHeaders,
     ...(content ? { content } : {}),
   };
+  if (route.accepted) {
+    responses["202"] = {
+      description:
+        "Accepted: dual control made the request an approval; nothing changes until another admin approves it (POST /v1/admin/approvals/{approvalId}/approve).",
+      headers: successHeaders,
+      content: {
+        "application/json": {
+          schema: collector.convert(route.accepted, "output", "PendingApproval"),
+        },
+      },
+    };
+  }
   const problems = [...problemCodesOf(route)].sort(([a], [b]) => a - b);
   for (const [status, codes] of problems) {
     // A status with one code is shared through components.responses (most chain codes).

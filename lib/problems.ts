@@ -26,6 +26,8 @@ export const PROBLEMS = {
   insufficient_scope: { status: 403 },
   mfa_required: { status: 403 },
   reauthentication_required: { status: 403 },
+  same_approver: { status: 403 },
+  self_dealing: { status: 403 },
   // 404, 405
   not_found: { status: 404 },
   method_not_allowed: { status: 405 },
@@ -35,6 +37,8 @@ export const PROBLEMS = {
   account_exists: { status: 409 },
   account_frozen: { status: 409 },
   api_key_limit: { status: 409 },
+  approval_expired: { status: 409 },
+  approval_not_pending: { status: 409 },
   concurrent_update: { status: 409 },
   email_taken: { status: 409 },
   idempotency_in_progress: { status: 409, retryAfter: 1 },

@@ -3,6 +3,7 @@ import type { Config } from "../config.ts";
 import type { SecretBox } from "../crypto/secret-box.ts";
 import type { AccountView } from "../ledger/accounts.ts";
 import type { Role } from "../routes/types.ts";
+import type { ApprovalDecision } from "./approvals.ts";
 
 /**
  * What the identity operations (lib/auth/service.ts) need from the world, as one
@@ -151,7 +152,12 @@ export interface IdentityStore {
     readonly adminDelta: -1 | 0 | 1;
     readonly now: string;
     readonly events: AuditEvent[];
-  }): Promise<"replaced" | "user_changed" | "last_admin">;
+    /**
+     * Dual control: the approval this change carries out, moved to approved in the same
+     * write only if still pending ("approval_changed" otherwise, nothing written).
+     */
+    readonly approval?: ApprovalDecision | undefined;
+  }): Promise<"replaced" | "user_changed" | "last_admin" | "approval_changed">;
 
   // -------------------------------------------------------------------- lockout
   /**

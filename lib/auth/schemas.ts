@@ -113,3 +113,55 @@ export const totpEnrolment = z.object({
 export const recoveryCodesView = z.object({
   recoveryCodes: z.array(z.string()).length(10),
 });
+
+// ------------------------------------------------------------------ dual control
+
+const approvalId = z
+  .string()
+  .regex(/^apr_[0-9A-HJKMNP-TV-Z]{26}$/)
+  .meta({ example: "apr_01J9Z8T6A1B2C3D4E5F6G7H8JK" });
+const approvalStatus = z.enum(["pending", "approved", "rejected", "expired"]);
+
+/** The 202 of a deposit or role grant that dual control turned into an approval. */
+export const pendingApproval = z.object({
+  approvalId,
+  status: z.literal("pending_approval"),
+  expiresAt: z.iso.datetime(),
+});
+
+export const approvalParams = z.strictObject({ approvalId });
+
+export const approvalsQuery = z.strictObject({
+  status: approvalStatus.optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().min(1).max(1024).optional(),
+});
+
+const approvalPayload = z.discriminatedUnion("kind", [
+  z.object({
+    kind: z.literal("deposit"),
+    accountId: z.string(),
+    amount: z.number().int(),
+    currency: z.string(),
+    reference: z.string(),
+  }),
+  z.object({ kind: z.literal("role_grant"), userId, roles: z.array(role) }),
+]);
+
+export const approvalView = z.object({
+  id: approvalId,
+  kind: z.enum(["deposit", "role_grant"]),
+  status: approvalStatus,
+  payload: approvalPayload.meta({ description: "The request the approval carries out." }),
+  requestedBy: z.string(),
+  createdAt: z.iso.datetime(),
+  expiresAt: z.iso.datetime(),
+  decidedBy: z.string().nullable(),
+  decidedAt: z.iso.datetime().nullable(),
+});
+
+export const approvalPage = z.object({
+  data: z.array(approvalView),
+  hasMore: z.boolean(),
+  nextCursor: z.string().nullable(),
+});

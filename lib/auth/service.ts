@@ -11,6 +11,7 @@ import {
 } from "../observability.ts";
 import { badRequest, notFound, Refusal, serviceUnavailable } from "../problems.ts";
 import type { Principal, Role } from "../routes/types.ts";
+import type { ApprovalDecision } from "./approvals.ts";
 import { passwordWeakness } from "./password-strength.ts";
 import type {
   FamilyRecord,
@@ -612,7 +613,12 @@ export async function adminListUsers(
  */
 export async function adminSetRoles(
   ctx: CallContext,
-  input: { userId: string; roles: readonly Role[] },
+  input: {
+    userId: string;
+    roles: readonly Role[];
+    /** A grant an approval carries out (dual control, lib/auth/approvals.ts). */
+    approval?: ApprovalDecision | undefined;
+  },
   deps: IdentityDeps,
 ): Promise<AdminUserView> {
   const { userId } = input;
@@ -625,7 +631,10 @@ export async function adminSetRoles(
     const adminDelta = was === will ? 0 : will ? 1 : -1;
     const now = iso(deps.now());
     const actor = actorOf(ctx);
-    const targets = { userId };
+    const targets = {
+      userId,
+      ...(input.approval ? { approvalId: input.approval.approvalId } : {}),
+    };
     const outcome = await deps.store.replaceRoles({
       userId,
       roles,
@@ -639,9 +648,13 @@ export async function adminSetRoles(
         }),
         newAuditEvent(actor, "auth.tokens_revoked", { reason: "role_change", targets }),
       ],
+      ...(input.approval ? { approval: input.approval } : {}),
     });
     if (outcome === "replaced") {
       return adminView({ ...user, roles, updatedAt: now, generation: user.generation + 1 });
+    }
+    if (outcome === "approval_changed") {
+      throw new Refusal("approval_not_pending", "The approval is no longer pending.");
     }
     if (outcome === "last_admin") {
       throw new Refusal("last_admin", "The last admin cannot give up the admin role.");

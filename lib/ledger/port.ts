@@ -1,4 +1,5 @@
 import type { AuditEvent } from "../audit/events.ts";
+import type { ApprovalDecision } from "../auth/approvals.ts";
 import type { CallContext } from "../context.ts";
 import type { EventRecord } from "../events/model.ts";
 import type { IdempotencyClaim, StoredAnswer } from "../idempotency.ts";
@@ -81,6 +82,11 @@ export interface Posting {
   readonly event: EventRecord;
   /** The completed idempotency record, written only if the key has none yet. */
   readonly idempotency?: { readonly claim: IdempotencyClaim; readonly body: string };
+  /**
+   * Dual control (lib/auth/approvals.ts): the approval this movement carries out, moved
+   * to approved in the same transaction only if still pending (label "approval").
+   */
+  readonly approval?: ApprovalDecision;
   readonly now: string;
 }
 
@@ -88,7 +94,7 @@ export interface Posting {
 export type { AccountState };
 
 /** Labels whose conditions can fail in a posting. */
-export type PostingLabel = BalanceLabel | "payment";
+export type PostingLabel = BalanceLabel | "payment" | "approval";
 
 export type PostOutcome =
   | { readonly ok: true }

@@ -1,7 +1,8 @@
 import { actorOf, newAuditEvent } from "../audit/events.ts";
+import type { ApprovalDecision } from "../auth/approvals.ts";
 import { type EventType, newEvent } from "../events/model.ts";
 import { AlreadyAnswered, answerBody } from "../idempotency.ts";
-import { forbidden, notFound, type Refusal } from "../problems.ts";
+import { forbidden, notFound, Refusal } from "../problems.ts";
 import { type EntryView, systemAccountId, type Transfer, type TransferKind } from "./model.ts";
 import type {
   AccountRef,
@@ -49,6 +50,8 @@ export interface TransferSpec<V> {
   readonly audit: { readonly action: string; readonly targets: Record<string, string> };
   /** The answer (the view the caller gets, and the idempotency record keeps). */
   readonly view: (transfer: Transfer, entries: readonly [EntryView, EntryView]) => V;
+  /** The approval this movement carries out (dual control): committed with it, named in its audit. */
+  readonly approval?: ApprovalDecision | undefined;
 }
 
 export async function postTransfer<V>(
@@ -88,6 +91,7 @@ export async function postTransfer<V>(
     targets: {
       transferId: transfer.id,
       ...spec.audit.targets,
+      ...(spec.approval ? { approvalId: spec.approval.approvalId } : {}),
       ...(spec.kind === "deposit" || spec.kind === "withdrawal"
         ? { debitEntryId: entries[0].id, creditEntryId: entries[1].id }
         : {}),
@@ -108,6 +112,7 @@ export async function postTransfer<V>(
     audit,
     event: newEvent(spec.event.type, view, spec.event.accountIds, spec.now),
     ...(ctx.idempotency ? { idempotency: { claim: ctx.idempotency, body: answerBody(view) } } : {}),
+    ...(spec.approval ? { approval: spec.approval } : {}),
     now: spec.now,
   });
   if (out.ok) return view;
@@ -137,6 +142,7 @@ const missingDetail = (label: PostingLabel) =>
  * condition failed (stores judge every condition of a refused posting, so a label
  * missing from `failed` passed all of its conditions):
  *
+ *   0. the approval it carries out is no longer pending (dual control)  409 approval_not_pending
  *   1. the payment's refundable remainder does not cover a refund   409 refund_exceeds_payment
  *   2. debit account missing, not a customer account, or not the caller's to debit
  *      (404 when the caller may not see it, 403 for staff, who see every account but
@@ -162,6 +168,7 @@ export function refusalOf(
   const side = (change: BalanceChange, check: Check[1]): Check[] =>
     change.account.type === "customer" ? [[change.label, check]] : [];
   const checks: Check[] = [
+    ["approval", () => new Refusal("approval_not_pending", "The approval is no longer pending.")],
     ["payment", () => refundExceedsPayment()],
     ...side(spec.debit, (a) => {
       if (!customer(a)) return notFound(missingDetail(d));

@@ -1,4 +1,5 @@
 import { actorOf, newAuditEvent } from "../audit/events.ts";
+import type { ApprovalDecision } from "../auth/approvals.ts";
 import { newEvent } from "../events/model.ts";
 import { newId } from "../ids.ts";
 import { badRequest, forbidden, notFound, Refusal } from "../problems.ts";
@@ -120,6 +121,8 @@ export interface TransferInput {
   readonly accountId: string;
   readonly amount: number;
   readonly reference: string;
+  /** A deposit carried out by an approval (dual control, lib/auth/approvals.ts). */
+  readonly approval?: ApprovalDecision | undefined;
 }
 
 async function depositOrWithdrawal(
@@ -165,6 +168,7 @@ async function depositOrWithdrawal(
       now: deps.now(),
       event: { type: "transfer.created", accountIds: [account.id] },
       audit: { action: `${kind}.created`, targets: { accountId: account.id } },
+      approval: input.approval,
       view: (trf, entries): TransferView => ({
         ...trf,
         kind,

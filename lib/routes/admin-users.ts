@@ -1,6 +1,7 @@
 import {
   adminUserView,
   listUsersQuery,
+  pendingApproval,
   setRolesBody,
   userIdParams,
   userPage,
@@ -28,7 +29,8 @@ export const adminSetRolesRoute = defineRoute({
   id: "admin-users-roles",
   method: "PUT",
   path: "/v1/admin/users/{userId}/roles",
-  summary: "Replace a user's roles (effective at the user's next refresh)",
+  summary:
+    "Replace a user's roles (effective at the user's next refresh); granting admin or auditor answers 202: an approval",
   tags: ["Admin"],
   auth: { roles: ["admin"] },
   stepUp: true,
@@ -36,6 +38,7 @@ export const adminSetRolesRoute = defineRoute({
   body: setRolesBody,
   response: adminUserView,
   successStatus: 200,
+  accepted: pendingApproval,
   errorCodes: ["last_admin", "not_found"],
   tableAccess: "write",
   table: { actions: ["GetItem", "PutItem", "UpdateItem"] },

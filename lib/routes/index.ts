@@ -1,5 +1,6 @@
 import { adminUserRoutes } from "./admin-users.ts";
 import { apiKeyRoutes } from "./api-keys.ts";
+import { approvalRoutes } from "./approvals.ts";
 import { authRoutes } from "./auth.ts";
 import { docsRoutes } from "./docs.ts";
 import { eventRoutes } from "./events.ts";
@@ -19,6 +20,7 @@ export const routes: readonly RouteDef[] = [
   ...authRoutes,
   ...mfaRoutes,
   ...adminUserRoutes,
+  ...approvalRoutes,
   ...ledgerRoutes,
   ...apiKeyRoutes,
   ...eventRoutes,

@@ -1,3 +1,4 @@
+import { pendingApproval } from "../auth/schemas.ts";
 import {
   accountPage,
   accountParams,
@@ -126,7 +127,8 @@ export const depositsCreateRoute = defineRoute({
   id: "deposits-create",
   method: "POST",
   path: "/v1/accounts/{accountId}/deposits",
-  summary: "Fund an account from the system funding account (admin)",
+  summary:
+    "Fund an account from the system funding account (admin; from MICROPAY_DUAL_CONTROL_MINOR up, 202: an approval)",
   tags: ["Accounts"],
   auth: { roles: ["admin"] },
   stepUp: true,
@@ -134,8 +136,9 @@ export const depositsCreateRoute = defineRoute({
   body: transferBody,
   response: transferView,
   successStatus: 201,
+  accepted: pendingApproval,
   idempotent: true,
-  errorCodes: MONEY_ERRORS,
+  errorCodes: [...MONEY_ERRORS, "self_dealing"],
   tableAccess: "write",
   table: MONEY_MOVE,
   usesSigningKey: true,

@@ -70,6 +70,11 @@ export interface RouteDef {
   readonly response?: z.ZodType;
   readonly successStatus: number;
   /**
+   * Dual control (lib/auth/approvals.ts): the route may instead answer `202` with this
+   * body (`{approvalId, status: "pending_approval"}`): nothing changed yet.
+   */
+  readonly accepted?: z.ZodType;
+  /**
    * Privileged access (API.md "Privileged access"): a caller admitted through the admin
    * or auditor role needs a token with `otp` in `amr` (else 403 mfa_required) unless
    * `mfa: "exempt"` (enrolment must work without it); `stepUp`: `auth_time` must also be

@@ -26,6 +26,7 @@ import { createHash } from "node:crypto";
  *   audit log marker    AUDITLOG#<eventId>                 AUDITLOG
  *   event (webhooks)    EVT#<eventId>                      EVENT           EVENTS#<yyyy-mm-dd> / EVT#<eventId>
  *   event link          ACC#<accountId>                    EVT#<eventId>
+ *   approval            APPROVALS                          APR#<approvalId>
  *   webhook endpoint    WHOWNER#<ownerId>                  WE#<endpointId>
  *   webhook delivery    WE#<endpointId>                    DLV#<eventId>   WHDUE / <nextAttemptAt>#<endpointId>#<eventId> (while due)
  *   delivery attempt    WE#<endpointId>                    ATT#<attemptId>
@@ -118,6 +119,14 @@ export const auditKey = (eventId: string): Key => ({ pk: `AUDIT#${eventId}`, sk:
 export const auditMarkerKey = (eventId: string): Key => ({
   pk: `AUDITLOG#${eventId}`,
   sk: "AUDITLOG",
+});
+
+// dual control (lib/store/approvals.ts): one partition, newest first by ULID
+export const APPROVALS_PARTITION = "APPROVALS";
+export const APPROVAL_PREFIX = "APR#";
+export const approvalKey = (id: string): Key => ({
+  pk: APPROVALS_PARTITION,
+  sk: `${APPROVAL_PREFIX}${id}`,
 });
 
 // events and webhooks

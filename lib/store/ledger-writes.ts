@@ -14,6 +14,7 @@ import type {
   PostingLabel,
   PostOutcome,
 } from "../ledger/port.ts";
+import { approvalDecisionItems } from "./approvals.ts";
 import { auditPut } from "./audit-outbox.ts";
 import { tableName } from "./client.ts";
 import { eventPuts } from "./events.ts";
@@ -296,7 +297,8 @@ const balanceItem = (change: BalanceChange, p: Posting): Labelled =>
 /**
  * The items of one posting, in one TransactWriteItems: the record's condition (a
  * refund's payment), both balance changes, both entries, the transfer, the record, the
- * completed idempotency record and the audit event.
+ * completed idempotency record, the audit event, the event and, for a movement an
+ * approval carries out (dual control), the approval's conditioned decision.
  */
 export function postingItems(p: Posting): Labelled[] {
   const record = p.record;
@@ -314,6 +316,7 @@ export function postingItems(p: Posting): Labelled[] {
     ...(p.idempotency ? [idempotencyPut(p.idempotency.claim, p.idempotency.body)] : []),
     auditPut(p.audit),
     ...eventPuts(p.event),
+    ...(p.approval ? approvalDecisionItems(p.approval) : []),
   ];
 }
 
@@ -323,6 +326,7 @@ const POSTING_LABELS: ReadonlySet<string> = new Set<PostingLabel>([
   "customer",
   "system",
   "payment",
+  "approval",
 ]);
 
 /** Commits a posting as ONE TransactWriteItems; failed conditions come back by label. */

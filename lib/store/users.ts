@@ -8,6 +8,7 @@ import type {
 } from "../auth/port.ts";
 import { logger } from "../observability.ts";
 import type { Role } from "../routes/types.ts";
+import { approvalDecisionItems } from "./approvals.ts";
 import { auditPut } from "./audit-outbox.ts";
 import { docClient, tableName } from "./client.ts";
 import {
@@ -256,8 +257,10 @@ export async function replaceRoles(
     }),
     ...counter,
     ...input.events.map(auditPut),
+    ...(input.approval ? approvalDecisionItems(input.approval) : []),
   ]);
   if (out.ok) return "replaced";
+  if (out.failed.has("approval")) return "approval_changed";
   if (out.failed.has("admin_counter") && input.adminDelta < 0) return "last_admin";
   return "user_changed";
 }

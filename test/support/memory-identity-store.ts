@@ -13,6 +13,7 @@ import { newId } from "../../lib/ids.ts";
 import type { AccountView } from "../../lib/ledger/accounts.ts";
 import type { Principal, Role } from "../../lib/routes/types.ts";
 import { planReservation } from "../../lib/store/users.ts";
+import type { MemoryApprovalStore } from "./memory-approval-store.ts";
 
 /**
  * An in-memory IdentityStore (lib/auth/port.ts) for unit tests of the identity
@@ -32,6 +33,8 @@ export class MemoryIdentityStore implements IdentityStore {
   readonly audit: AuditEvent[] = [];
   readonly calls: string[] = [];
   admins = 0;
+  /** Judges and applies the approval a role change carries out (dual control). */
+  approvals?: MemoryApprovalStore;
 
   /** Audit actions recorded so far, in order. */
   actions(): string[] {
@@ -115,7 +118,9 @@ export class MemoryIdentityStore implements IdentityStore {
     const userFails = !user || user.generation !== input.expectedGeneration;
     // The admin counter's condition (more than one admin) only guards a removal.
     if (input.adminDelta < 0 && !(this.admins > 1)) return "last_admin";
+    if (input.approval && !this.approvals?.holds(input.approval)) return "approval_changed";
     if (userFails) return "user_changed";
+    if (input.approval) this.approvals?.apply(input.approval);
     this.patch(input.userId, {
       roles: [...input.roles],
       generation: input.expectedGeneration + 1,

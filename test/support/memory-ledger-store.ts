@@ -21,6 +21,7 @@ import type {
   PostOutcome,
 } from "../../lib/ledger/port.ts";
 import { accountIdOf } from "../../lib/ledger/posting.ts";
+import type { MemoryApprovalStore } from "./memory-approval-store.ts";
 
 /**
  * An in-memory LedgerStore that enforces the same conditions as the DynamoDB one
@@ -40,6 +41,8 @@ export class MemoryLedgerStore implements LedgerStore {
   private readonly ownerCurrency = new Set<string>();
   /** Postings sent (one per movement attempt). */
   posts = 0;
+  /** Judges and applies the approval a posting carries out (dual control). */
+  approvals?: MemoryApprovalStore;
 
   async getAccount(id: string) {
     return this.accounts.get(id);
@@ -115,9 +118,11 @@ export class MemoryLedgerStore implements LedgerStore {
       const a = this.accounts.get(id);
       if (!holds(change, a, amount, currency)) failed.set(change.label, a && { ...a });
     }
+    if (p.approval && !this.approvals?.holds(p.approval)) failed.set("approval", undefined);
     const key = p.idempotency && keyOf(p.idempotency.claim);
     const answered = key ? this.answers.get(key) : undefined;
     if (failed.size > 0 || answered) return { ok: false, failed, answered };
+    if (p.approval) this.approvals?.apply(p.approval);
 
     for (const change of [p.debit, p.credit]) {
       const id = accountIdOf(change.account, currency);

@@ -1,0 +1,11 @@
+import { reject } from "../lib/auth/approvals.ts";
+import { approvalDeps } from "../lib/aws/approvals.ts";
+import { ctxOf } from "../lib/context.ts";
+import { viewHandler } from "../lib/http/handler.ts";
+import { approvalsRejectRoute } from "../lib/routes/approvals.ts";
+
+const deps = approvalDeps();
+
+export const handler = viewHandler(approvalsRejectRoute, (req) =>
+  reject(ctxOf(req), req.params, deps),
+);
