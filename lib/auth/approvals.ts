@@ -304,7 +304,6 @@ export async function listApprovals(
 }
 
 async function pendingApproval(
-  ctx: CallContext,
   id: string,
   deps: Pick<ApprovalDeps, "approvals" | "now">,
 ): Promise<ApprovalRecord> {
@@ -375,7 +374,7 @@ export async function approve(
   input: { approvalId: string },
   deps: ApprovalDeps,
 ): Promise<ApprovedView> {
-  const approval = await pendingApproval(ctx, input.approvalId, deps);
+  const approval = await pendingApproval(input.approvalId, deps);
   const me = ctx.principal.userId;
   if (approval.requestedBy === me) {
     await deps.identity.store.recordSecurityEvent(
@@ -429,7 +428,7 @@ export async function reject(
   input: { approvalId: string },
   deps: Pick<ApprovalDeps, "approvals" | "now">,
 ): Promise<ApprovalView> {
-  const approval = await pendingApproval(ctx, input.approvalId, deps);
+  const approval = await pendingApproval(input.approvalId, deps);
   const d = decision(actorOf(ctx), approval, "rejected", deps);
   if (!(await deps.approvals.decide(d))) {
     const fresh = await deps.approvals.get(approval.id);

@@ -1,13 +1,16 @@
+import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { DynamoDBDocumentClient, GetCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
+import { inject } from "vitest";
 import { totpCode } from "../../lib/auth/totp.ts";
 import type { Role } from "../../lib/routes/types.ts";
 import { localClient } from "../../local/dynamodb.ts";
 import { apiUrl, call } from "./http.ts";
-import { TEST_ADMIN } from "./spawn-stack.ts";
+import { stackDataDirs, TEST_ADMIN } from "./spawn-stack.ts";
 
 /**
  * Identity helpers for the stack-tier suites. Every helper talks to the shared test
@@ -20,6 +23,8 @@ import { TEST_ADMIN } from "./spawn-stack.ts";
  *   enrolTotp(token)          enrols TOTP for the token's user: secret, recovery codes
  *   adminToken()              an access token of the seeded admin (TEST_ADMIN), with
  *                             its second factor (amr pwd+otp)
+ *   approverToken()           a token of a second admin (made with admin:create), the
+ *                             approver of dual control; setRoles approves grants with it
  *   tokenWithRoles(roles)     a new user whose roles an admin replaced, with tokens
  *                             that carry those roles (a privileged one enrolled in
  *                             TOTP and logged in with a recovery code)
@@ -279,13 +284,130 @@ async function acquire(lock: string): Promise<void> {
   }
 }
 
-/** PUT /v1/admin/users/{userId}/roles as the seeded admin; returns the response. */
+/**
+ * PUT /v1/admin/users/{userId}/roles as the seeded admin; returns the response. A grant
+ * of admin or auditor is an approval under dual control (202): it is approved at once
+ * by a second admin (`approverToken`), and the approval's answer (200, the approval
+ * with `result`: the user) is returned. `requestRolesRaw` gives the 202 itself.
+ */
 export async function setRoles(userId: string, roles: readonly Role[], base?: string) {
-  return call("PUT", `/v1/admin/users/${userId}/roles`, {
+  const res = await requestRolesRaw(userId, roles, base);
+  if (res.status !== 202) return res;
+  return approveAs(await approverToken(base), String(res.json.approvalId), base);
+}
+
+/** PUT /v1/admin/users/{userId}/roles as the seeded admin, dual control left to the caller. */
+export async function requestRolesRaw(userId: string, roles: readonly Role[], base?: string) {
+  return call<{ approvalId?: string; status?: string }>("PUT", `/v1/admin/users/${userId}/roles`, {
     body: { roles },
     token: await adminToken(base),
     ...(base ? { base } : {}),
   });
+}
+
+/** POST /v1/admin/approvals/{id}/approve with `token`. */
+export function approveAs(token: string, approvalId: string, base?: string) {
+  return call<{ status: string; result?: Record<string, unknown>; code?: string }>(
+    "POST",
+    `/v1/admin/approvals/${approvalId}/approve`,
+    { token, ...(base ? { base } : {}) },
+  );
+}
+
+/** What `npm run admin:create` made: the admin, its TOTP secret and recovery codes, its output. */
+export interface OutOfBandAdmin {
+  readonly userId: string;
+  readonly email: string;
+  readonly password: string;
+  readonly totpSecret: string;
+  readonly recoveryCodes: readonly string[];
+  readonly output: string;
+}
+
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "../..");
+
+/** The data folder of the stack at `base` (the shared one unless given). */
+export function dataDirOf(base?: string): string {
+  if (!base) return inject("stack").dataDir;
+  const dir = stackDataDirs.get(base);
+  if (!dir) throw new Error(`no data folder known for ${base} (spawned in this process?)`);
+  return dir;
+}
+
+/**
+ * A new admin made out of band, as an operator would: `npm run admin:create -- --local`
+ * (scripts/admin-create.ts) against the stack's data folder, the password on stdin.
+ * Dual control needs an approver other than the seeded admin, and the API cannot make one.
+ */
+export function createAdminOutOfBand(base?: string, tag = "approver"): Promise<OutOfBandAdmin> {
+  const email = uniqueEmail(tag);
+  const password = uniquePassword();
+  return new Promise((done, fail) => {
+    const child = spawn(
+      join(repoRoot, "node_modules/.bin/tsx"),
+      [join(repoRoot, "scripts/admin-create.ts"), "--local", "--email", email],
+      {
+        cwd: repoRoot,
+        env: {
+          ...process.env,
+          MICROPAY_DATA_DIR: dataDirOf(base),
+          MICROPAY_BCRYPT_COST: "10",
+          MICROPAY_ADMIN_PASSWORD: "",
+          MICROPAY_TABLE_NAME: "",
+        },
+        stdio: ["pipe", "pipe", "pipe"],
+      },
+    );
+    let output = "";
+    child.stdout.on("data", (d: Buffer) => {
+      output += d.toString();
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      output += d.toString();
+    });
+    child.on("close", (code) => {
+      const userId = /created admin (usr_\w+)/.exec(output)?.[1];
+      const uri = /otpauth:\/\/totp\/\S+/.exec(output)?.[0];
+      const codes = /recovery codes[^:]*: (.+)/.exec(output)?.[1]?.trim().split(/\s+/) ?? [];
+      if (code !== 0 || !userId || !uri) {
+        fail(new Error(`admin:create failed (${code}): ${output.slice(0, 500)}`));
+        return;
+      }
+      const totpSecret = new URL(uri).searchParams.get("secret") ?? "";
+      done({ userId, email, password, totpSecret, recoveryCodes: codes, output });
+    });
+    child.stdin.end(`${password}\n`);
+  });
+}
+
+const approvers = new Map<string, Promise<{ admin: OutOfBandAdmin; used: number }>>();
+const approverTokens = new Map<string, { token: string; at: number }>();
+
+/**
+ * An access token (amr pwd+otp) of a second admin of the stack at `base`, made once per
+ * test process with `createAdminOutOfBand`: the approver of dual control. Renewed with
+ * one of its recovery codes when older than TOKEN_REUSE_MS (inside step-up).
+ */
+export async function approverToken(base?: string): Promise<string> {
+  const key = base ?? "shared";
+  let made = approvers.get(key);
+  if (!made) {
+    made = createAdminOutOfBand(base).then((admin) => ({ admin, used: 0 }));
+    made.catch(() => approvers.delete(key));
+    approvers.set(key, made);
+  }
+  const state = await made;
+  const cached = approverTokens.get(key);
+  if (cached && Date.now() - cached.at < TOKEN_REUSE_MS) return cached.token;
+  const { admin } = state;
+  const code =
+    state.used === 0
+      ? totpCode(admin.totpSecret, Date.now())
+      : (admin.recoveryCodes[state.used - 1] ?? "");
+  state.used++;
+  const pair = await loginWithCode(admin.email, admin.password, code, base);
+  approverTokens.set(key, { token: pair.accessToken, at: Date.now() });
+  return pair.accessToken;
 }
 
 /**

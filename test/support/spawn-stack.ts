@@ -15,6 +15,9 @@ export const TEST_ADMIN = {
   totpSecret: "JBSWY3DPEHPK3PXPMICROPAYTESTADMN",
 } as const;
 
+/** The data folder of each stack this process spawned, by API URL (admin:create needs it). */
+export const stackDataDirs = new Map<string, string>();
+
 export interface SpawnedStack {
   readonly info: StackInfo;
   readonly child: ChildProcess;
@@ -77,6 +80,7 @@ export async function spawnStack(
     });
   });
   const info = JSON.parse(readFileSync(join(dataDir, "stack.json"), "utf8")) as StackInfo;
+  stackDataDirs.set(info.apiUrl, info.dataDir);
   return {
     info,
     child,
