@@ -146,7 +146,7 @@ export interface paths {
     get?: never;
     put?: never;
     /**
-     * Fund an account from the system funding account (admin)
+     * Fund an account from the system funding account (admin; from MICROPAY_DUAL_CONTROL_MINOR up, 202: an approval)
      * @description Bearer token with one of the roles: admin.
      *
      *     API keys are refused here (403).
@@ -238,6 +238,82 @@ export interface paths {
     patch: operations["adminAccountsUpdate"];
     trace?: never;
   };
+  "/v1/admin/approvals": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Approvals (dual control), newest first; ?status=pending|approved|rejected|expired
+     * @description Bearer token with one of the roles: admin.
+     *
+     *     API keys are refused here (403).
+     *
+     *     Callers admitted through the admin or auditor role need a token from a login with a second factor (`otp` in `amr`): else 403 `mfa_required`.
+     */
+    get: operations["adminApprovalsList"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/admin/approvals/{approvalId}/approve": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Approve and carry out a pending approval (an admin other than its requester)
+     * @description Bearer token with one of the roles: admin.
+     *
+     *     API keys are refused here (403).
+     *
+     *     Callers admitted through the admin or auditor role need a token from a login with a second factor (`otp` in `amr`): else 403 `mfa_required`.
+     *
+     *     Step-up: the token's `auth_time` must be within MICROPAY_STEP_UP_SECONDS (15 minutes by default): else 403 `reauthentication_required`.
+     */
+    post: operations["adminApprovalsApprove"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/admin/approvals/{approvalId}/reject": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Reject a pending approval (any admin; the requester withdraws its own)
+     * @description Bearer token with one of the roles: admin.
+     *
+     *     API keys are refused here (403).
+     *
+     *     Callers admitted through the admin or auditor role need a token from a login with a second factor (`otp` in `amr`): else 403 `mfa_required`.
+     *
+     *     Step-up: the token's `auth_time` must be within MICROPAY_STEP_UP_SECONDS (15 minutes by default): else 403 `reauthentication_required`.
+     */
+    post: operations["adminApprovalsReject"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/v1/admin/users": {
     parameters: {
       query?: never;
@@ -271,7 +347,7 @@ export interface paths {
     };
     get?: never;
     /**
-     * Replace a user's roles (effective at the user's next refresh)
+     * Replace a user's roles (effective at the user's next refresh); granting admin or auditor answers 202: an approval
      * @description Bearer token with one of the roles: admin.
      *
      *     API keys are refused here (403).
@@ -899,6 +975,172 @@ export interface components {
       /** Format: date-time */
       updatedAt: string;
     };
+    AdminApprovalsApproveResponse: {
+      /** @example apr_01J9Z8T6A1B2C3D4E5F6G7H8JK */
+      id: string;
+      /** @enum {string} */
+      kind: "deposit" | "role_grant";
+      /** @enum {string} */
+      status: "pending" | "approved" | "rejected" | "expired";
+      /** @description The request the approval carries out. */
+      payload:
+        | {
+            /** @constant */
+            kind: "deposit";
+            accountId: string;
+            /** Format: int64 */
+            amount: number;
+            currency: string;
+            reference: string;
+          }
+        | {
+            /** @constant */
+            kind: "role_grant";
+            userId: string;
+            roles: ("customer" | "merchant" | "admin" | "auditor")[];
+          };
+      requestedBy: string;
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: date-time */
+      expiresAt: string;
+      decidedBy: string | null;
+      decidedAt: string | null;
+      result:
+        | {
+            id: string;
+            /** @enum {string} */
+            kind: "deposit" | "withdrawal";
+            debitAccountId: string;
+            creditAccountId: string;
+            /** Format: int64 */
+            amount: number;
+            currency: string;
+            paymentId?: string;
+            refundId?: string;
+            reference: string;
+            /** Format: date-time */
+            createdAt: string;
+            accountId: string;
+            entries: [
+              {
+                id: string;
+                accountId: string;
+                /** @description The transfer that moved this entry's money (absent only on entrys written before transfers existed). */
+                transferId?: string;
+                paymentId?: string;
+                refundId?: string;
+                /** @enum {string} */
+                kind: "deposit" | "withdrawal" | "payment" | "refund";
+                /** @enum {string} */
+                direction: "debit" | "credit";
+                /** Format: int64 */
+                amount: number;
+                currency: string;
+                counterpartyAccountId: string;
+                reference?: string;
+                /** Format: date-time */
+                createdAt: string;
+              },
+              {
+                id: string;
+                accountId: string;
+                /** @description The transfer that moved this entry's money (absent only on entrys written before transfers existed). */
+                transferId?: string;
+                paymentId?: string;
+                refundId?: string;
+                /** @enum {string} */
+                kind: "deposit" | "withdrawal" | "payment" | "refund";
+                /** @enum {string} */
+                direction: "debit" | "credit";
+                /** Format: int64 */
+                amount: number;
+                currency: string;
+                counterpartyAccountId: string;
+                reference?: string;
+                /** Format: date-time */
+                createdAt: string;
+              },
+            ];
+          }
+        | {
+            id: string;
+            email: string;
+            roles: ("customer" | "merchant" | "admin" | "auditor")[];
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+          };
+    };
+    AdminApprovalsListResponse: {
+      data: {
+        /** @example apr_01J9Z8T6A1B2C3D4E5F6G7H8JK */
+        id: string;
+        /** @enum {string} */
+        kind: "deposit" | "role_grant";
+        /** @enum {string} */
+        status: "pending" | "approved" | "rejected" | "expired";
+        /** @description The request the approval carries out. */
+        payload:
+          | {
+              /** @constant */
+              kind: "deposit";
+              accountId: string;
+              /** Format: int64 */
+              amount: number;
+              currency: string;
+              reference: string;
+            }
+          | {
+              /** @constant */
+              kind: "role_grant";
+              userId: string;
+              roles: ("customer" | "merchant" | "admin" | "auditor")[];
+            };
+        requestedBy: string;
+        /** Format: date-time */
+        createdAt: string;
+        /** Format: date-time */
+        expiresAt: string;
+        decidedBy: string | null;
+        decidedAt: string | null;
+      }[];
+      hasMore: boolean;
+      nextCursor: string | null;
+    };
+    AdminApprovalsRejectResponse: {
+      /** @example apr_01J9Z8T6A1B2C3D4E5F6G7H8JK */
+      id: string;
+      /** @enum {string} */
+      kind: "deposit" | "role_grant";
+      /** @enum {string} */
+      status: "pending" | "approved" | "rejected" | "expired";
+      /** @description The request the approval carries out. */
+      payload:
+        | {
+            /** @constant */
+            kind: "deposit";
+            accountId: string;
+            /** Format: int64 */
+            amount: number;
+            currency: string;
+            reference: string;
+          }
+        | {
+            /** @constant */
+            kind: "role_grant";
+            userId: string;
+            roles: ("customer" | "merchant" | "admin" | "auditor")[];
+          };
+      requestedBy: string;
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: date-time */
+      expiresAt: string;
+      decidedBy: string | null;
+      decidedAt: string | null;
+    };
     AdminUsersListResponse: {
       data: {
         id: string;
@@ -1327,6 +1569,14 @@ export interface components {
       }[];
       hasMore: boolean;
       nextCursor: string | null;
+    };
+    PendingApproval: {
+      /** @example apr_01J9Z8T6A1B2C3D4E5F6G7H8JK */
+      approvalId: string;
+      /** @constant */
+      status: "pending_approval";
+      /** Format: date-time */
+      expiresAt: string;
     };
     /** @description An RFC 9457 problem document (application/problem+json). */
     Problem: {
@@ -2366,10 +2616,21 @@ export interface operations {
           "application/json": components["schemas"]["DepositsCreateResponse"];
         };
       };
+      /** @description Accepted: dual control made the request an approval; nothing changes until another admin approves it (POST /v1/admin/approvals/{approvalId}/approve). */
+      202: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["PendingApproval"];
+        };
+      };
       400: components["responses"]["ValidationFailed"];
       401: components["responses"]["Unauthorized"];
       402: components["responses"]["InsufficientFunds"];
-      /** @description Forbidden: `forbidden`, `mfa_required`, `reauthentication_required` */
+      /** @description Forbidden: `forbidden`, `mfa_required`, `reauthentication_required`, `self_dealing` */
       403: {
         headers: {
           "X-Request-Id": components["headers"]["XRequestId"];
@@ -2390,7 +2651,7 @@ export interface operations {
             /** @constant */
             status?: 403;
             /** @enum {unknown} */
-            code?: "forbidden" | "mfa_required" | "reauthentication_required";
+            code?: "forbidden" | "mfa_required" | "reauthentication_required" | "self_dealing";
           };
         };
       };
@@ -2681,6 +2942,241 @@ export interface operations {
       503: components["responses"]["ServiceUnavailable"];
     };
   };
+  adminApprovalsList: {
+    parameters: {
+      query?: {
+        /** @example pending */
+        status?: "pending" | "approved" | "rejected" | "expired";
+        /**
+         * @description Page size, 1..100 (default 20).
+         * @example 20
+         */
+        limit?: number;
+        /** @description Opaque cursor from a previous page's `nextCursor`. Tamper-proof; a forged one is 400. */
+        cursor?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["AdminApprovalsListResponse"];
+        };
+      };
+      400: components["responses"]["ValidationFailed"];
+      401: components["responses"]["Unauthorized"];
+      /** @description Forbidden: `forbidden`, `mfa_required` */
+      403: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "urn:micropay:problem:forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "forbidden",
+           *       "detail": "See the code.",
+           *       "requestId": "5f0c6f1e-2b7a-4c1d-9a8e-3d2b1c0a9f8e"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: "forbidden" | "mfa_required";
+          };
+        };
+      };
+      429: components["responses"]["RateLimited"];
+      500: components["responses"]["InternalError"];
+      503: components["responses"]["ServiceUnavailable"];
+    };
+  };
+  adminApprovalsApprove: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @example apr_01J9Z8T6A1B2C3D4E5F6G7H8JK */
+        approvalId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["AdminApprovalsApproveResponse"];
+        };
+      };
+      400: components["responses"]["ValidationFailed"];
+      401: components["responses"]["Unauthorized"];
+      /** @description Forbidden: `forbidden`, `mfa_required`, `reauthentication_required`, `same_approver`, `self_dealing` */
+      403: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "urn:micropay:problem:forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "forbidden",
+           *       "detail": "See the code.",
+           *       "requestId": "5f0c6f1e-2b7a-4c1d-9a8e-3d2b1c0a9f8e"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?:
+              | "forbidden"
+              | "mfa_required"
+              | "reauthentication_required"
+              | "same_approver"
+              | "self_dealing";
+          };
+        };
+      };
+      404: components["responses"]["NotFound"];
+      /** @description Conflict: `account_frozen`, `approval_expired`, `approval_not_pending`, `concurrent_update`, `last_admin` */
+      409: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "urn:micropay:problem:account_frozen",
+           *       "title": "Conflict",
+           *       "status": 409,
+           *       "code": "account_frozen",
+           *       "detail": "See the code.",
+           *       "requestId": "5f0c6f1e-2b7a-4c1d-9a8e-3d2b1c0a9f8e"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @constant */
+            status?: 409;
+            /** @enum {unknown} */
+            code?:
+              | "account_frozen"
+              | "approval_expired"
+              | "approval_not_pending"
+              | "concurrent_update"
+              | "last_admin";
+          };
+        };
+      };
+      413: components["responses"]["PayloadTooLarge"];
+      415: components["responses"]["UnsupportedMediaType"];
+      429: components["responses"]["RateLimited"];
+      500: components["responses"]["InternalError"];
+      503: components["responses"]["ServiceUnavailable"];
+    };
+  };
+  adminApprovalsReject: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @example apr_01J9Z8T6A1B2C3D4E5F6G7H8JK */
+        approvalId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["AdminApprovalsRejectResponse"];
+        };
+      };
+      400: components["responses"]["ValidationFailed"];
+      401: components["responses"]["Unauthorized"];
+      /** @description Forbidden: `forbidden`, `mfa_required`, `reauthentication_required` */
+      403: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "urn:micropay:problem:forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "forbidden",
+           *       "detail": "See the code.",
+           *       "requestId": "5f0c6f1e-2b7a-4c1d-9a8e-3d2b1c0a9f8e"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: "forbidden" | "mfa_required" | "reauthentication_required";
+          };
+        };
+      };
+      404: components["responses"]["NotFound"];
+      /** @description Conflict: `approval_expired`, `approval_not_pending` */
+      409: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "urn:micropay:problem:approval_expired",
+           *       "title": "Conflict",
+           *       "status": 409,
+           *       "code": "approval_expired",
+           *       "detail": "See the code.",
+           *       "requestId": "5f0c6f1e-2b7a-4c1d-9a8e-3d2b1c0a9f8e"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @constant */
+            status?: 409;
+            /** @enum {unknown} */
+            code?: "approval_expired" | "approval_not_pending";
+          };
+        };
+      };
+      413: components["responses"]["PayloadTooLarge"];
+      415: components["responses"]["UnsupportedMediaType"];
+      429: components["responses"]["RateLimited"];
+      500: components["responses"]["InternalError"];
+      503: components["responses"]["ServiceUnavailable"];
+    };
+  };
   adminUsersList: {
     parameters: {
       query?: {
@@ -2771,6 +3267,16 @@ export interface operations {
         };
         content: {
           "application/json": components["schemas"]["AdminUsersRolesResponse"];
+        };
+      };
+      /** @description Accepted: dual control made the request an approval; nothing changes until another admin approves it (POST /v1/admin/approvals/{approvalId}/approve). */
+      202: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["PendingApproval"];
         };
       };
       400: components["responses"]["ValidationFailed"];

@@ -45,7 +45,8 @@ export const TAG_DESCRIPTIONS: Readonly<Record<string, string>> = {
   Payments: "Payments between accounts, and refunds. Money-moving calls are idempotent.",
   Transfers:
     "Every movement of money (deposit, withdrawal, payment, refund) is one transfer: one debit and one credit of the same amount, named by its `trf_` id on both entries and in its audit record.",
-  Admin: "Funding, freezing and roles (admin); read access for auditors.",
+  Admin:
+    "Funding, freezing and roles (admin); read access for auditors. Large deposits and grants of admin or auditor wait for a second admin's approval (dual control).",
   "API keys":
     "Scoped, revocable keys (`mp_live_...`) for merchants' servers: the secret is shown once and only its hash is stored. Managed by people only; a key cannot manage keys.",
   System: "Health, this document and the reference page.",
@@ -63,6 +64,27 @@ const DESCRIPTION = [
   "  and body replays the first result with `Idempotent-Replayed: true`.",
   "- Every response carries `X-Request-Id`; send your own to correlate logs.",
   "- Bearer access tokens live 15 minutes; refresh tokens rotate on every use.",
+  "",
+  "## Logging in with a second factor",
+  "",
+  "1. `POST /v1/auth/login {email, password}`: a user with MFA gets `200 {mfaRequired: true,",
+  "   mfaToken, methods}` and no tokens yet.",
+  "2. `POST /v1/auth/mfa {mfaToken, code}` with the current TOTP code (or an unused recovery",
+  '   code) answers the token pair; its access token carries `amr: ["pwd", "otp"]`.',
+  "",
+  "Enrol with `POST /v1/me/mfa/totp`, then `POST /v1/me/mfa/totp/verify {code}`. Admin and",
+  "auditor routes need a token with `otp` (`403 mfa_required`); role changes, freezes, deposits",
+  "and approvals also a login within `MICROPAY_STEP_UP_SECONDS` (`403 reauthentication_required`).",
+  "",
+  "## Dual control",
+  "",
+  "A deposit of at least `MICROPAY_DUAL_CONTROL_MINOR` minor units and every grant of `admin` or",
+  '`auditor` answer `202 {approvalId, status: "pending_approval"}` and change nothing yet. A',
+  "different admin lists them (`GET /v1/admin/approvals?status=pending`) and approves one",
+  "(`POST /v1/admin/approvals/{approvalId}/approve`, which carries it out) or rejects it. The",
+  "requester cannot approve its own (`403 same_approver`), no admin deposits into an account it",
+  "owns (`403 self_dealing`), and a pending approval expires after",
+  "`MICROPAY_APPROVAL_TTL_SECONDS` (24 hours; then `409 approval_expired`).",
 ].join("\n");
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };

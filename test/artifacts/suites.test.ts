@@ -16,6 +16,8 @@ import "../security/money-authz.test.ts";
 import "../integration/auth-flow.test.ts";
 import "../security/auth-sessions.test.ts";
 import "../security/auth-role-matrix.test.ts";
+// Dual control: approvals listed, approved, rejected (every approvals function driven).
+import "../security/dual-control.test.ts";
 import { readFileSync } from "node:fs";
 import { describe, expect, inject, it } from "vitest";
 import { readAssembly } from "../../local/artifacts.ts";

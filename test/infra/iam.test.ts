@@ -297,6 +297,7 @@ describe("every route that can deny can write its denial's audit event, and noth
       [
         "accounts-get",
         "accounts-list",
+        "admin-approvals-list",
         "admin-users-list",
         "api-keys-list",
         "entries-list",

@@ -101,6 +101,20 @@ describe("GET /docs in chromium", () => {
     expect(failed).toEqual([]);
   }, 90_000);
 
+  it("shows the MFA login flow and dual control in its introduction", async () => {
+    await page.goto(`${apiUrl()}/docs`);
+    for (const name of ["Logging in with a second factor", "Dual control"]) {
+      await expect
+        .poll(() => page.getByRole("heading", { name, exact: true }).first().isVisible(), {
+          timeout: 15_000,
+        })
+        .toBe(true);
+    }
+    for (const text of ["POST /v1/auth/mfa {mfaToken, code}", "403 same_approver"]) {
+      await expect.poll(() => page.getByText(text).count(), { timeout: 10_000 }).toBeGreaterThan(0);
+    }
+  }, 60_000);
+
   it("opens the try-it form and sends a request to this API", async () => {
     await page.goto(`${apiUrl()}/docs#tag/system/GET/v1/health`);
     const tryIt = page.getByRole("button", { name: /Test Request.*\/v1\/health/ });
