@@ -18,6 +18,11 @@ import type { components, operations, paths } from "./schema.d.ts";
  *
  *   await mp.login(email, password, { code: () => prompt("TOTP code") });
  *
+ * Dual control: a large deposit or a grant of admin or auditor may answer 202 with
+ * `{ approvalId, status: "pending_approval" }` (typed as the operation's 202 response;
+ * check `response.status`); another admin carries it out with
+ * `mp.POST("/v1/admin/approvals/{approvalId}/approve", ...)`.
+ *
  * Two things happen on every call, as middleware:
  *
  * - Money-moving operations (`x-idempotent` in the document) get an `Idempotency-Key`

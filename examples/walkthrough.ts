@@ -28,7 +28,10 @@ export async function walkthrough(opts: {
 
   // 2. An admin funds the payer ($100.00 from the system funding account) and makes
   //    the shop a merchant (roles reach a token at the next login or refresh). Admins
-  //    log in with a second factor: the password, then a TOTP code.
+  //    log in with a second factor: the password, then a TOTP code. Dual control: a
+  //    deposit of MICROPAY_DUAL_CONTROL_MINOR ($10,000.00) or more, or a grant of admin
+  //    or auditor, would answer 202 {approvalId, status: "pending_approval"} and wait
+  //    for another admin's POST /v1/admin/approvals/{approvalId}/approve.
   const admin = createMicroPayClient({ baseUrl });
   await admin.login(opts.admin.email, opts.admin.password, { code: opts.admin.code });
   await admin.POST("/v1/accounts/{accountId}/deposits", {
