@@ -5,7 +5,7 @@ import { AlreadyAnswered, answerBody, type IdempotencyClaim } from "../idempoten
 import { isId, newId } from "../ids.ts";
 import type { TransferView } from "../ledger/model.ts";
 import type { LedgerContext, LedgerDeps, Page } from "../ledger/port.ts";
-import { requireAmount } from "../ledger/rules.ts";
+import { accountRefusal, requireAmount } from "../ledger/rules.ts";
 import { createDeposit } from "../ledger/service.ts";
 import { badRequest, notFound, Refusal } from "../problems.ts";
 import type { Role } from "../routes/types.ts";
@@ -253,6 +253,9 @@ export async function requestDeposit(
     return { status: 201, body: await createDeposit(ctx, input, deps.ledger) };
   }
   requireAmount(input.amount, account.currency);
+  // What the deposit would be refused for now is refused now (a frozen account).
+  const refusal = accountRefusal(account, "credit", input.amount, account.currency);
+  if (refusal) throw refusal;
   return requestApproval(
     ctx,
     {

@@ -224,6 +224,11 @@ describe("deposits", () => {
       "409 account_frozen",
     );
     expect(approvals.items.get(req.body.approvalId)?.status).toBe("pending");
+    // Asked while frozen: refused at once, no approval.
+    expect(
+      await outcome(requestDeposit(a, { accountId: acc.id, ...deposit(THRESHOLD) }, deps)),
+    ).toBe("409 account_frozen");
+    expect(approvals.items.size).toBe(1);
     await setAccountStatus(a, { accountId: acc.id, status: "active" }, deps.ledger);
     expect(await outcome(approve(b, { approvalId: req.body.approvalId }, deps))).toBe("ok");
     expect(balance(acc.id)).toBe(THRESHOLD);
