@@ -136,6 +136,13 @@ export const configSchema = z
      * long is disabled, with the reason on the endpoint (3 days).
      */
     MICROPAY_WEBHOOK_DISABLE_AFTER_SECONDS: int(3 * 24 * 3600, 60, 30 * 24 * 3600),
+    /**
+     * How long a hold (POST /v1/payments with capture: false) may wait for its capture:
+     * 7 days; down to 1 second so a hold can be watched expiring.
+     */
+    MICROPAY_HOLD_TTL_SECONDS: int(7 * 24 * 3600, 1, 31 * 24 * 3600),
+    /** How often the local stack's timer runs the expired-hold sweep (AWS: a schedule). */
+    MICROPAY_HOLD_SWEEP_SECONDS: int(60, 1, 3600),
     /** How long a rotated-out webhook secret keeps signing beside the new one. */
     MICROPAY_WEBHOOK_SECRET_OVERLAP_SECONDS: int(24 * 3600, 0, 7 * 24 * 3600),
   })

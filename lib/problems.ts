@@ -45,6 +45,7 @@ export const PROBLEMS = {
   last_admin: { status: 409 },
   mfa_already_enabled: { status: 409 },
   mfa_not_pending: { status: 409 },
+  payment_not_capturable: { status: 409 },
   refund_exceeds_payment: { status: 409 },
   // 413, 415, 417
   payload_too_large: { status: 413 },

@@ -38,6 +38,8 @@ export function floorPaymentItems(src: string, dst: string, amount: number): Tra
     amount,
     currency: "USD",
     amountRefunded: 0,
+    amountCaptured: amount,
+    amountCapturable: 0,
     description: null,
     transferId,
     createdAt: now,

@@ -8,6 +8,14 @@ export interface AccountView {
   readonly currency: string;
   /** Integer minor units of `currency`. */
   readonly balance: number;
+  /** Sum of the open holds out of this account (API.md "Holds"). */
+  readonly held: number;
+  /**
+   * `balance - held`: what payments, holds and withdrawals may take. Stored beside the
+   * balance (a DynamoDB condition cannot subtract), kept equal to it by every
+   * transaction that changes either; never negative on a customer account.
+   */
+  readonly available: number;
   readonly status: AccountStatus;
   readonly kind: AccountKind;
   readonly createdAt: string;
@@ -30,6 +38,8 @@ export function newCustomerAccount(init: {
     ownerId: init.ownerId,
     currency: init.currency,
     balance: 0,
+    held: 0,
+    available: 0,
     status: "active",
     kind: "customer",
     createdAt: init.now,

@@ -12,7 +12,7 @@ import type { AccountKind, AccountStatus, AccountView } from "./accounts.ts";
 
 export type { AccountKind, AccountStatus, AccountView };
 
-export type EntryKind = "deposit" | "withdrawal" | "payment" | "refund";
+export type EntryKind = "deposit" | "withdrawal" | "payment" | "refund" | "capture";
 export type Direction = "debit" | "credit";
 
 export interface EntryView {
@@ -36,7 +36,20 @@ export interface EntryView {
   readonly createdAt: string;
 }
 
-export type PaymentStatus = "succeeded" | "partially_refunded" | "refunded";
+export type PaymentStatus =
+  | "requires_capture"
+  | "succeeded"
+  | "partially_refunded"
+  | "refunded"
+  | "canceled";
+
+/**
+ * Where a payment stands in its capture (API.md "Holds"): an immediate payment is
+ * `captured` from the start; a hold is `requires_capture` until exactly one of capture
+ * (`captured`), cancel or expiry (`canceled`) settles it.
+ */
+export type CaptureState = "requires_capture" | "captured" | "canceled";
+export type CancellationReason = "requested" | "expired";
 
 export interface PaymentView {
   readonly id: string;
@@ -46,8 +59,19 @@ export interface PaymentView {
   readonly amount: number;
   readonly currency: string;
   readonly amountRefunded: number;
+  /** What has moved to the destination: the amount for an immediate payment, the capture for a hold. */
+  readonly amountCaptured: number;
+  /** What a capture may still take: the amount while the hold is open, else 0. */
+  readonly amountCapturable: number;
+  /** Holds only: after this instant (RFC 3339) the hold is expired and cannot be captured. */
+  readonly captureBefore?: string;
+  /** Canceled holds only: "requested" (POST .../cancel) or "expired". */
+  readonly cancellationReason?: CancellationReason;
   readonly description: string | null;
-  /** The transfer that moved the payment's money (absent on payments made before transfers). */
+  /**
+   * The transfer that moved the payment's money: the payment's for an immediate one,
+   * the capture's for a captured hold (absent on payments made before transfers).
+   */
   readonly transferId?: string;
   readonly createdAt: string;
 }
@@ -94,10 +118,36 @@ export interface TransferView extends Transfer {
   readonly entries: readonly [EntryView, EntryView];
 }
 
-/** The payment's status follows from what has been refunded (never stored apart). */
-export function paymentStatus(amount: number, amountRefunded: number): PaymentStatus {
+/**
+ * The payment's status follows from its capture state and what has been refunded of
+ * what was captured (never stored apart).
+ */
+export function paymentStatus(
+  amountCaptured: number,
+  amountRefunded: number,
+  state: CaptureState = "captured",
+): PaymentStatus {
+  if (state !== "captured") return state;
   if (amountRefunded <= 0) return "succeeded";
-  return amountRefunded >= amount ? "refunded" : "partially_refunded";
+  return amountRefunded >= amountCaptured ? "refunded" : "partially_refunded";
+}
+
+/** Is this an open hold whose time has run out at `now`? */
+export function holdExpired(
+  p: Pick<PaymentView, "status" | "captureBefore">,
+  now: string,
+): boolean {
+  return p.status === "requires_capture" && p.captureBefore !== undefined && p.captureBefore <= now;
+}
+
+/**
+ * The payment as it stands at `now`: an open hold past `captureBefore` reads canceled
+ * with reason "expired" (and nothing capturable) whether or not a sweeper has released
+ * it yet. No timer is trusted for what a caller sees.
+ */
+export function paymentAt(p: PaymentView, now: string): PaymentView {
+  if (!holdExpired(p, now)) return p;
+  return { ...p, status: "canceled", amountCapturable: 0, cancellationReason: "expired" };
 }
 
 export type SystemPurpose = "funding" | "payout";
@@ -128,6 +178,8 @@ export function emptySystemAccount(
     ownerId: SYSTEM_OWNER_ID,
     currency,
     balance: 0,
+    held: 0,
+    available: 0,
     status: "active",
     kind: "system",
     createdAt: now,

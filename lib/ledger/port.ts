@@ -21,6 +21,59 @@ import type { AccountState } from "./rules.ts";
  * keeps the same rules in memory for millisecond unit tests.
  */
 
+/** An open hold as the store indexes it (per account, and by `captureBefore` for the sweeper). */
+export interface OpenHold {
+  readonly paymentId: string;
+  /** The payer's account, whose `held` the hold is part of. */
+  readonly accountId: string;
+  readonly amount: number;
+  readonly currency: string;
+  readonly captureBefore: string;
+}
+
+/**
+ * A hold (API.md "Holds"): the payment record in `requires_capture`, the payer's
+ * `held` up and `available` down by the amount (condition: available >= amount, and
+ * every condition of a payment's debit side), the destination checked as a payment's
+ * credit side but not changed, the open-hold item, idempotency, audit and event: ONE
+ * transaction. No balance moves and no transfer is written.
+ */
+export interface HoldPlacement {
+  readonly payment: PaymentView;
+  readonly debit: BalanceChange;
+  readonly credit: BalanceChange;
+  readonly audit: AuditEvent;
+  readonly event: EventRecord;
+  readonly idempotency?: { readonly claim: IdempotencyClaim; readonly body: string };
+  readonly now: string;
+}
+
+/**
+ * The end of a hold, exactly one of: a capture (a transfer of `captured` from payer to
+ * payee, kind "capture"; the rest released), a cancel, or an expiry (all released).
+ * Conditions: the payment is still `requires_capture` (label "payment") and, for a
+ * capture or cancel, not yet expired at `now` (an expiry: expired at `now`); a
+ * capture also needs both accounts active ("source", "destination"). The payer's
+ * `held` drops by the whole hold, its balance by the capture, its `available` by
+ * neither (it rises by the release); the open-hold item goes. ONE transaction.
+ */
+export interface HoldSettlement {
+  readonly kind: "capture" | "cancel" | "expire";
+  /** The payment as stored before (requires_capture, with captureBefore). */
+  readonly before: PaymentView;
+  /** The payment right after. */
+  readonly after: PaymentView;
+  /** A capture's transfer and its two entries. */
+  readonly capture?: {
+    readonly transfer: Transfer;
+    readonly entries: readonly [EntryView, EntryView];
+  };
+  readonly audit: AuditEvent;
+  readonly event: EventRecord;
+  readonly idempotency?: { readonly claim: IdempotencyClaim; readonly body: string };
+  readonly now: string;
+}
+
 /** A domain operation's caller, plus the Idempotency-Key claim the chain hands it. */
 export interface LedgerContext extends CallContext {
   readonly idempotency?: IdempotencyClaim | undefined;
@@ -94,7 +147,7 @@ export interface Posting {
 export type { AccountState };
 
 /** Labels whose conditions can fail in a posting. */
-export type PostingLabel = BalanceLabel | "payment" | "approval";
+export type PostingLabel = BalanceLabel | "payment" | "approval" | "hold";
 
 export type PostOutcome =
   | { readonly ok: true }
@@ -126,6 +179,14 @@ export interface LedgerStore {
   ): Promise<boolean>;
   /** Commits one transfer posting atomically, or reports every failed condition. */
   post(posting: Posting): Promise<PostOutcome>;
+  /** Places a hold atomically (labels "source", "destination"), or reports every failed condition. */
+  placeHold(hold: HoldPlacement): Promise<PostOutcome>;
+  /** Settles a hold atomically (labels "payment", "source", "destination", "hold"). */
+  settleHold(settlement: HoldSettlement): Promise<PostOutcome>;
+  /** An account's open holds whose `captureBefore` is at or before `now`, oldest first. */
+  expiredHoldsOf(accountId: string, now: string, limit: number): Promise<OpenHold[]>;
+  /** Every account's open holds whose `captureBefore` is at or before `now`, oldest first. */
+  dueHolds(now: string, limit: number): Promise<OpenHold[]>;
 }
 
 /** What every ledger operation takes besides its caller and input. */
@@ -135,4 +196,6 @@ export interface LedgerDeps {
   readonly now: () => string;
   /** A new id of a prefix (`trf_…`, `pay_…`). */
   readonly newId: (prefix: "acc" | "pay" | "ref" | "ent" | "trf") => string;
+  /** How long a hold waits for its capture (MICROPAY_HOLD_TTL_SECONDS; default from config). */
+  readonly holdTtlSeconds?: number;
 }

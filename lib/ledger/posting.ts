@@ -3,6 +3,7 @@ import type { ApprovalDecision } from "../auth/approvals.ts";
 import { type EventType, newEvent } from "../events/model.ts";
 import { AlreadyAnswered, answerBody } from "../idempotency.ts";
 import { forbidden, notFound, Refusal } from "../problems.ts";
+import { releaseExpiredHolds } from "./expiry.ts";
 import { type EntryView, systemAccountId, type Transfer, type TransferKind } from "./model.ts";
 import type {
   AccountRef,
@@ -12,9 +13,11 @@ import type {
   LedgerDeps,
   PostingLabel,
   PostingRecord,
+  PostOutcome,
 } from "./port.ts";
 import {
   accountFrozen,
+  availableOf,
   canRead,
   currencyMismatch,
   entryPair,
@@ -103,7 +106,7 @@ export async function postTransfer<V>(
       creditAccountId: creditId,
     },
   });
-  const out = await deps.store.post({
+  const posting = {
     transfer,
     entries,
     debit: spec.debit,
@@ -114,13 +117,48 @@ export async function postTransfer<V>(
     ...(ctx.idempotency ? { idempotency: { claim: ctx.idempotency, body: answerBody(view) } } : {}),
     ...(spec.approval ? { approval: spec.approval } : {}),
     now: spec.now,
-  });
-  if (out.ok) return view;
-  if (out.answered) throw new AlreadyAnswered(out.answered);
-  const refusal = refusalOf(ctx, spec, out.failed);
-  if (refusal) throw refusal;
-  // A condition that should never fail (a system account of the wrong kind): a bug.
-  throw new Error(`posting refused at ${[...out.failed.keys()].join(",")}`);
+  };
+  await commitOrRefuse(ctx, spec, () => deps.store.post(posting), deps);
+  return view;
+}
+
+/** Rounds of "release the debit account's expired holds, then try again". */
+const RELEASE_ROUNDS = 3;
+
+/**
+ * Sends one movement (`attempt`: a posting or a hold) and returns when it committed;
+ * otherwise replays an answered idempotency key or throws the ranked refusal. A
+ * refusal for funds on an account that holds money is looked at once more: holds past
+ * their `captureBefore` keep nothing (API.md "Holds"), so their release transactions
+ * (lib/ledger/expiry.ts) run first and the movement is sent again; it never fails for
+ * funds that only expired holds kept.
+ */
+export async function commitOrRefuse(
+  ctx: LedgerContext,
+  spec: Pick<TransferSpec<unknown>, "debit" | "credit" | "amount" | "currency">,
+  attempt: () => Promise<PostOutcome>,
+  deps: LedgerDeps,
+): Promise<void> {
+  for (let round = 0; ; round++) {
+    const out = await attempt();
+    if (out.ok) return;
+    if (out.answered) throw new AlreadyAnswered(out.answered);
+    const refusal = refusalOf(ctx, spec, out.failed);
+    // A condition that should never fail (a system account of the wrong kind): a bug.
+    if (!refusal) throw new Error(`posting refused at ${[...out.failed.keys()].join(",")}`);
+    const debit = spec.debit.account;
+    const held = Number(out.failed.get(spec.debit.label)?.held ?? 0);
+    if (
+      refusal.code === "insufficient_funds" &&
+      debit.type === "customer" &&
+      held > 0 &&
+      round < RELEASE_ROUNDS &&
+      (await releaseExpiredHolds(actorOf(ctx), debit.accountId, deps)) > 0
+    ) {
+      continue;
+    }
+    throw refusal;
+  }
 }
 
 /** The account a side touches (a system account's id is deterministic). */
@@ -149,7 +187,7 @@ const missingDetail = (label: PostingLabel) =>
  *      move money only out of their own)                              404 / 403
  *   3. credit account missing or not a customer account             404
  *   4. currency differs on the debit side, then on the credit side   422 currency_mismatch
- *   5. debit account frozen, then without funds                     409 account_frozen / 402
+ *   5. debit account frozen, then without available funds           409 account_frozen / 402
  *   6. credit account frozen                                        409 account_frozen
  *
  * (An already answered idempotency key outranks them all: `postTransfer` replays it.)
@@ -181,7 +219,7 @@ export function refusalOf(
     ...side(spec.debit, (a) => (a?.currency !== spec.currency ? currencyMismatch() : null)),
     ...side(spec.credit, (a) => (a?.currency !== spec.currency ? currencyMismatch() : null)),
     ...side(spec.debit, (a) => (a?.status !== "active" ? accountFrozen() : null)),
-    ...side(spec.debit, (a) => (Number(a?.balance) < spec.amount ? insufficientFunds() : null)),
+    ...side(spec.debit, (a) => (availableOf(a) < spec.amount ? insufficientFunds() : null)),
     ...side(spec.credit, (a) => (a?.status !== "active" ? accountFrozen() : null)),
   ];
   for (const [label, check] of checks) {

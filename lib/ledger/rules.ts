@@ -59,10 +59,13 @@ export function requireAmount(amount: number, currency: string): void {
 }
 
 export const insufficientFunds = () =>
-  new Refusal("insufficient_funds", "The balance does not cover the amount.");
+  new Refusal("insufficient_funds", "The available balance does not cover the amount.");
 export const accountFrozen = () => new Refusal("account_frozen", "The account is frozen.");
 export const currencyMismatch = () =>
   new Refusal("currency_mismatch", "The currency differs from the account's currency.");
+export const paymentNotCapturable = (
+  detail = "The payment has no open hold to capture or cancel.",
+) => new Refusal("payment_not_capturable", detail);
 export const refundExceedsPayment = () =>
   new Refusal("refund_exceeds_payment", "Refunds may not add up to more than the payment.");
 
@@ -72,6 +75,17 @@ export interface AccountState {
   readonly status?: unknown;
   readonly currency?: unknown;
   readonly balance?: unknown;
+  readonly held?: unknown;
+  readonly available?: unknown;
+}
+
+/**
+ * What an account can give (API.md "Holds": every funds check is against `available`).
+ * An account state from before holds existed has no `available`: its balance.
+ */
+export function availableOf(a: AccountState | undefined): number {
+  if (a?.available !== undefined) return Number(a.available);
+  return Number(a?.balance) - Number(a?.held ?? 0);
 }
 
 /**
@@ -87,7 +101,7 @@ export function accountRefusal(
   if (account?.kind !== "customer") return notFound("No such account.");
   if (account.status !== "active") return accountFrozen();
   if (account.currency !== currency) return currencyMismatch();
-  if (direction === "debit" && Number(account.balance) < amount) return insufficientFunds();
+  if (direction === "debit" && availableOf(account) < amount) return insufficientFunds();
   return null;
 }
 

@@ -54,6 +54,15 @@ export const paymentBody = z.strictObject({
   amount,
   currency,
   description: text(500).optional(),
+  capture: z.boolean().optional().meta({
+    description:
+      "false: place a hold (status requires_capture) to capture or cancel later; default true.",
+  }),
+});
+export const captureBody = z.strictObject({
+  amount: amount.optional().meta({
+    description: "Defaults to all of amountCapturable; the rest of the hold is released.",
+  }),
 });
 export const refundBody = z.strictObject({
   amount: amount.optional().meta({ description: "Defaults to all that remains refundable." }),
@@ -64,7 +73,11 @@ export const accountView = z.object({
   id: z.string(),
   ownerId: z.string(),
   currency: z.string(),
-  balance: z.number().int(),
+  balance: z.number().int().meta({ description: "Posted balance (minor units)." }),
+  held: z.number().int().meta({ description: "Sum of the open holds out of the account." }),
+  available: z.number().int().meta({
+    description: "balance - held: what payments, holds and withdrawals may take.",
+  }),
   status: z.enum(["active", "frozen"]),
   kind: z.enum(["customer", "system"]),
   createdAt: when,
@@ -85,7 +98,7 @@ export const entryView = z.object({
   transferId: transferIdOf("entry"),
   paymentId: z.string().optional(),
   refundId: z.string().optional(),
-  kind: z.enum(["deposit", "withdrawal", "payment", "refund"]),
+  kind: z.enum(["deposit", "withdrawal", "payment", "refund", "capture"]),
   direction: z.enum(["debit", "credit"]),
   amount: z.number().int(),
   currency: z.string(),
@@ -118,12 +131,23 @@ export const transferView = transfer.extend({
 
 export const paymentView = z.object({
   id: z.string(),
-  status: z.enum(["succeeded", "partially_refunded", "refunded"]),
+  status: z.enum(["requires_capture", "succeeded", "partially_refunded", "refunded", "canceled"]),
   sourceAccountId: z.string(),
   destinationAccountId: z.string(),
   amount: z.number().int(),
   currency: z.string(),
   amountRefunded: z.number().int(),
+  amountCaptured: z.number().int().meta({
+    description: "Moved to the destination: the amount (immediate payment) or the capture (hold).",
+  }),
+  amountCapturable: z
+    .number()
+    .int()
+    .meta({ description: "What a capture may still take (0 unless requires_capture)." }),
+  captureBefore: when.optional().meta({
+    description: "Holds only: after this instant the hold is expired and cannot be captured.",
+  }),
+  cancellationReason: z.enum(["requested", "expired"]).optional(),
   description: z.string().nullable(),
   transferId: transferIdOf("payment"),
   createdAt: when,

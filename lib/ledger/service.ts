@@ -1,10 +1,19 @@
 import { actorOf, newAuditEvent } from "../audit/events.ts";
 import type { ApprovalDecision } from "../auth/approvals.ts";
+import { config } from "../config.ts";
 import { newEvent } from "../events/model.ts";
 import { newId } from "../ids.ts";
 import { badRequest, forbidden, notFound, Refusal } from "../problems.ts";
 import { type AccountView, newCustomerAccount } from "./accounts.ts";
-import type { EntryView, PaymentView, RefundView, Transfer, TransferView } from "./model.ts";
+import { createHold } from "./holds.ts";
+import {
+  type EntryView,
+  type PaymentView,
+  paymentAt,
+  type RefundView,
+  type Transfer,
+  type TransferView,
+} from "./model.ts";
 import type { LedgerContext, LedgerDeps, LedgerStore, Page, PageRequest } from "./port.ts";
 import { postTransfer } from "./posting.ts";
 import {
@@ -27,7 +36,25 @@ import {
 
 /** The production clock and id source around a store. */
 export function ledgerDeps(store: LedgerStore): LedgerDeps {
-  return { store, now: () => new Date().toISOString(), newId };
+  return {
+    store,
+    now: () => new Date().toISOString(),
+    newId,
+    holdTtlSeconds: config().MICROPAY_HOLD_TTL_SECONDS,
+  };
+}
+
+/**
+ * An account as it stands now: holds past their `captureBefore` keep nothing, even
+ * before a sweeper has released them (API.md "Holds"), so they leave `held` and come
+ * back to `available` in the view. One Query, only for an account that holds money.
+ */
+async function accountNow(account: AccountView, deps: LedgerDeps): Promise<AccountView> {
+  if (account.held <= 0) return account;
+  const expired = await deps.store.expiredHoldsOf(account.id, deps.now(), 100);
+  const stale = expired.reduce((sum, h) => sum + h.amount, 0);
+  if (stale === 0) return account;
+  return { ...account, held: account.held - stale, available: account.available + stale };
 }
 
 async function visibleAccount(
@@ -37,7 +64,7 @@ async function visibleAccount(
 ): Promise<AccountView> {
   const account = await deps.store.getAccount(accountId);
   if (!account || !canRead(ctx.principal, [account.ownerId])) throw notFound("No such account.");
-  return account;
+  return accountNow(account, deps);
 }
 
 // ---------------------------------------------------------------------------
@@ -53,7 +80,8 @@ export async function listAccounts(
   if (ownerId !== p.userId && !canRead(p, [])) {
     throw forbidden("Only admins and auditors may list another owner's accounts.");
   }
-  return deps.store.listAccountsOfOwner(ownerId, input);
+  const page = await deps.store.listAccountsOfOwner(ownerId, input);
+  return { ...page, data: await Promise.all(page.data.map((a) => accountNow(a, deps))) };
 }
 
 export async function createAccount(
@@ -145,7 +173,8 @@ async function depositOrWithdrawal(
   const currency = account.currency;
   requireAmount(amount, currency);
   const pre = accountRefusal(account, kind === "deposit" ? "credit" : "debit", amount, currency);
-  if (pre) throw pre;
+  // Funds kept only by expired holds are the posting's to judge (it releases them).
+  if (pre && !(pre.code === "insufficient_funds" && account.held > 0)) throw pre;
 
   const customer = {
     label: "customer",
@@ -196,6 +225,8 @@ export interface PaymentInput {
   readonly amount: number;
   readonly currency: string;
   readonly description?: string | undefined;
+  /** false: place a hold to capture later (API.md "Holds"); default true. */
+  readonly capture?: boolean | undefined;
 }
 
 export async function createPayment(
@@ -218,7 +249,8 @@ export async function createPayment(
   // returns each failed account as it stood, which is all `refusalOf` needs to give the
   // same answer, in the same precedence, that a read would have. So a payment is one
   // round trip (the idempotency record rides in the same transaction), and a read can
-  // never be stale against the write it was meant to guard.
+  // never be stale against the write it was meant to guard. A hold is judged alike.
+  if (b.capture === false) return createHold(ctx, b, deps);
   const now = deps.now();
   const transferId = deps.newId("trf");
   const payment: PaymentView = {
@@ -229,6 +261,8 @@ export async function createPayment(
     amount: b.amount,
     currency: b.currency,
     amountRefunded: 0,
+    amountCaptured: b.amount,
+    amountCapturable: 0,
     description: b.description ?? null,
     transferId,
     createdAt: now,
@@ -293,7 +327,7 @@ export async function getPayment(
   input: { paymentId: string },
   deps: LedgerDeps,
 ): Promise<PaymentView> {
-  return (await visiblePayment(ctx, input.paymentId, deps)).payment;
+  return paymentAt((await visiblePayment(ctx, input.paymentId, deps)).payment, deps.now());
 }
 
 export async function listPayments(
@@ -302,7 +336,9 @@ export async function listPayments(
   deps: LedgerDeps,
 ): Promise<Page<PaymentView>> {
   const account = await visibleAccount(ctx, input.accountId, deps);
-  return deps.store.listPaymentsOfAccount(account.id, input);
+  const page = await deps.store.listPaymentsOfAccount(account.id, input);
+  const now = deps.now();
+  return { ...page, data: page.data.map((p) => paymentAt(p, now)) };
 }
 
 // ---------------------------------------------------------------------------
@@ -324,7 +360,8 @@ export async function createRefund(
   if (!isAdmin(p) && destination?.ownerId !== p.userId) {
     throw forbidden("Only the payment's recipient or an admin may refund it.");
   }
-  const remaining = payment.amount - payment.amountRefunded;
+  // Only what was captured can be refunded (a hold's uncaptured rest never moved).
+  const remaining = payment.amountCaptured - payment.amountRefunded;
   const amount = refundAmount(input.amount, remaining);
   const refusal =
     accountRefusal(destination, "debit", amount, payment.currency) ??

@@ -5,6 +5,7 @@ import {
   accountStatusBody,
   accountsQuery,
   accountView,
+  captureBody,
   createAccountBody,
   entryPage,
   listQuery,
@@ -39,6 +40,21 @@ const MONEY_MOVE: TableGrant = {
   actions: ["GetItem", "PutItem", "UpdateItem"],
 };
 
+/**
+ * A move that may first release the debit account's expired holds (lib/ledger/expiry.ts:
+ * Query of the account's HOLD# items, then one settling transaction each, which deletes
+ * the hold item) when only they stand between it and the funds.
+ */
+const MONEY_MOVE_RELEASING: TableGrant = {
+  actions: ["GetItem", "PutItem", "UpdateItem", "DeleteItem"],
+  query: ["table"],
+};
+
+/** A capture or cancel: read the payment and accounts, settle the hold in one transaction. */
+const HOLD_SETTLE: TableGrant = {
+  actions: ["GetItem", "PutItem", "UpdateItem", "DeleteItem"],
+};
+
 const MONEY_ERRORS = [
   "not_found",
   "insufficient_funds",
@@ -65,7 +81,8 @@ export const accountsListRoute = defineRoute({
   successStatus: 200,
   errorCodes: ["service_unavailable"],
   tableAccess: "read",
-  table: { actions: [], query: ["gsi1"] },
+  // gsi1: the owner's accounts; the table: an account's expired holds (when it holds money).
+  table: { actions: [], query: ["gsi1", "table"] },
   usesSigningKey: true,
   example: { query: { limit: "20" } },
 });
@@ -100,7 +117,8 @@ export const accountsGetRoute = defineRoute({
   successStatus: 200,
   errorCodes: ["not_found", "service_unavailable"],
   tableAccess: "read",
-  table: { actions: ["GetItem"] },
+  // Query: the account's expired holds, only while it holds money (the view's `held`).
+  table: { actions: ["GetItem"], query: ["table"] },
   usesSigningKey: true,
 });
 
@@ -159,7 +177,7 @@ export const withdrawalsCreateRoute = defineRoute({
   idempotent: true,
   errorCodes: MONEY_ERRORS,
   tableAccess: "write",
-  table: MONEY_MOVE,
+  table: MONEY_MOVE_RELEASING,
   usesSigningKey: true,
   example: { body: { amount: 2500, reference: "payout to bank" } },
 });
@@ -187,7 +205,8 @@ export const paymentsCreateRoute = defineRoute({
   id: "payments-create",
   method: "POST",
   path: "/v1/payments",
-  summary: "Pay from your account to another account in the same currency",
+  summary:
+    "Pay from your account to another account in the same currency (capture: false places a hold)",
   tags: ["Payments"],
   auth: { roles: ["customer", "merchant"] },
   scope: "payments:write",
@@ -198,8 +217,12 @@ export const paymentsCreateRoute = defineRoute({
   errorCodes: MONEY_ERRORS,
   tableAccess: "write",
   // A payment reads no account before its transaction; only the error path reads the
-  // idempotency record (lib/http/idempotency.ts).
-  table: MONEY_MOVE,
+  // idempotency record (lib/http/idempotency.ts). A hold checks the payee
+  // (ConditionCheck) instead of crediting it.
+  table: {
+    ...MONEY_MOVE_RELEASING,
+    actions: [...MONEY_MOVE_RELEASING.actions, "ConditionCheckItem"],
+  },
   usesSigningKey: true,
   example: {
     body: {
@@ -262,9 +285,47 @@ export const refundsCreateRoute = defineRoute({
   idempotent: true,
   errorCodes: [...MONEY_ERRORS, "refund_exceeds_payment"],
   tableAccess: "write",
-  table: MONEY_MOVE,
+  table: MONEY_MOVE_RELEASING,
   usesSigningKey: true,
   example: { body: { amount: 500, reason: "damaged item" } },
+});
+
+export const paymentsCaptureRoute = defineRoute({
+  id: "payments-capture",
+  method: "POST",
+  path: "/v1/payments/{paymentId}/capture",
+  summary: "Capture all or part of a hold; the rest is released (its recipient, or an admin)",
+  tags: ["Payments"],
+  auth: { roles: ["merchant", "admin"] },
+  scope: "payments:write",
+  params: paymentParams,
+  body: captureBody,
+  response: paymentView,
+  successStatus: 200,
+  idempotent: true,
+  errorCodes: [...MONEY_ERRORS, "payment_not_capturable"],
+  tableAccess: "write",
+  table: HOLD_SETTLE,
+  usesSigningKey: true,
+  example: { body: { amount: 2000 } },
+});
+
+export const paymentsCancelRoute = defineRoute({
+  id: "payments-cancel",
+  method: "POST",
+  path: "/v1/payments/{paymentId}/cancel",
+  summary: "Cancel a hold: all of it is released (owner of either side, admin)",
+  tags: ["Payments"],
+  auth: { roles: ["customer", "merchant", "admin"] },
+  scope: "payments:write",
+  params: paymentParams,
+  response: paymentView,
+  successStatus: 200,
+  idempotent: true,
+  errorCodes: [...MONEY_ERRORS, "payment_not_capturable"],
+  tableAccess: "write",
+  table: HOLD_SETTLE,
+  usesSigningKey: true,
 });
 
 export const refundsListRoute = defineRoute({
@@ -318,5 +379,7 @@ export const ledgerRoutes = [
   paymentsListRoute,
   refundsCreateRoute,
   refundsListRoute,
+  paymentsCaptureRoute,
+  paymentsCancelRoute,
   transfersGetRoute,
 ] as const;

@@ -19,6 +19,7 @@ import { createHash } from "node:crypto";
  *   entry               ACC#<accountId>                    ENT#<entryId>
  *   payment link        ACC#<accountId>                    PAY#<paymentId>
  *   payment             PAY#<paymentId>                    PAYMENT
+ *   open hold           ACC#<accountId>                    HOLD#<captureBefore>#<paymentId>   HOLDS / <captureBefore>#<paymentId>
  *   refund              PAY#<paymentId>                    REF#<refundId>
  *   transfer            TRF#<transferId>                   TRANSFER   (immutable)
  *   idempotency record  IDEM#<userId>#<sha256(key)>        IDEM
@@ -32,8 +33,9 @@ import { createHash } from "node:crypto";
  *   delivery attempt    WE#<endpointId>                    ATT#<attemptId>
  *
  * `gsi1` lists users (admin list, newest first), an owner's accounts, all events by day
- * (admins, auditors) and the webhook deliveries due for an attempt (sparse: only while
- * one is due). Ids are
+ * (admins, auditors), the webhook deliveries due for an attempt (sparse: only while
+ * one is due) and the open holds by `captureBefore` (the expired-hold sweeper; an open
+ * hold's item is deleted by the transaction that settles it). Ids are
  * ULID-based, so sort keys order newest last and lists query with
  * ScanIndexForward=false. `expiresAt` (epoch seconds) is the TTL attribute.
  */
@@ -104,6 +106,23 @@ export const REFUND_PREFIX = "REF#";
 export const refundKey = (paymentId: string, refundId: string): Key => ({
   pk: paymentPartition(paymentId),
   sk: `${REFUND_PREFIX}${refundId}`,
+});
+/**
+ * An open hold (API.md "Holds"): under its payer's account, sorted by `captureBefore`,
+ * so "this account's expired holds" is one strongly consistent Query; and in gsi1's
+ * HOLDS partition by `captureBefore` for the sweeper. Written with the hold, deleted by
+ * whichever of capture, cancel or expiry settles it.
+ */
+export const HOLD_PREFIX = "HOLD#";
+export const holdKey = (accountId: string, captureBefore: string, paymentId: string): Key => ({
+  pk: accountPartition(accountId),
+  sk: `${HOLD_PREFIX}${captureBefore}#${paymentId}`,
+});
+export const HOLDS_INDEX = "gsi1";
+export const HOLDS_PARTITION = "HOLDS";
+export const holdIndexKey = (captureBefore: string, paymentId: string) => ({
+  gsi1pk: HOLDS_PARTITION,
+  gsi1sk: `${captureBefore}#${paymentId}`,
 });
 export const transferKey = (transferId: string): Key => ({
   pk: `TRF#${transferId}`,

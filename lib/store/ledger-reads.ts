@@ -6,6 +6,7 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import type {
   AccountView,
+  CaptureState,
   EntryKind,
   EntryView,
   PaymentView,
@@ -14,7 +15,7 @@ import type {
   TransferKind,
 } from "../ledger/model.ts";
 import { paymentStatus } from "../ledger/model.ts";
-import type { Page, PageRequest } from "../ledger/port.ts";
+import type { OpenHold, Page, PageRequest } from "../ledger/port.ts";
 import { docClient, tableName } from "./client.ts";
 import { decodeCursor, encodeCursor } from "./cursor.ts";
 import {
@@ -22,6 +23,9 @@ import {
   accountKey,
   accountPartition,
   ENTRY_PREFIX,
+  HOLD_PREFIX,
+  HOLDS_INDEX,
+  HOLDS_PARTITION,
   OWNER_INDEX,
   ownerPartition,
   PAYMENT_LINK_PREFIX,
@@ -50,11 +54,20 @@ export function toAccountView(item: Item): AccountView {
     ownerId: String(item.ownerId),
     currency: String(item.currency),
     balance: Number(item.balance),
+    ...heldAndAvailable(item),
     status: item.status === "frozen" ? "frozen" : "active",
     kind: item.kind === "system" ? "system" : "customer",
     createdAt: String(item.createdAt),
     updatedAt: String(item.updatedAt),
   };
+}
+
+/** `held` and `available` as stored (a system account stores neither: nothing is held). */
+function heldAndAvailable(item: Item): { held: number; available: number } {
+  const held = typeof item.held === "number" ? item.held : 0;
+  const available =
+    typeof item.available === "number" ? item.available : Number(item.balance) - held;
+  return { held, available };
 }
 
 export function toEntryView(item: Item): EntryView {
@@ -77,14 +90,25 @@ export function toEntryView(item: Item): EntryView {
 export function toPaymentView(item: Item): PaymentView {
   const amount = Number(item.amount);
   const amountRefunded = Number(item.amountRefunded);
+  const state: CaptureState =
+    item.captureState === "requires_capture" || item.captureState === "canceled"
+      ? item.captureState
+      : "captured";
+  // A payment stored before holds existed was captured whole at once.
+  const amountCaptured = typeof item.amountCaptured === "number" ? item.amountCaptured : amount;
+  const reason = item.cancellationReason;
   return {
     id: String(item.id),
-    status: paymentStatus(amount, amountRefunded),
+    status: paymentStatus(amountCaptured, amountRefunded, state),
     sourceAccountId: String(item.sourceAccountId),
     destinationAccountId: String(item.destinationAccountId),
     amount,
     currency: String(item.currency),
     amountRefunded,
+    amountCaptured,
+    amountCapturable: typeof item.amountCapturable === "number" ? item.amountCapturable : 0,
+    ...(typeof item.captureBefore === "string" ? { captureBefore: item.captureBefore } : {}),
+    ...(reason === "requested" || reason === "expired" ? { cancellationReason: reason } : {}),
     description: typeof item.description === "string" ? item.description : null,
     ...(typeof item.transferId === "string" ? { transferId: item.transferId } : {}),
     createdAt: String(item.createdAt),
@@ -270,4 +294,57 @@ export async function listRefunds(
     cursor,
   });
   return page(r.items.map(toRefundView), r.next);
+}
+
+function toOpenHold(item: Item): OpenHold {
+  return {
+    paymentId: String(item.paymentId),
+    accountId: String(item.accountId),
+    amount: Number(item.amount),
+    currency: String(item.currency),
+    captureBefore: String(item.captureBefore),
+  };
+}
+
+/**
+ * An account's open holds with `captureBefore <= now`, oldest first: one strongly
+ * consistent Query of its partition (hold sort keys start with their captureBefore).
+ */
+export async function expiredHoldsOf(
+  accountId: string,
+  now: string,
+  limit: number,
+): Promise<OpenHold[]> {
+  const out = await withRetry(() =>
+    docClient().send(
+      new QueryCommand({
+        TableName: T(),
+        ConsistentRead: true,
+        KeyConditionExpression: "pk = :pk AND sk BETWEEN :lo AND :hi",
+        ExpressionAttributeValues: {
+          ":pk": accountPartition(accountId),
+          ":lo": HOLD_PREFIX,
+          ":hi": `${HOLD_PREFIX}${now}#~`,
+        },
+        Limit: limit,
+      }),
+    ),
+  );
+  return (out.Items ?? []).map(toOpenHold);
+}
+
+/** Every open hold with `captureBefore <= now`, oldest first (gsi1 HOLDS; the sweeper). */
+export async function dueHolds(now: string, limit: number): Promise<OpenHold[]> {
+  const out = await withRetry(() =>
+    docClient().send(
+      new QueryCommand({
+        TableName: T(),
+        IndexName: HOLDS_INDEX,
+        KeyConditionExpression: "gsi1pk = :pk AND gsi1sk <= :hi",
+        ExpressionAttributeValues: { ":pk": HOLDS_PARTITION, ":hi": `${now}#~` },
+        Limit: limit,
+      }),
+    ),
+  );
+  return (out.Items ?? []).map(toOpenHold);
 }

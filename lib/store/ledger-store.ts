@@ -14,4 +14,8 @@ export const dynamoLedgerStore: LedgerStore = {
   createAccount: writes.createAccount,
   setAccountStatus: writes.setAccountStatus,
   post: writes.post,
+  placeHold: writes.placeHold,
+  settleHold: writes.settleHold,
+  expiredHoldsOf: reads.expiredHoldsOf,
+  dueHolds: reads.dueHolds,
 };

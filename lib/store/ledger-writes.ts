@@ -4,12 +4,21 @@ import type { EventRecord } from "../events/model.ts";
 import { markRecorded, type StoredAnswer } from "../idempotency.ts";
 import { newId } from "../ids.ts";
 import { type AccountView, newCustomerAccount } from "../ledger/accounts.ts";
-import type { EntryView, PaymentView, RefundView, Transfer } from "../ledger/model.ts";
+import type {
+  CaptureState,
+  EntryView,
+  PaymentView,
+  RefundView,
+  Transfer,
+} from "../ledger/model.ts";
 import { emptySystemAccount } from "../ledger/model.ts";
 import type {
   AccountRef,
   AccountState,
   BalanceChange,
+  HoldPlacement,
+  HoldSettlement,
+  OpenHold,
   Posting,
   PostingLabel,
   PostOutcome,
@@ -29,6 +38,8 @@ import {
   accountIndexKey,
   accountKey,
   entryKey,
+  holdIndexKey,
+  holdKey,
   ownerCurrencyKey,
   paymentKey,
   paymentLinkKey,
@@ -163,30 +174,135 @@ export function balanceUpdate(
     Update: {
       TableName: T(),
       Key: accountKey(side.accountId),
-      UpdateExpression: `SET #balance = #balance ${debit ? "-" : "+"} :amt, #updatedAt = :now`,
+      UpdateExpression: `SET ${customerBalanceSet(debit ? "-" : "+")}, #updatedAt = :now`,
       ConditionExpression:
-        "attribute_exists(pk) AND #kind = :customer AND #status = :active AND #currency = :cur" +
-        (debit ? " AND #balance >= :amt" : "") +
-        (owned ? " AND #ownerId = :owner" : ""),
+        customerAccountCondition(owned) + (debit ? ` AND ${FUNDS_CONDITION}` : ""),
       ExpressionAttributeNames: {
+        ...CUSTOMER_NAMES,
         "#balance": "balance",
-        "#updatedAt": "updatedAt",
-        "#kind": "kind",
-        "#status": "status",
-        "#currency": "currency",
+        "#available": "available",
         ...(owned ? { "#ownerId": "ownerId" } : {}),
       },
       ExpressionAttributeValues: {
         ":amt": amount,
         ":now": now,
-        ":customer": "customer",
-        ":active": "active",
-        ":cur": currency,
+        ...customerValues(currency),
         ...(owned ? { ":owner": side.ownerId } : {}),
       },
       ReturnValuesOnConditionCheckFailure: "ALL_OLD",
     },
   };
+}
+
+// Customer-account building blocks (API.md "Holds"). A customer account stores
+// `available` (= balance - held) beside `balance` and `held`, because a condition
+// expression cannot subtract: every funds check is `available >= :amt`, and every
+// update that changes balance or held changes `available` in the same expression.
+
+/** Exists, is a customer account, is active, holds `:cur` (and, `owned`, is `:owner`'s). */
+const customerAccountCondition = (owned: boolean) =>
+  "attribute_exists(pk) AND #kind = :customer AND #status = :active AND #currency = :cur" +
+  (owned ? " AND #ownerId = :owner" : "");
+const CUSTOMER_NAMES = {
+  "#updatedAt": "updatedAt",
+  "#kind": "kind",
+  "#status": "status",
+  "#currency": "currency",
+} as const;
+const customerValues = (currency: string) => ({
+  ":customer": "customer",
+  ":active": "active",
+  ":cur": currency,
+});
+/** The funds check of every debit and every hold: no read, no arithmetic. */
+const FUNDS_CONDITION = "#available >= :amt";
+/** A posted movement of `:amt`: balance and available move together. */
+const customerBalanceSet = (sign: "+" | "-") =>
+  `#balance = #balance ${sign} :amt, #available = #available ${sign} :amt`;
+
+/**
+ * The payer's side of a hold: `held` up, `available` down by `:amt`; the balance does
+ * not move. Conditions: those of a payment's debit side (funds: `available`).
+ */
+export function holdPlaceUpdate(side: AccountRef, amount: number, currency: string, now: string) {
+  if (side.type !== "customer") throw new Error("a hold is placed on a customer account");
+  const owned = side.ownerId !== undefined;
+  return labelled("source", {
+    Update: {
+      TableName: T(),
+      Key: accountKey(side.accountId),
+      UpdateExpression:
+        "SET #held = if_not_exists(#held, :zero) + :amt, #available = #available - :amt, #updatedAt = :now",
+      ConditionExpression: `${customerAccountCondition(owned)} AND ${FUNDS_CONDITION}`,
+      ExpressionAttributeNames: {
+        ...CUSTOMER_NAMES,
+        "#held": "held",
+        "#available": "available",
+        ...(owned ? { "#ownerId": "ownerId" } : {}),
+      },
+      ExpressionAttributeValues: {
+        ":amt": amount,
+        ":zero": 0,
+        ":now": now,
+        ...customerValues(currency),
+        ...(owned ? { ":owner": side.ownerId } : {}),
+      },
+      ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+    },
+  });
+}
+
+/** The payee's side of a hold: checked as a payment's credit side, not changed. */
+export function holdPayeeCheck(side: AccountRef, currency: string): Labelled {
+  if (side.type !== "customer") throw new Error("a hold is paid to a customer account");
+  return labelled("destination", {
+    ConditionCheck: {
+      TableName: T(),
+      Key: accountKey(side.accountId),
+      ConditionExpression: customerAccountCondition(false),
+      ExpressionAttributeNames: { "#kind": "kind", "#status": "status", "#currency": "currency" },
+      ExpressionAttributeValues: customerValues(currency),
+      ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+    },
+  } as TransactItem);
+}
+
+/**
+ * The payer's side of a settled hold: `held` drops by the whole hold (`:hold`), the
+ * balance by the capture (`:cap`, 0 for a release) and `available` rises by the rest.
+ * A capture moves money, so it also needs the account active.
+ */
+export function holdSettleUpdate(
+  accountId: string,
+  hold: number,
+  captured: number,
+  now: string,
+): Labelled {
+  const capture = captured > 0;
+  return labelled("source", {
+    Update: {
+      TableName: T(),
+      Key: accountKey(accountId),
+      UpdateExpression:
+        "SET #held = #held - :hold, #available = #available + :release, #updatedAt = :now" +
+        (capture ? ", #balance = #balance - :cap" : ""),
+      ConditionExpression:
+        "attribute_exists(pk) AND #held >= :hold" + (capture ? " AND #status = :active" : ""),
+      ExpressionAttributeNames: {
+        "#held": "held",
+        "#available": "available",
+        "#updatedAt": "updatedAt",
+        ...(capture ? { "#balance": "balance", "#status": "status" } : {}),
+      },
+      ExpressionAttributeValues: {
+        ":hold": hold,
+        ":release": hold - captured,
+        ":now": now,
+        ...(capture ? { ":cap": captured, ":active": "active" } : {}),
+      },
+      ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+    },
+  });
 }
 
 /** An immutable ledger entry: Put once with attribute_not_exists, never updated. */
@@ -221,8 +337,10 @@ export function paymentPuts(payment: PaymentView): Labelled[] {
           ...paymentKey(payment.id),
           type: "payment",
           ...stored,
-          // What may still be refunded: lets the refund condition stay arithmetic-free.
-          remaining: payment.amount - payment.amountRefunded,
+          captureState: captureStateOf(payment),
+          // What may still be refunded (of what was captured): lets the refund
+          // condition stay arithmetic-free.
+          remaining: payment.amountCaptured - payment.amountRefunded,
           updatedAt: payment.createdAt,
         },
         ConditionExpression: "attribute_not_exists(pk)",
@@ -258,6 +376,87 @@ export function paymentRefundUpdate(paymentId: string, amount: number, now: stri
       ReturnValuesOnConditionCheckFailure: "ALL_OLD",
     },
   });
+}
+
+/** The stored capture state of a payment view (an immediate payment is captured). */
+export const captureStateOf = (p: PaymentView): CaptureState =>
+  p.status === "requires_capture" || p.status === "canceled" ? p.status : "captured";
+
+/**
+ * The settling of a hold's payment record: exactly one settlement can find it still
+ * `requires_capture`; a capture or cancel needs `captureBefore > now`, an expiry
+ * `captureBefore <= now`, so capture, cancel and expiry race to one winner.
+ */
+export function holdPaymentUpdate(s: HoldSettlement): Labelled {
+  const a = s.after;
+  const sets = [
+    "captureState = :state",
+    "amountCaptured = :captured",
+    "amountCapturable = :zero",
+    "remaining = :remaining",
+    "updatedAt = :now",
+    ...(a.cancellationReason ? ["cancellationReason = :reason"] : []),
+    ...(a.transferId ? ["transferId = :trf"] : []),
+  ];
+  return labelled("payment", {
+    Update: {
+      TableName: T(),
+      Key: paymentKey(a.id),
+      UpdateExpression: `SET ${sets.join(", ")}`,
+      ConditionExpression:
+        "attribute_exists(pk) AND captureState = :open AND captureBefore " +
+        (s.kind === "expire" ? "<= :now" : "> :now"),
+      ExpressionAttributeValues: {
+        ":state": captureStateOf(a),
+        ":captured": a.amountCaptured,
+        ":zero": 0,
+        ":remaining": a.amountCaptured - a.amountRefunded,
+        ":now": s.now,
+        ":open": "requires_capture",
+        ...(a.cancellationReason ? { ":reason": a.cancellationReason } : {}),
+        ...(a.transferId ? { ":trf": a.transferId } : {}),
+      },
+      ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+    },
+  });
+}
+
+/** The open-hold item (lib/store/keys.ts holdKey): Put with the hold. */
+export function holdPut(hold: OpenHold): Labelled {
+  return labelled("hold", {
+    Put: {
+      TableName: T(),
+      Item: {
+        ...holdKey(hold.accountId, hold.captureBefore, hold.paymentId),
+        ...holdIndexKey(hold.captureBefore, hold.paymentId),
+        type: "hold",
+        ...hold,
+      },
+      ConditionExpression: "attribute_not_exists(pk)",
+    },
+  });
+}
+
+/** The open-hold item's removal by the settlement (it must still be there). */
+export function holdDelete(hold: OpenHold): Labelled {
+  return labelled("hold", {
+    Delete: {
+      TableName: T(),
+      Key: holdKey(hold.accountId, hold.captureBefore, hold.paymentId),
+      ConditionExpression: "attribute_exists(pk)",
+    },
+  });
+}
+
+export function openHoldOf(p: PaymentView): OpenHold {
+  if (!p.captureBefore) throw new Error(`payment ${p.id} is not a hold`);
+  return {
+    paymentId: p.id,
+    accountId: p.sourceAccountId,
+    amount: p.amountCapturable,
+    currency: p.currency,
+    captureBefore: p.captureBefore,
+  };
 }
 
 export function refundPut(refund: RefundView): Labelled {
@@ -327,11 +526,66 @@ const POSTING_LABELS: ReadonlySet<string> = new Set<PostingLabel>([
   "system",
   "payment",
   "approval",
+  "hold",
 ]);
 
+/** The items of a hold (lib/ledger/port.ts HoldPlacement), in one TransactWriteItems. */
+export function holdPlacementItems(h: HoldPlacement): Labelled[] {
+  const { payment } = h;
+  return [
+    holdPlaceUpdate(h.debit.account, payment.amount, payment.currency, h.now),
+    holdPayeeCheck(h.credit.account, payment.currency),
+    ...paymentPuts(payment),
+    holdPut(openHoldOf(payment)),
+    ...(h.idempotency ? [idempotencyPut(h.idempotency.claim, h.idempotency.body)] : []),
+    auditPut(h.audit),
+    ...eventPuts(h.event),
+  ];
+}
+
+/** The items of a hold's capture, cancel or expiry, in one TransactWriteItems. */
+export function holdSettlementItems(s: HoldSettlement): Labelled[] {
+  const b = s.before;
+  const captured = s.capture?.transfer.amount ?? 0;
+  return [
+    holdPaymentUpdate(s),
+    holdSettleUpdate(b.sourceAccountId, b.amountCapturable, captured, s.now),
+    ...(s.capture
+      ? [
+          labelled(
+            "destination",
+            balanceUpdate(
+              { type: "customer", accountId: b.destinationAccountId },
+              "credit",
+              captured,
+              b.currency,
+              s.now,
+            ),
+          ),
+          entryPut(s.capture.entries[0]),
+          entryPut(s.capture.entries[1]),
+          transferPut(s.capture.transfer),
+        ]
+      : []),
+    holdDelete(openHoldOf(b)),
+    ...(s.idempotency ? [idempotencyPut(s.idempotency.claim, s.idempotency.body)] : []),
+    auditPut(s.audit),
+    ...eventPuts(s.event),
+  ];
+}
+
+export const placeHold = (h: HoldPlacement) => commit(holdPlacementItems(h), h.idempotency);
+export const settleHold = (s: HoldSettlement) => commit(holdSettlementItems(s), s.idempotency);
+
 /** Commits a posting as ONE TransactWriteItems; failed conditions come back by label. */
-export async function post(p: Posting): Promise<PostOutcome> {
-  const items = postingItems(p);
+export const post = (p: Posting): Promise<PostOutcome> => commit(postingItems(p), p.idempotency);
+
+/** One movement's items as ONE TransactWriteItems; failed conditions come back by label. */
+async function commit(
+  items: Labelled[],
+  idempotency: Posting["idempotency"],
+): Promise<PostOutcome> {
+  const p = { idempotency };
   const attemptId = randomUUID();
   const out = await transact(items, (attempt) => requestToken(attemptId, attempt));
   if (out.ok) {

@@ -66,6 +66,8 @@ export class MemoryIdentityStore implements IdentityStore {
         ownerId: user.id,
         currency,
         balance: 0,
+        held: 0,
+        available: 0,
         status: "active",
         kind: "customer",
         createdAt: now,

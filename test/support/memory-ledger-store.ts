@@ -13,7 +13,10 @@ import {
 import type {
   AccountState,
   BalanceChange,
+  HoldPlacement,
+  HoldSettlement,
   LedgerStore,
+  OpenHold,
   Page,
   PageRequest,
   Posting,
@@ -35,6 +38,8 @@ export class MemoryLedgerStore implements LedgerStore {
   readonly payments = new Map<string, PaymentView>();
   readonly refunds: RefundView[] = [];
   readonly transfers = new Map<string, Transfer>();
+  /** Open holds by payment id (the DynamoDB store's HOLD# items). */
+  readonly holds = new Map<string, OpenHold>();
   readonly audit: AuditEvent[] = [];
   readonly events: EventRecord[] = [];
   readonly answers = new Map<string, StoredAnswer>();
@@ -111,7 +116,7 @@ export class MemoryLedgerStore implements LedgerStore {
     const record = p.record;
     if (record?.type === "refund") {
       const pay = this.payments.get(record.refund.paymentId);
-      if (!pay || pay.amount - pay.amountRefunded < amount) failed.set("payment", pay);
+      if (!pay || pay.amountCaptured - pay.amountRefunded < amount) failed.set("payment", pay);
     }
     for (const change of [p.debit, p.credit]) {
       const id = accountIdOf(change.account, currency);
@@ -119,8 +124,7 @@ export class MemoryLedgerStore implements LedgerStore {
       if (!holds(change, a, amount, currency)) failed.set(change.label, a && { ...a });
     }
     if (p.approval && !this.approvals?.holds(p.approval)) failed.set("approval", undefined);
-    const key = p.idempotency && keyOf(p.idempotency.claim);
-    const answered = key ? this.answers.get(key) : undefined;
+    const answered = this.answered(p);
     if (failed.size > 0 || answered) return { ok: false, failed, answered };
     if (p.approval) this.approvals?.apply(p.approval);
 
@@ -133,7 +137,12 @@ export class MemoryLedgerStore implements LedgerStore {
           : undefined);
       if (!a) throw new Error("unreachable: checked above");
       const delta = change.direction === "debit" ? -amount : amount;
-      this.accounts.set(id, { ...a, balance: a.balance + delta, updatedAt: p.now });
+      this.accounts.set(id, {
+        ...a,
+        balance: a.balance + delta,
+        available: a.available + delta,
+        updatedAt: p.now,
+      });
     }
     this.entries.push(...p.entries);
     this.transfers.set(p.transfer.id, p.transfer);
@@ -145,12 +154,18 @@ export class MemoryLedgerStore implements LedgerStore {
       this.payments.set(pay.id, {
         ...pay,
         amountRefunded,
-        status: paymentStatus(pay.amount, amountRefunded),
+        status: paymentStatus(pay.amountCaptured, amountRefunded),
       });
       this.refunds.push(record.refund);
     }
-    if (p.idempotency && key) {
-      this.answers.set(key, {
+    this.record(p);
+    return { ok: true };
+  }
+
+  /** The idempotency record, audit event and event of a committed movement. */
+  private record(p: Pick<Posting, "idempotency" | "audit" | "event">): void {
+    if (p.idempotency) {
+      this.answers.set(keyOf(p.idempotency.claim), {
         fingerprint: p.idempotency.claim.fingerprint,
         status: p.idempotency.claim.status,
         body: p.idempotency.body,
@@ -160,7 +175,99 @@ export class MemoryLedgerStore implements LedgerStore {
     }
     this.audit.push(p.audit);
     this.events.push(p.event);
+  }
+
+  private answered(p: Pick<Posting, "idempotency">): StoredAnswer | undefined {
+    return p.idempotency ? this.answers.get(keyOf(p.idempotency.claim)) : undefined;
+  }
+
+  async placeHold(h: HoldPlacement): Promise<PostOutcome> {
+    this.posts++;
+    const { amount, currency } = h.payment;
+    const failed = new Map<PostingLabel, AccountState | undefined>();
+    for (const change of [h.debit, h.credit]) {
+      const a = this.accounts.get(accountIdOf(change.account, currency));
+      if (!holds(change, a, amount, currency)) failed.set(change.label, a && { ...a });
+    }
+    const answered = this.answered(h);
+    if (failed.size > 0 || answered) return { ok: false, failed, answered };
+    const src = this.accounts.get(h.payment.sourceAccountId) as AccountView;
+    this.accounts.set(src.id, {
+      ...src,
+      held: src.held + amount,
+      available: src.available - amount,
+      updatedAt: h.now,
+    });
+    this.payments.set(h.payment.id, h.payment);
+    this.holds.set(h.payment.id, {
+      paymentId: h.payment.id,
+      accountId: src.id,
+      amount,
+      currency,
+      captureBefore: String(h.payment.captureBefore),
+    });
+    this.record(h);
     return { ok: true };
+  }
+
+  async settleHold(s: HoldSettlement): Promise<PostOutcome> {
+    this.posts++;
+    const failed = new Map<PostingLabel, AccountState | undefined>();
+    const pay = this.payments.get(s.before.id);
+    const open =
+      pay?.status === "requires_capture" &&
+      pay.captureBefore !== undefined &&
+      (s.kind === "expire" ? pay.captureBefore <= s.now : pay.captureBefore > s.now);
+    if (!open) failed.set("payment", pay);
+    const captured = s.capture?.transfer.amount ?? 0;
+    const src = this.accounts.get(s.before.sourceAccountId);
+    const dst = this.accounts.get(s.before.destinationAccountId);
+    if (!src || src.held < s.before.amountCapturable || (captured > 0 && src.status !== "active")) {
+      failed.set("source", src && { ...src });
+    }
+    if (captured > 0 && (dst?.kind !== "customer" || dst.status !== "active")) {
+      failed.set("destination", dst && { ...dst });
+    }
+    if (!this.holds.has(s.before.id)) failed.set("hold", undefined);
+    const answered = this.answered(s);
+    if (failed.size > 0 || answered || !src) return { ok: false, failed, answered };
+    const hold = s.before.amountCapturable;
+    this.accounts.set(src.id, {
+      ...src,
+      balance: src.balance - captured,
+      held: src.held - hold,
+      available: src.available + hold - captured,
+      updatedAt: s.now,
+    });
+    if (s.capture && dst) {
+      this.accounts.set(dst.id, {
+        ...dst,
+        balance: dst.balance + captured,
+        available: dst.available + captured,
+        updatedAt: s.now,
+      });
+      this.entries.push(...s.capture.entries);
+      this.transfers.set(s.capture.transfer.id, s.capture.transfer);
+    }
+    this.payments.set(s.after.id, s.after);
+    this.holds.delete(s.before.id);
+    this.record(s);
+    return { ok: true };
+  }
+
+  async expiredHoldsOf(accountId: string, now: string, limit: number): Promise<OpenHold[]> {
+    return this.dueOf((h) => h.accountId === accountId && h.captureBefore <= now, limit);
+  }
+
+  async dueHolds(now: string, limit: number): Promise<OpenHold[]> {
+    return this.dueOf((h) => h.captureBefore <= now, limit);
+  }
+
+  private dueOf(test: (h: OpenHold) => boolean, limit: number): OpenHold[] {
+    return [...this.holds.values()]
+      .filter(test)
+      .sort((a, b) => (a.captureBefore < b.captureBefore ? -1 : 1))
+      .slice(0, limit);
   }
 
   /** Sum of every balance (system accounts included): zero when double entry holds. */
@@ -184,7 +291,7 @@ function holds(
   if (a?.kind !== "customer" || a.status !== "active" || a.currency !== currency) {
     return false;
   }
-  if (change.direction === "debit" && a.balance < amount) return false;
+  if (change.direction === "debit" && a.available < amount) return false;
   return change.account.ownerId === undefined || a.ownerId === change.account.ownerId;
 }
 
