@@ -108,4 +108,16 @@ export function acknowledgeFindings(stack: MicroPayStack): void {
     "Serverless-EventBusDLQ",
     "The rule fires every minute and the sweeper is idempotent: an undelivered invocation is covered by the next one, since the due deliveries stay in DynamoDB; a DLQ of schedule ticks would hold nothing to replay.",
   );
+
+  // --- Hold sweeper ----------------------------------------------------------------------
+  ack(
+    stack.holds.sweeper.fn,
+    "Serverless-LambdaDLQ",
+    "The hold sweeper is invoked asynchronously by a one-minute EventBridge schedule and is idempotent: a failed or missed run leaves every expired hold in DynamoDB for the next run (and expired holds already read canceled and free their funds without it). The holds-sweeper-errors alarm pages on failures.",
+  );
+  ack(
+    stack.holds.rule,
+    "Serverless-EventBusDLQ",
+    "The schedule fires every minute and the sweep is idempotent: an undelivered invocation is covered by the next one, since the open holds stay in DynamoDB; a DLQ of schedule ticks would hold nothing to replay.",
+  );
 }

@@ -8,6 +8,7 @@ import type { RouteDef } from "../lib/routes/types.ts";
 import { Api } from "./constructs/api.ts";
 import { Audit } from "./constructs/audit.ts";
 import { Data } from "./constructs/data.ts";
+import { HoldSweeper } from "./constructs/holds.ts";
 import { Keys } from "./constructs/keys.ts";
 import { Monitoring } from "./constructs/monitoring.ts";
 import { SigningKey } from "./constructs/signing-key.ts";
@@ -41,6 +42,7 @@ export class MicroPayStack extends Stack {
   readonly audit: Audit;
   readonly monitoring: Monitoring;
   readonly webhooks: Webhooks;
+  readonly holds: HoldSweeper;
 
   constructor(scope: Construct, id: string, props: MicroPayStackProps) {
     super(scope, id, props);
@@ -120,6 +122,15 @@ export class MicroPayStack extends Stack {
       logRetention: stage.logRetention,
       removalPolicy: stage.removalPolicy,
     });
+    this.holds = new HoldSweeper(this, "Holds", {
+      stageName: stage.name,
+      entry: join(root, "functions", "hold-sweeper.ts"),
+      data: this.data,
+      logsKey: this.keys.logs,
+      environment,
+      logRetention: stage.logRetention,
+      removalPolicy: stage.removalPolicy,
+    });
     this.monitoring = new Monitoring(this, "Monitoring", {
       stage,
       api: this.api.api,
@@ -131,6 +142,7 @@ export class MicroPayStack extends Stack {
       ...(options.alarmTopicArn ? { alarmTopicArn: options.alarmTopicArn } : {}),
     });
     this.webhooks.addAlarms(new SnsAction(this.monitoring.topic));
+    this.holds.addAlarms(new SnsAction(this.monitoring.topic));
     new CfnOutput(this, "ApiUrl", { value: this.api.url, description: "Base URL of the API" });
     new CfnOutput(this, "AuditLogGroup", {
       value: this.audit.logGroup.logGroupName,

@@ -152,6 +152,13 @@ export async function startLocalStack(
         : ((await import("../functions/webhook-sweeper.ts")) as { handler: SweepHandler }).handler,
       (await import("../lib/config.ts")).config().MICROPAY_WEBHOOK_SWEEP_SECONDS,
     );
+    // The expired-hold sweep (lib/ledger/expiry.ts): the local stand-in for its schedule.
+    const holdSweeper = startSweepTimer(
+      artifacts?.functions.has("Holds/Sweeper") === true
+        ? artifactHandler<SweepHandler>(artifacts, "Holds/Sweeper")
+        : ((await import("../functions/hold-sweeper.ts")) as { handler: SweepHandler }).handler,
+      (await import("../lib/config.ts")).config().MICROPAY_HOLD_SWEEP_SECONDS,
+    );
     const info: StackInfo = {
       apiUrl: gateway.url,
       dynamodbEndpoint: dynamo.endpoint,
@@ -173,6 +180,7 @@ export async function startLocalStack(
       async stop() {
         await gateway.close();
         await sweeper.stop();
+        await holdSweeper.stop();
         await webhookPoller.stop();
         await poller.stop();
         await artifacts?.stop();
@@ -214,8 +222,9 @@ function artifactHandler<H>(artifacts: LoadedArtifacts, name: string): H {
 type SweepHandler = () => Promise<unknown>;
 
 /**
- * The local stand-in for the EventBridge rule that runs the webhook sweeper: every
- * MICROPAY_WEBHOOK_SWEEP_SECONDS, never two runs at once; stop() waits for a run.
+ * The local stand-in for an EventBridge schedule (the webhook sweeper every
+ * MICROPAY_WEBHOOK_SWEEP_SECONDS, the hold sweeper every MICROPAY_HOLD_SWEEP_SECONDS):
+ * never two runs at once; stop() waits for a run.
  */
 function startSweepTimer(handler: SweepHandler, seconds: number): { stop(): Promise<void> } {
   let running: Promise<unknown> | undefined;

@@ -69,6 +69,8 @@ export const MOVEMENT_ACTIONS = {
   "refund.created": "refund",
   "deposit.created": "deposit",
   "withdrawal.created": "withdrawal",
+  // A hold's capture (API.md "Holds"): a transfer of kind "capture".
+  "payment.captured": "capture",
 } as const;
 export type MovementAction = keyof typeof MOVEMENT_ACTIONS;
 

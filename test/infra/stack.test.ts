@@ -60,7 +60,7 @@ describe("data", () => {
 });
 
 describe("functions", () => {
-  it("one Node.js 24 arm64 traced function per route, plus the audit consumer, the key generator and the webhook dispatcher and sweeper", () => {
+  it("one Node.js 24 arm64 traced function per route, plus the audit consumer, the key generator, the webhook dispatcher and sweeper and the hold sweeper", () => {
     const fns = template.findResources("AWS::Lambda::Function", {
       Properties: {
         Runtime: "nodejs24.x",
@@ -68,8 +68,8 @@ describe("functions", () => {
         TracingConfig: { Mode: "Active" },
       },
     });
-    expect(Object.keys(fns).length).toBe(routes.length + 4);
-    expect(ofType("AWS::Lambda::Function").length).toBe(routes.length + 4);
+    expect(Object.keys(fns).length).toBe(routes.length + 5);
+    expect(ofType("AWS::Lambda::Function").length).toBe(routes.length + 5);
     for (const fn of Object.values(fns)) {
       expect(fn.Properties.LoggingConfig?.LogGroup).toBeDefined();
       expect(fn.Properties.Environment.Variables.POWERTOOLS_SERVICE_NAME).toBe("micropay");
@@ -78,7 +78,7 @@ describe("functions", () => {
 
   it("every log group is KMS-encrypted and has a retention", () => {
     const groups = ofType("AWS::Logs::LogGroup");
-    expect(groups.length).toBeGreaterThanOrEqual(routes.length + 4);
+    expect(groups.length).toBeGreaterThanOrEqual(routes.length + 5);
     for (const [, g] of groups) {
       expect(g.Properties.KmsKeyId).toBeDefined();
       expect(g.Properties.RetentionInDays).toBeGreaterThan(0);
@@ -436,7 +436,7 @@ describe("audit", () => {
 });
 
 describe("observability", () => {
-  it("has the eleven alarms, each notifying the created encrypted topic", () => {
+  it("has the twelve alarms, each notifying the created encrypted topic", () => {
     const alarms = ofType("AWS::CloudWatch::Alarm");
     const names = alarms.map(([, a]) =>
       String(a.Properties.AlarmName).replace("micropay-dev-", ""),
@@ -454,6 +454,7 @@ describe("observability", () => {
         "webhooks-dlq-not-empty",
         "webhooks-dispatcher-errors",
         "webhooks-sweeper-errors",
+        "holds-sweeper-errors",
       ].sort(),
     );
     const topics = ofType("AWS::SNS::Topic");
@@ -575,6 +576,13 @@ describe("webhooks", () => {
     const id = idOf(dev.stack, dev.stack.webhooks.sweepRule);
     expect(resources[id].Properties.ScheduleExpression).toBe("rate(1 minute)");
     const fnId = idOf(dev.stack, dev.stack.webhooks.sweeper.fn);
+    expect(JSON.stringify(resources[id].Properties.Targets)).toContain(fnId);
+  });
+
+  it("an EventBridge rule runs the hold sweeper every minute", () => {
+    const id = idOf(dev.stack, dev.stack.holds.rule);
+    expect(resources[id].Properties.ScheduleExpression).toBe("rate(1 minute)");
+    const fnId = idOf(dev.stack, dev.stack.holds.sweeper.fn);
     expect(JSON.stringify(resources[id].Properties.Targets)).toContain(fnId);
   });
 });

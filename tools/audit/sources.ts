@@ -9,7 +9,7 @@ import {
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { type AuditLogEvent, parseAuditLogFile } from "../../lib/audit/log-format.ts";
-import type { LedgerAccount, LedgerEntry } from "./verify.ts";
+import type { LedgerAccount, LedgerEntry, LedgerHoldPayment, LedgerOpenHold } from "./verify.ts";
 
 /**
  * Where `npm run audit` reads from: the local audit log file or a deployed log group
@@ -74,19 +74,29 @@ export async function readLogGroup(
 export async function scanLedger(
   ddb: DynamoDBClient,
   tableName: string,
-): Promise<{ accounts: LedgerAccount[]; entries: LedgerEntry[] }> {
+): Promise<{
+  accounts: LedgerAccount[];
+  entries: LedgerEntry[];
+  holds: { payments: LedgerHoldPayment[]; open: LedgerOpenHold[] };
+}> {
   const doc = DynamoDBDocumentClient.from(ddb);
   const accounts: LedgerAccount[] = [];
   const entries: LedgerEntry[] = [];
+  const holds = { payments: [] as LedgerHoldPayment[], open: [] as LedgerOpenHold[] };
   let start: Record<string, unknown> | undefined;
   do {
     const out = await doc.send(
       new ScanCommand({
         TableName: tableName,
         ConsistentRead: true,
-        FilterExpression: "#type IN (:account, :entry)",
+        FilterExpression: "#type IN (:account, :entry, :payment, :hold)",
         ExpressionAttributeNames: { "#type": "type" },
-        ExpressionAttributeValues: { ":account": "account", ":entry": "entry" },
+        ExpressionAttributeValues: {
+          ":account": "account",
+          ":entry": "entry",
+          ":payment": "payment",
+          ":hold": "hold",
+        },
         ExclusiveStartKey: start,
       }),
     );
@@ -99,6 +109,23 @@ export async function scanLedger(
           balance: Number(item.balance ?? 0),
           currency: String(item.currency),
           kind: String(item.kind),
+          held: typeof item.held === "number" ? item.held : undefined,
+          available: typeof item.available === "number" ? item.available : undefined,
+        });
+      } else if (item.type === "payment" && typeof item.captureBefore === "string") {
+        holds.payments.push({
+          id: String(item.id),
+          sourceAccountId: String(item.sourceAccountId),
+          amount: Number(item.amount),
+          amountCaptured: Number(item.amountCaptured ?? 0),
+          amountCapturable: Number(item.amountCapturable ?? 0),
+          captureState: String(item.captureState),
+        });
+      } else if (item.type === "hold" && sk.startsWith("HOLD#")) {
+        holds.open.push({
+          paymentId: String(item.paymentId),
+          accountId: String(item.accountId),
+          amount: Number(item.amount),
         });
       } else if (item.type === "entry" && pk.startsWith("ACC#") && sk.startsWith("ENT#")) {
         entries.push({
@@ -120,7 +147,7 @@ export async function scanLedger(
     }
     start = out.LastEvaluatedKey;
   } while (start);
-  return { accounts, entries };
+  return { accounts, entries, holds };
 }
 
 /** Runs a query in CloudWatch Logs Insights itself (the deployed counterpart of insights.ts). */

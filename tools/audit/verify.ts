@@ -22,7 +22,12 @@ import {
  *   accounts match its entries; no success movement record names a movement the
  *   ledger does not have;
  * - balances: every account's balance is the sum of its entries (credits add,
- *   debits subtract: lib/ledger/model.ts), and all balances net to zero per currency.
+ *   debits subtract: lib/ledger/model.ts), and all balances net to zero per currency;
+ * - holds (API.md "Holds"): every customer account's `held` is the sum of its open
+ *   holds and `available` is `balance - held`, never negative; every hold's authorized
+ *   amount (its `payment.authorized` record) is what was captured (its capture
+ *   entries) plus what was released (a `payment.canceled` / `payment.expired` record,
+ *   or the rest at a capture) plus what is still open, and no hold was settled twice.
  *
  * How a record finds its movement: by its transfer id alone. Every entry carries
  * `transferId` and every movement record names it in `targets.transferId`, so two
@@ -37,6 +42,26 @@ export interface LedgerAccount {
   readonly balance: number;
   readonly currency: string;
   readonly kind?: string;
+  /** Customer accounts since holds: the sum of open holds, and balance - held. */
+  readonly held?: number | undefined;
+  readonly available?: number | undefined;
+}
+
+/** A payment that is (or was) a hold: it has a captureBefore. */
+export interface LedgerHoldPayment {
+  readonly id: string;
+  readonly sourceAccountId: string;
+  readonly amount: number;
+  readonly amountCaptured: number;
+  readonly amountCapturable: number;
+  readonly captureState: string;
+}
+
+/** An open hold's item (HOLD# under its payer's account). */
+export interface LedgerOpenHold {
+  readonly paymentId: string;
+  readonly accountId: string;
+  readonly amount: number;
 }
 
 export interface LedgerEntry {
@@ -58,6 +83,11 @@ export interface VerifyInput {
   readonly logEvents: readonly AuditLogEvent[];
   readonly accounts: readonly LedgerAccount[];
   readonly entries: readonly LedgerEntry[];
+  /** Hold payments and open-hold items (absent: no hold checks). */
+  readonly holds?: {
+    readonly payments: readonly LedgerHoldPayment[];
+    readonly open: readonly LedgerOpenHold[];
+  };
 }
 
 export interface VerifyReport {
@@ -278,6 +308,8 @@ export function verifyAudit(input: VerifyInput): VerifyReport {
     if (total !== 0) problems.push(`system does not net to zero in ${currency}: ${total}`);
   }
 
+  if (input.holds) checkHolds(input, input.holds, records, problems);
+
   return {
     ok: problems.length === 0,
     problems,
@@ -289,4 +321,95 @@ export function verifyAudit(input: VerifyInput): VerifyReport {
       entries: input.entries.length,
     },
   };
+}
+
+const SETTLE_ACTIONS = ["payment.captured", "payment.canceled", "payment.expired"] as const;
+
+/** Hold reconciliation (see the header): accounts against open holds, holds against records. */
+function checkHolds(
+  input: VerifyInput,
+  holds: NonNullable<VerifyInput["holds"]>,
+  records: readonly AuditRecord[],
+  problems: string[],
+): void {
+  const openByAccount = new Map<string, number>();
+  const openByPayment = new Map<string, number>();
+  for (const h of holds.open) {
+    openByAccount.set(h.accountId, (openByAccount.get(h.accountId) ?? 0) + h.amount);
+    openByPayment.set(h.paymentId, (openByPayment.get(h.paymentId) ?? 0) + h.amount);
+  }
+  for (const a of input.accounts) {
+    if (a.kind === "system") continue;
+    const held = a.held ?? 0;
+    const open = openByAccount.get(a.id) ?? 0;
+    if (held !== open) problems.push(`account ${a.id}: held ${held} != sum of open holds ${open}`);
+    if (a.available !== undefined) {
+      if (a.available !== a.balance - held) {
+        problems.push(
+          `account ${a.id}: available ${a.available} != balance ${a.balance} - held ${held}`,
+        );
+      }
+      if (a.available < 0) problems.push(`account ${a.id}: available ${a.available} < 0`);
+    }
+  }
+  const captured = new Map<string, number>();
+  for (const e of input.entries) {
+    if (e.kind === "capture" && e.direction === "debit" && e.paymentId) {
+      captured.set(e.paymentId, (captured.get(e.paymentId) ?? 0) + e.amount);
+    }
+  }
+  const recordsOf = new Map<string, AuditRecord[]>();
+  for (const r of records) {
+    const id = r.targets.paymentId;
+    if (r.outcome !== "success" || !id) continue;
+    if (
+      r.action !== "payment.authorized" &&
+      !(SETTLE_ACTIONS as readonly string[]).includes(r.action)
+    ) {
+      continue;
+    }
+    recordsOf.set(id, [...(recordsOf.get(id) ?? []), r]);
+  }
+  for (const p of holds.payments) {
+    const label = `hold ${p.id}`;
+    const rs = recordsOf.get(p.id) ?? [];
+    const authorized = rs.filter((r) => r.action === "payment.authorized");
+    const settled = rs.filter((r) => r.action !== "payment.authorized");
+    if (authorized.length !== 1) {
+      problems.push(`${label}: ${authorized.length} payment.authorized records, expected one`);
+    }
+    if (settled.length > 1) {
+      problems.push(
+        `${label}: settled ${settled.length} times (${settled.map((r) => r.action).join(", ")})`,
+      );
+    }
+    const amount = authorized[0]?.money?.amount ?? p.amount;
+    if (amount !== p.amount) problems.push(`${label}: authorized ${amount} != payment ${p.amount}`);
+    const cap = captured.get(p.id) ?? 0;
+    const open = openByPayment.get(p.id) ?? 0;
+    const released = settled
+      .filter((r) => r.action !== "payment.captured")
+      .reduce((s, r) => s + (r.money?.amount ?? 0), 0);
+    const state = p.captureState;
+    const releasedAtCapture = state === "captured" ? amount - cap : 0;
+    if (cap !== p.amountCaptured) {
+      problems.push(`${label}: capture entries ${cap} != amountCaptured ${p.amountCaptured}`);
+    }
+    if (state === "requires_capture" && (open !== p.amountCapturable || settled.length > 0)) {
+      problems.push(
+        `${label}: open for ${p.amountCapturable}, but open hold ${open}, ${settled.length} settlements`,
+      );
+    }
+    if (state !== "requires_capture" && open !== 0) {
+      problems.push(`${label}: ${state}, but its hold item (${open}) is still open`);
+    }
+    if (state !== "requires_capture" && settled.length === 0 && authorized.length > 0) {
+      problems.push(`${label}: ${state}, but no settlement record`);
+    }
+    if (cap + released + releasedAtCapture + open !== amount) {
+      problems.push(
+        `${label}: captured ${cap} + released ${released + releasedAtCapture} + open ${open} != authorized ${amount}`,
+      );
+    }
+  }
 }
