@@ -5,6 +5,8 @@ export const IDEMPOTENT_OPERATIONS: readonly string[] = [
   "POST /v1/accounts/{accountId}/deposits",
   "POST /v1/accounts/{accountId}/withdrawals",
   "POST /v1/payments",
+  "POST /v1/payments/{paymentId}/cancel",
+  "POST /v1/payments/{paymentId}/capture",
   "POST /v1/payments/{paymentId}/refunds",
 ];
 

@@ -694,7 +694,7 @@ export interface paths {
     get: operations["paymentsList"];
     put?: never;
     /**
-     * Pay from your account to another account in the same currency
+     * Pay from your account to another account in the same currency (capture: false places a hold)
      * @description Bearer token with one of the roles: customer, merchant.
      *
      *     Or an API key (`Bearer mp_live_...`) with the `payments:write` scope, acting as its owner (customer or merchant roles only).
@@ -726,6 +726,58 @@ export interface paths {
     get: operations["paymentsGet"];
     put?: never;
     post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/payments/{paymentId}/cancel": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Cancel a hold: all of it is released (owner of either side, admin)
+     * @description Bearer token with one of the roles: customer, merchant, admin.
+     *
+     *     Or an API key (`Bearer mp_live_...`) with the `payments:write` scope, acting as its owner (customer or merchant roles only).
+     *
+     *     Callers admitted through the admin or auditor role need a token from a login with a second factor (`otp` in `amr`): else 403 `mfa_required`.
+     *
+     *     Money-moving: send an `Idempotency-Key`; a retry with the same key and body replays the first result.
+     */
+    post: operations["paymentsCancel"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/payments/{paymentId}/capture": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Capture all or part of a hold; the rest is released (its recipient, or an admin)
+     * @description Bearer token with one of the roles: merchant, admin.
+     *
+     *     Or an API key (`Bearer mp_live_...`) with the `payments:write` scope, acting as its owner (customer or merchant roles only).
+     *
+     *     Callers admitted through the admin or auditor role need a token from a login with a second factor (`otp` in `amr`): else 403 `mfa_required`.
+     *
+     *     Money-moving: send an `Idempotency-Key`; a retry with the same key and body replays the first result.
+     */
+    post: operations["paymentsCapture"];
     delete?: never;
     options?: never;
     head?: never;
@@ -911,8 +963,21 @@ export interface components {
       id: string;
       ownerId: string;
       currency: string;
-      /** Format: int64 */
+      /**
+       * Format: int64
+       * @description Posted balance (minor units).
+       */
       balance: number;
+      /**
+       * Format: int64
+       * @description Sum of the open holds out of the account.
+       */
+      held: number;
+      /**
+       * Format: int64
+       * @description balance - held: what payments, holds and withdrawals may take.
+       */
+      available: number;
       /** @enum {string} */
       status: "active" | "frozen";
       /** @enum {string} */
@@ -926,8 +991,21 @@ export interface components {
       id: string;
       ownerId: string;
       currency: string;
-      /** Format: int64 */
+      /**
+       * Format: int64
+       * @description Posted balance (minor units).
+       */
       balance: number;
+      /**
+       * Format: int64
+       * @description Sum of the open holds out of the account.
+       */
+      held: number;
+      /**
+       * Format: int64
+       * @description balance - held: what payments, holds and withdrawals may take.
+       */
+      available: number;
       /** @enum {string} */
       status: "active" | "frozen";
       /** @enum {string} */
@@ -942,8 +1020,21 @@ export interface components {
         id: string;
         ownerId: string;
         currency: string;
-        /** Format: int64 */
+        /**
+         * Format: int64
+         * @description Posted balance (minor units).
+         */
         balance: number;
+        /**
+         * Format: int64
+         * @description Sum of the open holds out of the account.
+         */
+        held: number;
+        /**
+         * Format: int64
+         * @description balance - held: what payments, holds and withdrawals may take.
+         */
+        available: number;
         /** @enum {string} */
         status: "active" | "frozen";
         /** @enum {string} */
@@ -964,8 +1055,21 @@ export interface components {
       id: string;
       ownerId: string;
       currency: string;
-      /** Format: int64 */
+      /**
+       * Format: int64
+       * @description Posted balance (minor units).
+       */
       balance: number;
+      /**
+       * Format: int64
+       * @description Sum of the open holds out of the account.
+       */
+      held: number;
+      /**
+       * Format: int64
+       * @description balance - held: what payments, holds and withdrawals may take.
+       */
+      available: number;
       /** @enum {string} */
       status: "active" | "frozen";
       /** @enum {string} */
@@ -1309,8 +1413,21 @@ export interface components {
         id: string;
         ownerId: string;
         currency: string;
-        /** Format: int64 */
+        /**
+         * Format: int64
+         * @description Posted balance (minor units).
+         */
         balance: number;
+        /**
+         * Format: int64
+         * @description Sum of the open holds out of the account.
+         */
+        held: number;
+        /**
+         * Format: int64
+         * @description balance - held: what payments, holds and withdrawals may take.
+         */
+        available: number;
         /** @enum {string} */
         status: "active" | "frozen";
         /** @enum {string} */
@@ -1354,7 +1471,7 @@ export interface components {
           paymentId?: string;
           refundId?: string;
           /** @enum {string} */
-          kind: "deposit" | "withdrawal" | "payment" | "refund";
+          kind: "deposit" | "withdrawal" | "payment" | "refund" | "capture";
           /** @enum {string} */
           direction: "debit" | "credit";
           /** Format: int64 */
@@ -1373,7 +1490,7 @@ export interface components {
           paymentId?: string;
           refundId?: string;
           /** @enum {string} */
-          kind: "deposit" | "withdrawal" | "payment" | "refund";
+          kind: "deposit" | "withdrawal" | "payment" | "refund" | "capture";
           /** @enum {string} */
           direction: "debit" | "credit";
           /** Format: int64 */
@@ -1395,7 +1512,7 @@ export interface components {
         paymentId?: string;
         refundId?: string;
         /** @enum {string} */
-        kind: "deposit" | "withdrawal" | "payment" | "refund";
+        kind: "deposit" | "withdrawal" | "payment" | "refund" | "capture";
         /** @enum {string} */
         direction: "debit" | "credit";
         /** Format: int64 */
@@ -1497,6 +1614,82 @@ export interface components {
     } & {
       [key: string]: unknown;
     };
+    PaymentsCancelResponse: {
+      id: string;
+      /** @enum {string} */
+      status: "requires_capture" | "succeeded" | "partially_refunded" | "refunded" | "canceled";
+      sourceAccountId: string;
+      destinationAccountId: string;
+      /** Format: int64 */
+      amount: number;
+      currency: string;
+      /** Format: int64 */
+      amountRefunded: number;
+      /**
+       * Format: int64
+       * @description Moved to the destination: the amount (immediate payment) or the capture (hold).
+       */
+      amountCaptured: number;
+      /**
+       * Format: int64
+       * @description What a capture may still take (0 unless requires_capture).
+       */
+      amountCapturable: number;
+      /**
+       * Format: date-time
+       * @description Holds only: after this instant the hold is expired and cannot be captured.
+       */
+      captureBefore?: string;
+      /** @enum {string} */
+      cancellationReason?: "requested" | "expired";
+      description: string | null;
+      /** @description The transfer that moved this payment's money (absent only on payments written before transfers existed). */
+      transferId?: string;
+      /** Format: date-time */
+      createdAt: string;
+    };
+    PaymentsCaptureRequest: {
+      /**
+       * Format: int64
+       * @description Defaults to all of amountCapturable; the rest of the hold is released.
+       * @example 2500
+       */
+      amount?: number;
+    };
+    PaymentsCaptureResponse: {
+      id: string;
+      /** @enum {string} */
+      status: "requires_capture" | "succeeded" | "partially_refunded" | "refunded" | "canceled";
+      sourceAccountId: string;
+      destinationAccountId: string;
+      /** Format: int64 */
+      amount: number;
+      currency: string;
+      /** Format: int64 */
+      amountRefunded: number;
+      /**
+       * Format: int64
+       * @description Moved to the destination: the amount (immediate payment) or the capture (hold).
+       */
+      amountCaptured: number;
+      /**
+       * Format: int64
+       * @description What a capture may still take (0 unless requires_capture).
+       */
+      amountCapturable: number;
+      /**
+       * Format: date-time
+       * @description Holds only: after this instant the hold is expired and cannot be captured.
+       */
+      captureBefore?: string;
+      /** @enum {string} */
+      cancellationReason?: "requested" | "expired";
+      description: string | null;
+      /** @description The transfer that moved this payment's money (absent only on payments written before transfers existed). */
+      transferId?: string;
+      /** Format: date-time */
+      createdAt: string;
+    };
     PaymentsCreateRequest: {
       /** @example acc_01J9Z8Q4N7V3XKQ2T5W6Y8B0CD */
       sourceAccountId: string;
@@ -1514,11 +1707,13 @@ export interface components {
        */
       currency: string;
       description?: string;
+      /** @description false: place a hold (status requires_capture) to capture or cancel later; default true. */
+      capture?: boolean;
     };
     PaymentsCreateResponse: {
       id: string;
       /** @enum {string} */
-      status: "succeeded" | "partially_refunded" | "refunded";
+      status: "requires_capture" | "succeeded" | "partially_refunded" | "refunded" | "canceled";
       sourceAccountId: string;
       destinationAccountId: string;
       /** Format: int64 */
@@ -1526,6 +1721,23 @@ export interface components {
       currency: string;
       /** Format: int64 */
       amountRefunded: number;
+      /**
+       * Format: int64
+       * @description Moved to the destination: the amount (immediate payment) or the capture (hold).
+       */
+      amountCaptured: number;
+      /**
+       * Format: int64
+       * @description What a capture may still take (0 unless requires_capture).
+       */
+      amountCapturable: number;
+      /**
+       * Format: date-time
+       * @description Holds only: after this instant the hold is expired and cannot be captured.
+       */
+      captureBefore?: string;
+      /** @enum {string} */
+      cancellationReason?: "requested" | "expired";
       description: string | null;
       /** @description The transfer that moved this payment's money (absent only on payments written before transfers existed). */
       transferId?: string;
@@ -1535,7 +1747,7 @@ export interface components {
     PaymentsGetResponse: {
       id: string;
       /** @enum {string} */
-      status: "succeeded" | "partially_refunded" | "refunded";
+      status: "requires_capture" | "succeeded" | "partially_refunded" | "refunded" | "canceled";
       sourceAccountId: string;
       destinationAccountId: string;
       /** Format: int64 */
@@ -1543,6 +1755,23 @@ export interface components {
       currency: string;
       /** Format: int64 */
       amountRefunded: number;
+      /**
+       * Format: int64
+       * @description Moved to the destination: the amount (immediate payment) or the capture (hold).
+       */
+      amountCaptured: number;
+      /**
+       * Format: int64
+       * @description What a capture may still take (0 unless requires_capture).
+       */
+      amountCapturable: number;
+      /**
+       * Format: date-time
+       * @description Holds only: after this instant the hold is expired and cannot be captured.
+       */
+      captureBefore?: string;
+      /** @enum {string} */
+      cancellationReason?: "requested" | "expired";
       description: string | null;
       /** @description The transfer that moved this payment's money (absent only on payments written before transfers existed). */
       transferId?: string;
@@ -1553,7 +1782,7 @@ export interface components {
       data: {
         id: string;
         /** @enum {string} */
-        status: "succeeded" | "partially_refunded" | "refunded";
+        status: "requires_capture" | "succeeded" | "partially_refunded" | "refunded" | "canceled";
         sourceAccountId: string;
         destinationAccountId: string;
         /** Format: int64 */
@@ -1561,6 +1790,23 @@ export interface components {
         currency: string;
         /** Format: int64 */
         amountRefunded: number;
+        /**
+         * Format: int64
+         * @description Moved to the destination: the amount (immediate payment) or the capture (hold).
+         */
+        amountCaptured: number;
+        /**
+         * Format: int64
+         * @description What a capture may still take (0 unless requires_capture).
+         */
+        amountCapturable: number;
+        /**
+         * Format: date-time
+         * @description Holds only: after this instant the hold is expired and cannot be captured.
+         */
+        captureBefore?: string;
+        /** @enum {string} */
+        cancellationReason?: "requested" | "expired";
         description: string | null;
         /** @description The transfer that moved this payment's money (absent only on payments written before transfers existed). */
         transferId?: string;
@@ -1791,7 +2037,7 @@ export interface components {
           paymentId?: string;
           refundId?: string;
           /** @enum {string} */
-          kind: "deposit" | "withdrawal" | "payment" | "refund";
+          kind: "deposit" | "withdrawal" | "payment" | "refund" | "capture";
           /** @enum {string} */
           direction: "debit" | "credit";
           /** Format: int64 */
@@ -1810,7 +2056,7 @@ export interface components {
           paymentId?: string;
           refundId?: string;
           /** @enum {string} */
-          kind: "deposit" | "withdrawal" | "payment" | "refund";
+          kind: "deposit" | "withdrawal" | "payment" | "refund" | "capture";
           /** @enum {string} */
           direction: "debit" | "credit";
           /** Format: int64 */
@@ -4214,6 +4460,245 @@ export interface operations {
         };
       };
       404: components["responses"]["NotFound"];
+      429: components["responses"]["RateLimited"];
+      500: components["responses"]["InternalError"];
+      503: components["responses"]["ServiceUnavailable"];
+    };
+  };
+  paymentsCancel: {
+    parameters: {
+      query?: never;
+      header: {
+        /**
+         * @description 1..255 printable ASCII characters, unique per money movement (a UUID is ideal). Scoped to the caller; kept at least 24 hours.
+         * @example 9b2f6a52-6a4e-4c53-9c43-1f1d1e0c8b7a
+         */
+        "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+      };
+      path: {
+        paymentId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["PaymentsCancelResponse"];
+        };
+      };
+      400: components["responses"]["ValidationFailed"];
+      401: components["responses"]["Unauthorized"];
+      402: components["responses"]["InsufficientFunds"];
+      /** @description Forbidden: `forbidden`, `insufficient_scope`, `mfa_required` */
+      403: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "urn:micropay:problem:forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "forbidden",
+           *       "detail": "See the code.",
+           *       "requestId": "5f0c6f1e-2b7a-4c1d-9a8e-3d2b1c0a9f8e"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: "forbidden" | "insufficient_scope" | "mfa_required";
+          };
+        };
+      };
+      404: components["responses"]["NotFound"];
+      /** @description Conflict: `account_frozen`, `idempotency_in_progress`, `payment_not_capturable` */
+      409: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          "Retry-After": components["headers"]["RetryAfter"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "urn:micropay:problem:account_frozen",
+           *       "title": "Conflict",
+           *       "status": 409,
+           *       "code": "account_frozen",
+           *       "detail": "See the code.",
+           *       "requestId": "5f0c6f1e-2b7a-4c1d-9a8e-3d2b1c0a9f8e"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @constant */
+            status?: 409;
+            /** @enum {unknown} */
+            code?: "account_frozen" | "idempotency_in_progress" | "payment_not_capturable";
+          };
+        };
+      };
+      413: components["responses"]["PayloadTooLarge"];
+      415: components["responses"]["UnsupportedMediaType"];
+      /** @description Unprocessable Content: `currency_mismatch`, `idempotency_key_reused` */
+      422: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "urn:micropay:problem:currency_mismatch",
+           *       "title": "Unprocessable Content",
+           *       "status": 422,
+           *       "code": "currency_mismatch",
+           *       "detail": "See the code.",
+           *       "requestId": "5f0c6f1e-2b7a-4c1d-9a8e-3d2b1c0a9f8e"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @constant */
+            status?: 422;
+            /** @enum {unknown} */
+            code?: "currency_mismatch" | "idempotency_key_reused";
+          };
+        };
+      };
+      429: components["responses"]["RateLimited"];
+      500: components["responses"]["InternalError"];
+      503: components["responses"]["ServiceUnavailable"];
+    };
+  };
+  paymentsCapture: {
+    parameters: {
+      query?: never;
+      header: {
+        /**
+         * @description 1..255 printable ASCII characters, unique per money movement (a UUID is ideal). Scoped to the caller; kept at least 24 hours.
+         * @example 9b2f6a52-6a4e-4c53-9c43-1f1d1e0c8b7a
+         */
+        "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+      };
+      path: {
+        paymentId: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "amount": 2000
+         *     }
+         */
+        "application/json": components["schemas"]["PaymentsCaptureRequest"];
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["PaymentsCaptureResponse"];
+        };
+      };
+      400: components["responses"]["ValidationFailed"];
+      401: components["responses"]["Unauthorized"];
+      402: components["responses"]["InsufficientFunds"];
+      /** @description Forbidden: `forbidden`, `insufficient_scope`, `mfa_required` */
+      403: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "urn:micropay:problem:forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "forbidden",
+           *       "detail": "See the code.",
+           *       "requestId": "5f0c6f1e-2b7a-4c1d-9a8e-3d2b1c0a9f8e"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: "forbidden" | "insufficient_scope" | "mfa_required";
+          };
+        };
+      };
+      404: components["responses"]["NotFound"];
+      /** @description Conflict: `account_frozen`, `idempotency_in_progress`, `payment_not_capturable` */
+      409: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          "Retry-After": components["headers"]["RetryAfter"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "urn:micropay:problem:account_frozen",
+           *       "title": "Conflict",
+           *       "status": 409,
+           *       "code": "account_frozen",
+           *       "detail": "See the code.",
+           *       "requestId": "5f0c6f1e-2b7a-4c1d-9a8e-3d2b1c0a9f8e"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @constant */
+            status?: 409;
+            /** @enum {unknown} */
+            code?: "account_frozen" | "idempotency_in_progress" | "payment_not_capturable";
+          };
+        };
+      };
+      413: components["responses"]["PayloadTooLarge"];
+      415: components["responses"]["UnsupportedMediaType"];
+      /** @description Unprocessable Content: `currency_mismatch`, `idempotency_key_reused` */
+      422: {
+        headers: {
+          "X-Request-Id": components["headers"]["XRequestId"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "urn:micropay:problem:currency_mismatch",
+           *       "title": "Unprocessable Content",
+           *       "status": 422,
+           *       "code": "currency_mismatch",
+           *       "detail": "See the code.",
+           *       "requestId": "5f0c6f1e-2b7a-4c1d-9a8e-3d2b1c0a9f8e"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @constant */
+            status?: 422;
+            /** @enum {unknown} */
+            code?: "currency_mismatch" | "idempotency_key_reused";
+          };
+        };
+      };
       429: components["responses"]["RateLimited"];
       500: components["responses"]["InternalError"];
       503: components["responses"]["ServiceUnavailable"];
