@@ -137,6 +137,47 @@ try {
     );
   }
 
+  // ---- 8. hold then capture vs the floor of the same two transactions ---------------
+  // Captures need the recipient's merchant role or an admin: the admin captures here.
+  const { floorHoldCaptureItems } = await import("./lib/floor.ts");
+  const HOLD_CLIENTS = 8;
+  const holdOps = quick ? 60 : 600;
+  const captureToken = await adminToken(base);
+  log(`hold then capture end to end: ${holdOps} at ${HOLD_CLIENTS} clients`);
+  const holdE2e = await runLoad(HOLD_CLIENTS, holdOps, async () => {
+    const [a, b] = pick();
+    const held = await api(
+      "POST",
+      "/v1/payments",
+      {
+        sourceAccountId: a.id,
+        destinationAccountId: b.id,
+        amount: 1 + Math.floor(Math.random() * 100),
+        currency: "USD",
+        capture: false,
+      },
+      a.token,
+      randomUUID(),
+    );
+    if (held.status !== 201) return false;
+    const cap = await api(
+      "POST",
+      `/v1/payments/${String(held.json.id)}/capture`,
+      {},
+      captureToken,
+      randomUUID(),
+    );
+    return cap.status === 200;
+  });
+  log(`floor (the same two TransactWriteItems): ${holdOps} at ${HOLD_CLIENTS} clients`);
+  const holdFloor = await runLoad(HOLD_CLIENTS, holdOps, async () => {
+    const [a, b] = pick();
+    const [hold, capture] = floorHoldCaptureItems(a.id, b.id, 1 + Math.floor(Math.random() * 100));
+    await docClient().send(new TransactWriteCommand({ TransactItems: hold }));
+    await docClient().send(new TransactWriteCommand({ TransactItems: capture }));
+    return true;
+  });
+
   // ---- 5. scaling with history --------------------------------------------------------
   // Both accounts are filled first, then read in alternation, so that both sides of
   // the ratio see the same machine state (GC, DynamoDB Local's own work).
@@ -266,6 +307,11 @@ try {
       floor,
       ratioAt32: e2e32 && floor32 ? e2e32.perSecond / floor32.perSecond : null,
     },
+    holds: {
+      endToEnd: holdE2e,
+      floor: holdFloor,
+      ratio: holdE2e.perSecond / holdFloor.perSecond,
+    },
     coldStart: cold,
     middleware: overhead,
     history: { pages: history, ratio: (history[1]?.p50 ?? 0) / (history[0]?.p50 ?? 1) },
@@ -297,6 +343,7 @@ type Results = {
   mode: string;
   machine: { cpus: number; cpuModel: string; memoryGiB: number; node: string };
   payments: { endToEnd: LoadResult[]; floor: LoadResult[]; ratioAt32: number | null };
+  holds: { endToEnd: LoadResult; floor: LoadResult; ratio: number };
   coldStart: { baseline: ColdStartRow; rows: ColdStartRow[] };
   middleware: { chainMicros: number; bareMicros: number; overheadMicros: number };
   history: { pages: { entries: number; p50: number }[]; ratio: number };
@@ -356,6 +403,16 @@ function renderMarkdown(r: Results): string {
   lines.push("**7. API key vs access token** (GET one account, p50, alternating)", "");
   lines.push(
     `With an access token ${f(r.credentials.tokenP50Ms, 2)} ms, with an API key ${f(r.credentials.apiKeyP50Ms, 2)} ms: ratio **${f(r.credentials.ratio, 2)}** (a key costs two strongly consistent reads, the key and its owner, where a token costs a signature check).`,
+    "",
+  );
+  lines.push(
+    "**8. Hold then capture** (two requests vs the floor of the same two transactions)",
+    "",
+  );
+  lines.push(
+    "| clients | e2e pairs/s | p50 ms | p99 ms | floor pairs/s | floor p50 ms | e2e/floor |",
+    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    `| ${r.holds.endToEnd.concurrency} | ${f(r.holds.endToEnd.perSecond)} | ${f(r.holds.endToEnd.p50)} | ${f(r.holds.endToEnd.p99)} | ${f(r.holds.floor.perSecond)} | ${f(r.holds.floor.p50)} | ${f(r.holds.ratio, 2)} |`,
     "",
   );
   lines.push("**6. Login**", "");

@@ -3,8 +3,8 @@ import { createMicroPayClient } from "../client/index.ts";
 
 /**
  * The five-minute walkthrough, with the typed client: register a payer and a
- * merchant, fund the payer (admin), pay, refund, read the statement, and find the
- * payment's audit record. README.md shows this file; a test runs it.
+ * merchant, fund the payer (admin), pay, refund, hold and capture, read the statement,
+ * and find the payment's audit record. README.md shows this file; a test runs it.
  */
 export async function walkthrough(opts: {
   baseUrl: string;
@@ -65,7 +65,26 @@ export async function walkthrough(opts: {
     body: { amount: 500, reason: "one item out of stock" },
   });
 
-  // 5. The payer's statement: balance and ledger entries, newest first.
+  // 5. A hold: the payer authorizes $30.00 now (capture: false: its `available` drops,
+  //    no money moves); the shop captures $20.00 when it ships, and the other $10.00
+  //    is released at once. A hold not captured by `captureBefore` (7 days) expires.
+  const { data: hold } = await alice.POST("/v1/payments", {
+    body: {
+      sourceAccountId: payer.account.id,
+      destinationAccountId: shop.account.id,
+      amount: 3_000,
+      currency: "USD",
+      description: "Order 1002",
+      capture: false,
+    },
+  });
+  if (!hold) throw new Error("hold refused");
+  const { data: captured } = await merchant.POST("/v1/payments/{paymentId}/capture", {
+    params: { path: { paymentId: hold.id } },
+    body: { amount: 2_000 },
+  });
+
+  // 6. The payer's statement: balance and ledger entries, newest first.
   const { data: account } = await alice.GET("/v1/accounts/{accountId}", {
     params: { path: { accountId: payer.account.id } },
   });
@@ -73,11 +92,20 @@ export async function walkthrough(opts: {
     params: { path: { accountId: payer.account.id }, query: { limit: 10 } },
   });
 
-  // 6. The payment's audit record, as CloudWatch Logs would return it (locally: a
+  // 7. The payment's audit record, as CloudWatch Logs would return it (locally: a
   //    file the stream poller appends to within a moment of the commit).
   const auditRecord = await auditRecordOf(opts.auditLog, payment.id);
 
-  return { payment, refund, balance: account?.balance, statement, auditRecord };
+  return {
+    payment,
+    refund,
+    hold,
+    captured,
+    balance: account?.balance,
+    available: account?.available,
+    statement,
+    auditRecord,
+  };
 }
 
 async function auditRecordOf(auditLog: string, paymentId: string) {

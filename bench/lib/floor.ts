@@ -7,6 +7,8 @@ import { entryPair } from "../../lib/ledger/rules.ts";
 import {
   balanceUpdate,
   entryPut,
+  holdPlacementItems,
+  holdSettlementItems,
   postingItems,
   transferPut,
 } from "../../lib/store/ledger-writes.ts";
@@ -120,4 +122,94 @@ export function floorDepositItems(accountId: string, amount: number): TransactIt
       createdAt: now,
     }).item,
   ];
+}
+
+/**
+ * The floor of a hold and its capture: the two TransactWriteItems the hold and capture
+ * routes send (built by the same store functions), for the same accounts. Send them in
+ * order: the capture needs the hold.
+ */
+export function floorHoldCaptureItems(
+  src: string,
+  dst: string,
+  amount: number,
+): [TransactItem[], TransactItem[]] {
+  const now = new Date().toISOString();
+  const later = new Date(Date.now() + 7 * 24 * 3600_000).toISOString();
+  const claim = (routeId: string, status: number) => ({
+    scope: "bench",
+    key: newId("evt"),
+    fingerprint: "0".repeat(64),
+    routeId,
+    status,
+  });
+  const hold: PaymentView = {
+    id: newId("pay"),
+    status: "requires_capture",
+    sourceAccountId: src,
+    destinationAccountId: dst,
+    amount,
+    currency: "USD",
+    amountRefunded: 0,
+    amountCaptured: 0,
+    amountCapturable: amount,
+    captureBefore: later,
+    description: null,
+    createdAt: now,
+  };
+  const placed = holdPlacementItems({
+    payment: hold,
+    debit: { label: "source", account: { type: "customer", accountId: src }, direction: "debit" },
+    credit: {
+      label: "destination",
+      account: { type: "customer", accountId: dst },
+      direction: "credit",
+    },
+    audit: newAuditEvent(actor, "payment.authorized", { targets: { paymentId: hold.id } }),
+    event: newEvent("payment.requires_capture", hold, [src, dst], now),
+    idempotency: { claim: claim("payments-create", 201), body: JSON.stringify(hold) },
+    now,
+  });
+  const transferId = newId("trf");
+  const transfer = {
+    id: transferId,
+    kind: "capture" as const,
+    debitAccountId: src,
+    creditAccountId: dst,
+    amount,
+    currency: "USD",
+    paymentId: hold.id,
+    createdAt: now,
+  };
+  const entries = entryPair({
+    kind: "capture",
+    debitAccountId: src,
+    creditAccountId: dst,
+    amount,
+    currency: "USD",
+    now,
+    newEntryId: () => newId("ent"),
+    transferId,
+    paymentId: hold.id,
+  });
+  const after: PaymentView = {
+    ...hold,
+    status: "succeeded",
+    amountCaptured: amount,
+    amountCapturable: 0,
+    transferId,
+  };
+  const captured = holdSettlementItems({
+    kind: "capture",
+    before: hold,
+    after,
+    capture: { transfer, entries },
+    audit: newAuditEvent(actor, "payment.captured", {
+      targets: { transferId, paymentId: hold.id },
+    }),
+    event: newEvent("payment.succeeded", after, [src, dst], now),
+    idempotency: { claim: claim("payments-capture", 200), body: JSON.stringify(after) },
+    now,
+  });
+  return [placed.map((l) => l.item), captured.map((l) => l.item)];
 }

@@ -15,7 +15,7 @@ describe("the README walkthrough", () => {
     expect(readme).toContain(`\`\`\`ts\n${file}\`\`\``);
   });
 
-  it("registers, funds, pays, refunds, reads the statement and finds the audit record", async () => {
+  it("registers, funds, pays, refunds, holds and captures, reads the statement and finds the audit record", async () => {
     const stack = inject("stack");
     const out = await walkthrough({
       baseUrl: stack.apiUrl,
@@ -24,9 +24,21 @@ describe("the README walkthrough", () => {
     });
     expect(out.payment).toMatchObject({ status: "succeeded", amount: 2500, currency: "USD" });
     expect(out.refund).toMatchObject({ paymentId: out.payment.id, amount: 500 });
-    expect(out.balance).toBe(10_000 - 2_500 + 500);
+    expect(out.hold).toMatchObject({ status: "requires_capture", amountCapturable: 3000 });
+    expect(out.captured).toMatchObject({
+      status: "succeeded",
+      amountCaptured: 2000,
+      amountCapturable: 0,
+    });
+    expect(out.balance).toBe(10_000 - 2_500 + 500 - 2_000);
+    expect(out.available).toBe(out.balance);
     const kinds = out.statement?.data.map((e) => `${e.kind}:${e.direction}:${e.amount}`);
-    expect(kinds).toEqual(["refund:credit:500", "payment:debit:2500", "deposit:credit:10000"]);
+    expect(kinds).toEqual([
+      "capture:debit:2000",
+      "refund:credit:500",
+      "payment:debit:2500",
+      "deposit:credit:10000",
+    ]);
     expect(out.auditRecord).toMatchObject({
       action: "payment.created",
       outcome: "success",
