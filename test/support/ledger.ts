@@ -91,6 +91,10 @@ export interface LedgerSnapshot {
   readonly payments: Item[];
   readonly refunds: Item[];
   readonly idempotency: Item[];
+  /** Open-hold items (HOLD# under the payer's account). */
+  readonly holds: Item[];
+  /** Event items about payments (payment.*): a settled hold has exactly one settling event. */
+  readonly paymentEvents: Item[];
 }
 
 /** Every ledger item of a stack's table (Scan: tests only). */
@@ -106,6 +110,8 @@ export async function ledgerSnapshot(info: {
     payments: [],
     refunds: [],
     idempotency: [],
+    holds: [],
+    paymentEvents: [],
   };
   try {
     let start: Item | undefined;
@@ -123,6 +129,10 @@ export async function ledgerSnapshot(info: {
         else if (item.type === "payment") snap.payments.push(item);
         else if (item.type === "refund") snap.refunds.push(item);
         else if (item.type === "idempotency") snap.idempotency.push(item);
+        else if (item.type === "hold") snap.holds.push(item);
+        else if (item.type === "event" && String(item.eventType).startsWith("payment.")) {
+          snap.paymentEvents.push(item);
+        }
       }
       start = out.LastEvaluatedKey;
     } while (start);
@@ -192,6 +202,7 @@ export function ledgerViolations(s: LedgerSnapshot): string[] {
     }
   }
   for (const p of s.payments) {
+    if (typeof p.captureBefore === "string") continue; // a hold: checked by holdViolations
     const es = paymentEntries.get(String(p.id)) ?? [];
     const d = es.find((e) => e.direction === "debit");
     const c = es.find((e) => e.direction === "credit");
@@ -243,6 +254,79 @@ export function ledgerViolations(s: LedgerSnapshot): string[] {
       s.refunds.some((r) => r.id === id) ||
       s.entries.some((e) => e.id === id);
     if (!exists) bad.push(`key recorded without its effect: ${id}`);
+  }
+  bad.push(...holdViolations(s, refundsOf));
+  return bad;
+}
+
+/**
+ * Holds (issue 13): every customer account's `held` is the sum of its open holds and
+ * `available` is `balance - held`, never negative; a hold still open has its hold item
+ * for its whole amount and no entries; a settled one has no hold item, exactly one
+ * settling event, and (captured) one balanced pair of capture entries for
+ * `amountCaptured`, refunds within it; canceled: no entries.
+ */
+function holdViolations(s: LedgerSnapshot, refundsOf: Map<string, number>): string[] {
+  const bad: string[] = [];
+  const heldBy = new Map<string, number>();
+  const holdOf = new Map<string, Item[]>();
+  for (const h of s.holds) {
+    heldBy.set(String(h.accountId), (heldBy.get(String(h.accountId)) ?? 0) + Number(h.amount));
+    holdOf.set(String(h.paymentId), [...(holdOf.get(String(h.paymentId)) ?? []), h]);
+  }
+  for (const a of s.accounts) {
+    if (a.kind === "system") continue;
+    const held = Number(a.held ?? 0);
+    const open = heldBy.get(String(a.id)) ?? 0;
+    if (held !== open) bad.push(`account ${a.id}: held ${held} != open holds ${open}`);
+    if (Number(a.available) !== Number(a.balance) - held) {
+      bad.push(`account ${a.id}: available ${a.available} != balance ${a.balance} - held ${held}`);
+    }
+    if (Number(a.available) < 0) bad.push(`account ${a.id}: available ${a.available} < 0`);
+  }
+  const captureEntries = new Map<string, Item[]>();
+  for (const e of s.entries) {
+    if (e.kind !== "capture") continue;
+    const k = String(e.paymentId);
+    captureEntries.set(k, [...(captureEntries.get(k) ?? []), e]);
+  }
+  const settling = new Map<string, number>();
+  for (const ev of s.paymentEvents) {
+    const type = String(ev.eventType);
+    if (type !== "payment.succeeded" && type !== "payment.canceled") continue;
+    const id = String((ev.event as { data?: { object?: { id?: string } } }).data?.object?.id);
+    settling.set(id, (settling.get(id) ?? 0) + 1);
+  }
+  for (const p of s.payments) {
+    if (typeof p.captureBefore !== "string") continue;
+    const id = String(p.id);
+    const items = holdOf.get(id) ?? [];
+    const es = captureEntries.get(id) ?? [];
+    const settled = settling.get(id) ?? 0;
+    if (p.captureState === "requires_capture") {
+      if (items.length !== 1 || Number(items[0]?.amount) !== Number(p.amountCapturable)) {
+        bad.push(`hold ${id}: open, but ${items.length} hold items`);
+      }
+      if (Number(p.amountCapturable) !== Number(p.amount)) bad.push(`hold ${id}: capturable off`);
+      if (es.length > 0 || settled > 0) bad.push(`hold ${id}: open, but settled`);
+      continue;
+    }
+    if (items.length > 0) bad.push(`hold ${id}: ${p.captureState}, hold item left`);
+    if (settled !== 1) bad.push(`hold ${id}: settled ${settled} times`);
+    if (p.captureState === "captured") {
+      const d = es.find((e) => e.direction === "debit");
+      const c = es.find((e) => e.direction === "credit");
+      const cap = Number(p.amountCaptured);
+      if (es.length !== 2 || !d || !c || d.amount !== cap || c.amount !== cap) {
+        bad.push(`hold ${id}: capture entries not one balanced pair of ${cap}`);
+      }
+      if (cap < 1 || cap > Number(p.amount)) bad.push(`hold ${id}: captured ${cap} of ${p.amount}`);
+      const refunded = refundsOf.get(id) ?? 0;
+      if (refunded > cap) bad.push(`hold ${id}: refunds ${refunded} > captured ${cap}`);
+      if (Number(p.remaining) !== cap - refunded) bad.push(`hold ${id}: remaining off`);
+    } else if (es.length > 0 || Number(p.amountCaptured) !== 0) {
+      bad.push(`hold ${id}: canceled, but captured`);
+    }
   }
   return bad;
 }

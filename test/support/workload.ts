@@ -29,6 +29,11 @@ export interface WorkloadOptions {
   readonly accounts?: number;
   /** Where to print the seed and a summary (default console.log). */
   readonly log?: (line: string) => void;
+  /**
+   * Add holds (issue 13) to the mix: holds (capture: false), captures (whole and
+   * partial), cancels; with a short MICROPAY_HOLD_TTL_SECONDS on the stack, some expire.
+   */
+  readonly holds?: boolean;
 }
 
 export type OpType =
@@ -39,7 +44,10 @@ export type OpType =
   | "refund"
   | "retry"
   | "reuse"
-  | "read";
+  | "read"
+  | "hold"
+  | "capture"
+  | "cancel";
 
 export interface WorkloadAccount {
   readonly id: string;
@@ -56,7 +64,8 @@ export interface MoneyRequest {
   readonly path: string;
   readonly key: string;
   readonly token: string;
-  readonly body: Record<string, unknown>;
+  /** undefined: sent without a body (a cancel). */
+  readonly body: Record<string, unknown> | undefined;
   readonly status: number;
   readonly text: string;
   readonly code: string | undefined;
@@ -97,20 +106,30 @@ const WEIGHTS: ReadonlyArray<[OpType, number]> = [
   ["read", 16],
 ];
 
+/** The mix with holds: a third of the payments become holds, settled later or never. */
+const HOLD_WEIGHTS: ReadonlyArray<[OpType, number]> = [
+  ["payment", 20],
+  ["hold", 14],
+  ["capture", 12],
+  ["cancel", 5],
+  ...WEIGHTS.filter(([t]) => t !== "payment"),
+];
+
 interface PlannedOp {
   readonly n: number;
   readonly type: OpType;
   readonly r: readonly [number, number, number, number];
 }
 
-export function planWorkload(seed: number, operations: number): PlannedOp[] {
+export function planWorkload(seed: number, operations: number, holds = false): PlannedOp[] {
   const rand = prng(seed);
-  const total = WEIGHTS.reduce((s, [, w]) => s + w, 0);
+  const weights = holds ? HOLD_WEIGHTS : WEIGHTS;
+  const total = weights.reduce((s, [, w]) => s + w, 0);
   const plan: PlannedOp[] = [];
   for (let n = 0; n < operations; n++) {
     let x = rand() * total;
     let type: OpType = "read";
-    for (const [t, w] of WEIGHTS) {
+    for (const [t, w] of weights) {
       if (x < w) {
         type = t;
         break;
@@ -205,13 +224,13 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadReport
     type: OpType,
     path: string,
     token: string,
-    body: Record<string, unknown>,
+    body: Record<string, unknown> | undefined,
     key = `wl-${seed}-${n}-${keySeq++}`,
   ): Promise<MoneyRequest> => {
     const res: ApiResponse<{ code?: string }> = await call("POST", path, {
       base,
       token,
-      body,
+      ...(body ? { body } : {}),
       headers: { "Idempotency-Key": key },
     });
     const req: MoneyRequest = {
@@ -244,12 +263,14 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadReport
   });
 
   const payments: { id: string; amount: number; destination: string }[] = [];
+  const holds: { id: string; amount: number; source: string; destination: string }[] = [];
   const completed: MoneyRequest[] = [];
   const expect = (r: MoneyRequest, allowed: number[]) => {
     if (r.status < 500 && !allowed.includes(r.status)) {
       problems.push(`#${r.n} ${r.type}: unexpected ${r.status} ${r.text.slice(0, 200)}`);
     }
-    if (STORED.has(r.status) && r.code !== "idempotency_in_progress") completed.push(r);
+    // (A cancel has no body to change, so it is not among the requests a reuse picks.)
+    if (STORED.has(r.status) && r.code !== "idempotency_in_progress" && r.body) completed.push(r);
   };
 
   const run = async (op: PlannedOp) => {
@@ -279,6 +300,55 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadReport
         if (r.status === 201) {
           const p = JSON.parse(r.text) as { id: string };
           payments.push({ id: p.id, amount, destination: dst.id });
+        }
+        return;
+      }
+      case "hold": {
+        const src = pick(accounts, r0);
+        const same = accounts.filter((a) => a.id !== src.id && a.currency === src.currency);
+        const dst = pick(same.length > 0 ? same : accounts.filter((a) => a.id !== src.id), r2);
+        const amount = r1 < 0.08 ? 10_000_000 : 1 + Math.floor(r3 * 4000);
+        const r = await send(op.n, op.type, "/v1/payments", src.token, {
+          sourceAccountId: src.id,
+          destinationAccountId: dst.id,
+          amount,
+          currency: src.currency,
+          capture: false,
+        });
+        expect(r, [201, 402, 422]);
+        if (r.status === 201) {
+          const p = JSON.parse(r.text) as { id: string; status: string };
+          if (p.status !== "requires_capture") problems.push(`#${op.n}: hold is ${p.status}`);
+          holds.push({ id: p.id, amount, source: src.id, destination: dst.id });
+        }
+        return;
+      }
+      case "capture": {
+        if (holds.length === 0) return;
+        const h = pick(holds, r0);
+        const dst = byId.get(h.destination);
+        const token = dst?.merchant && r1 < 0.6 ? dst.token : admin;
+        const body = r2 < 0.5 ? {} : { amount: 1 + Math.floor(r3 * (h.amount - 1)) };
+        const r = await send(op.n, op.type, `/v1/payments/${h.id}/capture`, token, body);
+        expect(r, [200, 409]);
+        if (r.status === 409 && r.code !== "payment_not_capturable") {
+          problems.push(`#${op.n}: capture 409 ${r.code}`);
+        }
+        if (r.status === 200) {
+          const p = JSON.parse(r.text) as { amountCaptured: number };
+          payments.push({ id: h.id, amount: p.amountCaptured, destination: h.destination });
+        }
+        return;
+      }
+      case "cancel": {
+        if (holds.length === 0) return;
+        const h = pick(holds, r0);
+        const who = byId.get(r1 < 0.5 ? h.source : h.destination);
+        const token = who ? who.token : admin;
+        const r = await send(op.n, op.type, `/v1/payments/${h.id}/cancel`, token, undefined);
+        expect(r, [200, 409]);
+        if (r.status === 409 && r.code !== "payment_not_capturable") {
+          problems.push(`#${op.n}: cancel 409 ${r.code}`);
         }
         return;
       }
@@ -326,7 +396,7 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadReport
                 ...orig.body,
                 ...(orig.path.endsWith("/refunds")
                   ? { reason: `changed ${op.n}` }
-                  : { amount: Number(orig.body.amount ?? 1) + 1 }),
+                  : { amount: Number(orig.body?.amount ?? 1) + 1 }),
               };
         const r = await send(op.n, op.type, orig.path, orig.token, body, orig.key);
         if (op.type === "retry") {
@@ -356,7 +426,7 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadReport
     }
   };
 
-  await pool(planWorkload(seed, operations), clients, run);
+  await pool(planWorkload(seed, operations, opts.holds === true), clients, run);
   const ms = Date.now() - started;
   log(
     `workload seed=${seed}: ${operations} operations, ${clients} clients, ${accounts.length} accounts in ${ms} ms; ${JSON.stringify(counts)}`,
