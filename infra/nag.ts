@@ -99,14 +99,24 @@ export function acknowledgeFindings(stack: MicroPayStack): void {
     "Terminal dead-letter destination of the dispatcher's event source mapping; its messages describe failed stream batches (deliveries already recorded are picked up by the sweeper anyway), replayed by an operator.",
   );
   ack(
+    stack.webhooks.retryDeadLetters,
+    "Serverless-SQSRedrivePolicy",
+    "Terminal dead-letter queue of the webhook retry queue (maxReceiveCount 5): a message here names a delivery whose retry handling kept failing; the delivery stays due in DynamoDB (the sweeper attempts it), and the webhooks-retry-dlq-not-empty alarm pages on any message.",
+  );
+  ack(
+    stack.webhooks.retryMapping,
+    "Serverless-LambdaEventSourceMappingDestination",
+    "An SQS event source mapping has no on-failure destination (that is for stream and Kafka sources): a failed message is received again and, after maxReceiveCount, moved by SQS's redrive policy to the KMS-encrypted retry dead-letter queue, which is alarmed.",
+  );
+  ack(
     stack.webhooks.sweeper.fn,
     "Serverless-LambdaDLQ",
-    "The sweeper is invoked asynchronously by a one-minute EventBridge rule and is idempotent: a failed or missed run leaves every due delivery in DynamoDB for the next run (a DLQ would hold nothing to replay). The webhooks-sweeper-errors alarm pages on failures.",
+    "The sweeper (the retry queue's safety net) is invoked asynchronously by a ten-minute EventBridge rule and is idempotent: a failed or missed run leaves every overdue delivery in DynamoDB for the next run (a DLQ would hold nothing to replay). The webhooks-sweeper-errors alarm pages on failures.",
   );
   ack(
     stack.webhooks.sweepRule,
     "Serverless-EventBusDLQ",
-    "The rule fires every minute and the sweeper is idempotent: an undelivered invocation is covered by the next one, since the due deliveries stay in DynamoDB; a DLQ of schedule ticks would hold nothing to replay.",
+    "The rule fires every ten minutes and the sweeper is idempotent: an undelivered invocation is covered by the next one, since the due deliveries stay in DynamoDB; a DLQ of schedule ticks would hold nothing to replay.",
   );
 
   // --- Hold sweeper ----------------------------------------------------------------------

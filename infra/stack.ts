@@ -112,6 +112,7 @@ export class MicroPayStack extends Stack {
       stageName: stage.name,
       dispatcherEntry: join(root, "functions", "webhook-dispatcher.ts"),
       sweeperEntry: join(root, "functions", "webhook-sweeper.ts"),
+      retriesEntry: join(root, "functions", "webhook-retries.ts"),
       data: this.data,
       table: this.data.table,
       signingKey: this.signingKey,

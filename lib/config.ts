@@ -129,8 +129,14 @@ export const configSchema = z
      * exceed the attempt timeout.
      */
     MICROPAY_WEBHOOK_CLAIM_SECONDS: int(60, 2, 900),
-    /** How often the local stack's timer runs the due-delivery sweep (AWS: a 1-minute rule). */
+    /**
+     * The safety-net sweep's period, and how overdue a delivery must be for it to take
+     * it (retries go through the retry queue; the sweep takes what that path lost).
+     * Local timer; in AWS the scheduled rule's rate (infra/constructs/webhooks.ts).
+     */
     MICROPAY_WEBHOOK_SWEEP_SECONDS: int(60, 1, 3600),
+    /** The SQS retry queue (AWS; set by the CDK stack). Unset: the local in-process queue. */
+    MICROPAY_WEBHOOK_RETRY_QUEUE_URL: z.url().optional(),
     /**
      * An endpoint whose deliveries have failed without a success in between for this
      * long is disabled, with the reason on the endpoint (3 days).

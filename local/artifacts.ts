@@ -192,6 +192,12 @@ const LOCAL_EQUIVALENTS: readonly {
     },
   },
   {
+    variable: "MICROPAY_WEBHOOK_RETRY_QUEUE_URL",
+    type: "AWS::SQS::Queue",
+    local: () => ({}),
+    why: "none: a bundle runs in its own process, apart from the stack's in-process retry queue, so its retries wait in their delivery records for the safety-net sweep",
+  },
+  {
     variable: "MICROPAY_AUDIT_LOG_GROUP",
     type: "AWS::Logs::LogGroup",
     local: (l) => ({ MICROPAY_AUDIT_LOG: l.auditLog }),

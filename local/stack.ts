@@ -13,8 +13,12 @@ import {
   seedLocalAdmin,
   signingKeyFile,
 } from "./identity.ts";
+import { type RetryHandler, startLocalRetryQueue } from "./retry-queue.ts";
 import type { LocalSettings } from "./settings.ts";
 import { type Poller, type StreamHandler, startStreamPoller } from "./stream-poller.ts";
+
+/** `npm start`'s webhook retry schedule (seconds): the 3-day one, compressed. */
+export const LOCAL_WEBHOOK_RETRY_SCHEDULE = "2,10,30,120,600,1800";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -76,6 +80,9 @@ export async function startLocalStack(
       AWS_REGION: process.env.AWS_REGION ?? "us-east-1",
       // Local receivers (npm run webhooks, tests) listen on loopback.
       MICROPAY_WEBHOOK_ALLOW_LOOPBACK: process.env.MICROPAY_WEBHOOK_ALLOW_LOOPBACK ?? "1",
+      // The retry schedule compressed from 3 days to about 45 minutes (unless set).
+      MICROPAY_WEBHOOK_RETRY_SCHEDULE:
+        process.env.MICROPAY_WEBHOOK_RETRY_SCHEDULE ?? LOCAL_WEBHOOK_RETRY_SCHEDULE,
     });
     const identity = await prepareLocalIdentity(settings);
     Object.assign(process.env, identity.env);
@@ -131,6 +138,16 @@ export async function startLocalStack(
         : join(settings.dataDir, "stream-checkpoints.json"),
       deadLetterFile: join(settings.dataDir, "audit-dead-letter.jsonl"),
     });
+    // Webhook retries: the in-process stand-in for the SQS retry queue and its consumer
+    // (the retry Lambda's handler). Bundles run by the artifacts mode live in their own
+    // processes and cannot reach it: their retries wait for the safety-net sweep.
+    const { setLocalRetryQueue } = await import("../lib/webhooks/wiring.ts");
+    const retryQueue = startLocalRetryQueue({
+      handler: ((await import("../functions/webhook-retries.ts")) as { handler: RetryHandler })
+        .handler,
+      deadLetterFile: join(settings.dataDir, "webhook-retry-dead-letter.jsonl"),
+    });
+    setLocalRetryQueue(retryQueue);
     // The webhook dispatcher: its own subscription (event items only) and the due sweep.
     const webhookPoller = await startStreamPoller({
       endpoint: dynamo.endpoint,
@@ -182,6 +199,8 @@ export async function startLocalStack(
         await sweeper.stop();
         await holdSweeper.stop();
         await webhookPoller.stop();
+        setLocalRetryQueue(undefined);
+        await retryQueue.stop();
         await poller.stop();
         await artifacts?.stop();
         await dynamo.stop();
@@ -222,7 +241,7 @@ function artifactHandler<H>(artifacts: LoadedArtifacts, name: string): H {
 type SweepHandler = () => Promise<unknown>;
 
 /**
- * The local stand-in for an EventBridge schedule (the webhook sweeper every
+ * The local stand-in for an EventBridge schedule (the webhook safety-net sweep every
  * MICROPAY_WEBHOOK_SWEEP_SECONDS, the hold sweeper every MICROPAY_HOLD_SWEEP_SECONDS):
  * never two runs at once; stop() waits for a run.
  */

@@ -3,6 +3,8 @@ import {
   Alarm,
   ComparisonOperator,
   type IAlarmAction,
+  MathExpression,
+  Metric,
   TreatMissingData,
 } from "aws-cdk-lib/aws-cloudwatch";
 import type { Table } from "aws-cdk-lib/aws-dynamodb";
@@ -20,6 +22,11 @@ import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Queue, QueueEncryption, RedrivePermission } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { WEBHOOK_STREAM_FILTER } from "../../lib/audit/stream-filter.ts";
+import { METRIC_NAMESPACE } from "../../lib/observability.ts";
+import {
+  METRIC_WEBHOOK_ATTEMPT_FAILED,
+  METRIC_WEBHOOK_ATTEMPT_SUCCEEDED,
+} from "../../lib/webhooks/metrics.ts";
 import type { Data } from "./data.ts";
 import { HouseFunction } from "./house-function.ts";
 import type { SigningKey } from "./signing-key.ts";
@@ -28,6 +35,7 @@ export interface WebhooksProps {
   readonly stageName: string;
   readonly dispatcherEntry: string;
   readonly sweeperEntry: string;
+  readonly retriesEntry: string;
   readonly data: Data;
   readonly table: Table;
   readonly signingKey: SigningKey;
@@ -46,15 +54,30 @@ export interface WebhooksProps {
  *   first), filtered to event-item INSERTs (WEBHOOK_STREAM_FILTER); batches, bisect on
  *   error, bounded retries, partial batch responses, failed batches' descriptions parked
  *   in a KMS-encrypted queue (alarmed);
- * - the sweeper: an EventBridge rule every minute attempts every delivery that is due
- *   (retries on the back-off schedule, and any attempt a dispatcher died in).
- * Both read the signing key secret (webhook secrets are sealed with a key derived from
- * it) and hold exactly the table actions their code calls.
+ * - retries: a failed attempt's next attempt is a message on the KMS-encrypted retry
+ *   queue with a per-message delay (at most 15 minutes; longer waits are chained by the
+ *   consumer), consumed by the retry function (partial batch responses); a message
+ *   whose handling keeps failing moves after MAX_RECEIVES receives to the KMS-encrypted
+ *   retry dead-letter queue (alarmed);
+ * - the sweeper: the safety net. An EventBridge rule every SWEEP_MINUTES attempts every
+ *   delivery overdue by more than that in the table's due index (what the queue path
+ *   lost: an attempt whose function died, a message that could not be sent). The
+ *   delivery record in DynamoDB stays the source of truth.
+ * All three read the signing key secret (webhook secrets are sealed with a key derived
+ * from it), hold exactly the table actions their code calls and may send to the retry
+ * queue. Alarms: both dead-letter queues, function errors, and the attempts' failure rate.
  */
+const SWEEP_MINUTES = 10;
+const MAX_RECEIVES = 5;
+
 export class Webhooks extends Construct {
   readonly dispatcher: HouseFunction;
   readonly sweeper: HouseFunction;
+  readonly retries: HouseFunction;
   readonly deadLetters: Queue;
+  readonly retryQueue: Queue;
+  readonly retryDeadLetters: Queue;
+  readonly retryMapping: EventSourceMapping;
   readonly mapping: EventSourceMapping;
   readonly sweepRule: Rule;
   readonly alarms: Alarm[] = [];
@@ -65,9 +88,30 @@ export class Webhooks extends Construct {
     this.stageName = props.stageName;
     const streamArn = props.table.tableStreamArn;
     if (!streamArn) throw new Error("Webhooks: the table needs a stream");
+    this.retryDeadLetters = new Queue(this, "RetryDeadLetters", {
+      encryption: QueueEncryption.KMS,
+      encryptionMasterKey: props.messagingKey,
+      dataKeyReuse: Duration.hours(1),
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      removalPolicy: props.removalPolicy,
+    });
+    this.retryQueue = new Queue(this, "RetryQueue", {
+      encryption: QueueEncryption.KMS,
+      encryptionMasterKey: props.messagingKey,
+      dataKeyReuse: Duration.hours(1),
+      enforceSSL: true,
+      // Lambda's advice: six times the consumer's timeout.
+      visibilityTimeout: Duration.seconds(6 * 60),
+      retentionPeriod: Duration.days(4),
+      removalPolicy: props.removalPolicy,
+      deadLetterQueue: { queue: this.retryDeadLetters, maxReceiveCount: MAX_RECEIVES },
+    });
     const environment = {
       ...props.environment,
       MICROPAY_SIGNING_KEY_SECRET_ID: props.signingKey.secret.secretArn,
+      MICROPAY_WEBHOOK_RETRY_QUEUE_URL: this.retryQueue.queueUrl,
+      MICROPAY_WEBHOOK_SWEEP_SECONDS: String(SWEEP_MINUTES * 60),
     };
     const common = {
       environment,
@@ -86,21 +130,65 @@ export class Webhooks extends Construct {
     this.sweeper = new HouseFunction(this, "Sweeper", {
       ...common,
       entry: props.sweeperEntry,
-      description: "MicroPay webhook sweeper (due delivery attempts)",
+      description: "MicroPay webhook sweeper (overdue delivery attempts, safety net)",
+    });
+    this.retries = new HouseFunction(this, "Retries", {
+      ...common,
+      entry: props.retriesEntry,
+      description: "MicroPay webhook retries (retry queue)",
     });
     // Owners' accounts and endpoints, events (Get, Query on the table), deliveries and
-    // attempts (Put, Update; TransactWriteItems of the two); the sweep queries gsi1.
+    // attempts (Put, Update; TransactWriteItems of the two); the sweep queries gsi1;
+    // a retry reads its delivery, endpoint and event by key.
     const grants = {
       dispatcher: { actions: ["GetItem", "PutItem", "UpdateItem"], query: ["table"] },
       sweeper: { actions: ["GetItem", "PutItem", "UpdateItem"], query: ["gsi1"] },
+      retries: { actions: ["GetItem", "PutItem", "UpdateItem"] },
     } as const;
     for (const [fn, grant] of [
       [this.dispatcher, grants.dispatcher],
       [this.sweeper, grants.sweeper],
+      [this.retries, grants.retries],
     ] as const) {
       for (const s of props.data.statementsFor("write", grant)) fn.role.addToPrincipalPolicy(s);
       props.signingKey.grantRead(fn.role, props.signingKeyKey.keyArn);
+      // A failed attempt queues its next one (the retry function also chains long waits).
+      fn.role.addToPrincipalPolicy(
+        new PolicyStatement({
+          sid: "QueueRetries",
+          actions: ["sqs:SendMessage"],
+          resources: [this.retryQueue.queueArn],
+        }),
+      );
+      fn.role.addToPrincipalPolicy(
+        new PolicyStatement({
+          sid: "RetryQueueKey",
+          actions: ["kms:GenerateDataKey", "kms:Decrypt"],
+          resources: [props.messagingKey.keyArn],
+        }),
+      );
     }
+    // The retry queue's event source mapping receives and deletes with the function's role.
+    this.retries.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: "ConsumeRetries",
+        actions: [
+          "sqs:ReceiveMessage",
+          "sqs:DeleteMessage",
+          "sqs:ChangeMessageVisibility",
+          "sqs:GetQueueAttributes",
+        ],
+        resources: [this.retryQueue.queueArn],
+      }),
+    );
+    this.retryMapping = new EventSourceMapping(this, "Retry", {
+      target: this.retries.fn,
+      eventSourceArn: this.retryQueue.queueArn,
+      batchSize: 10,
+      maxBatchingWindow: Duration.seconds(1),
+      reportBatchItemFailures: true,
+    });
+    this.retryMapping.node.addDependency(this.retries.role.policy);
 
     this.deadLetters = new Queue(this, "DeadLetters", {
       encryption: QueueEncryption.KMS,
@@ -131,13 +219,7 @@ export class Webhooks extends Construct {
         resources: [this.deadLetters.queueArn],
       }),
     );
-    role.addToPrincipalPolicy(
-      new PolicyStatement({
-        sid: "DeadLetterKey",
-        actions: ["kms:GenerateDataKey", "kms:Decrypt"],
-        resources: [props.messagingKey.keyArn],
-      }),
-    );
+    // (The messaging key, which SQS uses for this queue too, is granted above.)
     const onFailure: IEventSourceDlq = {
       bind: () => ({ destination: this.deadLetters.queueArn }),
     };
@@ -158,29 +240,61 @@ export class Webhooks extends Construct {
     this.mapping.node.addDependency(role.policy);
 
     this.sweepRule = new Rule(this, "SweepSchedule", {
-      description: "MicroPay: attempt webhook deliveries that are due",
-      schedule: Schedule.rate(Duration.minutes(1)),
+      description: "MicroPay: attempt webhook deliveries the retry queue missed (safety net)",
+      schedule: Schedule.rate(Duration.minutes(SWEEP_MINUTES)),
       targets: [new LambdaFunction(this.sweeper.fn, { retryAttempts: 0 })],
     });
   }
 
-  /** Alarms: a failed dispatch batch parked, dispatcher or sweeper errors. */
+  /**
+   * Alarms: a failed dispatch batch parked, a retry message dead-lettered, function
+   * errors, and the delivery attempts' failure rate (more than half of at least 20
+   * attempts in an hour failed: receivers down or a fault of ours).
+   */
   addAlarms(action: IAlarmAction): void {
+    const attempts = (metricName: string) =>
+      new Metric({
+        namespace: METRIC_NAMESPACE,
+        metricName,
+        dimensionsMap: { service: "micropay", stage: this.stageName },
+        statistic: "Sum",
+        period: Duration.hours(1),
+      });
+    const failureRate = new MathExpression({
+      expression: "IF(failed + succeeded >= 20, 100 * failed / (failed + succeeded), 0)",
+      usingMetrics: {
+        failed: attempts(METRIC_WEBHOOK_ATTEMPT_FAILED),
+        succeeded: attempts(METRIC_WEBHOOK_ATTEMPT_SUCCEEDED),
+      },
+      label: "webhook attempts failed (%)",
+      period: Duration.hours(1),
+    });
     const specs = [
-      ["webhooks-dlq-not-empty", this.deadLetters.metricApproximateNumberOfMessagesVisible()],
+      ["webhooks-dlq-not-empty", this.deadLetters.metricApproximateNumberOfMessagesVisible(), 1],
+      [
+        "webhooks-retry-dlq-not-empty",
+        this.retryDeadLetters.metricApproximateNumberOfMessagesVisible(),
+        1,
+      ],
       [
         "webhooks-dispatcher-errors",
         this.dispatcher.fn.metricErrors({ period: Duration.minutes(5) }),
+        1,
       ],
-      ["webhooks-sweeper-errors", this.sweeper.fn.metricErrors({ period: Duration.minutes(5) })],
+      ["webhooks-retries-errors", this.retries.fn.metricErrors({ period: Duration.minutes(5) }), 1],
+      ["webhooks-sweeper-errors", this.sweeper.fn.metricErrors({ period: Duration.minutes(5) }), 1],
+      ["webhooks-failure-rate", failureRate, 50],
     ] as const;
-    for (const [name, metric] of specs) {
+    for (const [name, metric, threshold] of specs) {
       const alarm = new Alarm(this, name, {
         alarmName: `micropay-${this.stageName}-${name}`,
         metric,
-        threshold: 1,
+        threshold,
         evaluationPeriods: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        comparisonOperator:
+          name === "webhooks-failure-rate"
+            ? ComparisonOperator.GREATER_THAN_THRESHOLD
+            : ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         treatMissingData: TreatMissingData.NOT_BREACHING,
       });
       alarm.addAlarmAction(action);

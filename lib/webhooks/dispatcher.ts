@@ -1,6 +1,8 @@
 import { monotonicFactory } from "ulid";
 import { type EventRecord, type MicroPayEvent, typeEnabled } from "../events/model.ts";
+import { METRIC_WEBHOOK_ATTEMPT_FAILED, METRIC_WEBHOOK_ATTEMPT_SUCCEEDED } from "./metrics.ts";
 import type { AttemptView, DeliveryRecord, EndpointRecord } from "./model.ts";
+import type { RetryMessage, RetryQueue } from "./retry-queue.ts";
 import { openSecret, signatureHeaders } from "./secrets.ts";
 import type { Sender } from "./send.ts";
 import { liveSecrets } from "./service.ts";
@@ -8,19 +10,35 @@ import { checkWebhookTarget, type Resolver, type UrlPolicy } from "./url.ts";
 
 /**
  * The webhook dispatcher: the same code in AWS (a Lambda on the table stream, filtered to
- * event items, plus a scheduled Lambda for due retries) and locally (the stream poller
- * and a timer in local/stack.ts).
+ * event items; a Lambda on the SQS retry queue; a scheduled safety-net sweep) and
+ * locally (the stream poller, an in-process retry queue and a sweep timer in
+ * local/stack.ts).
  *
  * At least once, never for an uncommitted change:
  * - it starts only from committed event items (the stream carries only committed writes);
  * - for each matching endpoint it first writes a pending delivery due now (idempotent:
- *   a replayed stream record finds it and leaves it to the sweep), then attempts it;
+ *   a replayed stream record finds it and leaves it alone), then attempts it;
  * - an attempt first claims the delivery (conditional update: still pending and due as
- *   read) by moving its due time `claimSeconds` ahead, so a dispatcher that dies mid-
- *   attempt leaves a delivery the sweep takes again once the claim ends;
+ *   read) by moving its due time `claimSeconds` ahead, so two consumers never attempt
+ *   one delivery at once;
  * - the attempt and the delivery's next state are one transaction; a 2xx ends delivery,
- *   anything else schedules the next attempt from the retry schedule, or gives up after
- *   its last entry.
+ *   anything else schedules the next attempt from the retry schedule (the delivery's
+ *   `nextAttemptAt`), or gives up after its last entry.
+ *
+ * Retries (the primary path): once the failed attempt and the next due time are
+ * recorded, a message naming the delivery and that due time goes to the retry queue
+ * with that delay (SQS caps a delay at 15 minutes: a message received before its due
+ * time is sent again with the remaining delay, `handleRetryMessage`). The consumer
+ * attempts the delivery only if it is still pending and due; anything else (attempted
+ * meanwhile, ended) drops the message, so a duplicate message is harmless.
+ *
+ * Durability (the safety net): the delivery record, not the message, is the source of
+ * truth. A delivery stays in the due index of the table while pending, so whatever the
+ * queue path loses (a process that died mid-attempt, whose claim then ends; a message
+ * that could not be sent; the local in-process queue of a killed `npm start`) is
+ * overdue there, and the sweep, run rarely, attempts every delivery overdue by more
+ * than `sweepGraceSeconds` (the sweep's own period: a message on time is never raced).
+ *
  * The URL is checked again (after DNS resolution) before every attempt; a refused URL
  * counts as a failed attempt (`forbidden_address`).
  */
@@ -59,6 +77,10 @@ export interface DispatchDeps {
   readonly resolve: Resolver;
   readonly policy: UrlPolicy;
   readonly sealingKey: () => Promise<Buffer>;
+  /** Where a failed attempt's next attempt waits (SQS in AWS, in-process locally). */
+  readonly queue: RetryQueue;
+  /** The sweep takes only deliveries overdue by more than this (the queue's are on time). */
+  readonly sweepGraceSeconds: number;
   /** Seconds to wait after failed attempt n (index n-1); its length bounds the attempts. */
   readonly schedule: readonly number[];
   readonly timeoutMs: number;
@@ -67,6 +89,8 @@ export interface DispatchDeps {
   readonly disableAfterSeconds: number;
   readonly now?: () => Date;
   readonly log?: (message: string, extra: Record<string, unknown>) => void;
+  /** Counts one data point (the failure-rate alarm's metrics, lib/webhooks/metrics.ts). */
+  readonly metric?: (name: string) => void;
 }
 
 const ulid = monotonicFactory();
@@ -91,11 +115,39 @@ export async function dispatchEvent(record: EventRecord, deps: DispatchDeps): Pr
   await Promise.all(created.map((d) => attemptDelivery(d, deps, event)));
 }
 
-/** Attempts every delivery that is due (the scheduled sweep). Returns how many it tried. */
+/**
+ * The safety-net sweep: attempts every delivery overdue by more than
+ * `sweepGraceSeconds` (what the queue path lost). Returns how many it tried.
+ */
 export async function sweepDue(deps: DispatchDeps, limit = 100): Promise<number> {
-  const due = await deps.store.listDueDeliveries(iso(nowMs(deps)), limit);
+  const bound = iso(nowMs(deps) - deps.sweepGraceSeconds * 1000);
+  const due = await deps.store.listDueDeliveries(bound, limit);
   await Promise.all(due.map((d) => attemptDelivery(d, deps)));
   return due.length;
+}
+
+export type RetryOutcome = "requeued" | "attempted" | "dropped";
+
+/**
+ * One retry queue message: early (the queue's delay is bounded) -> sent again with the
+ * remaining delay; the delivery still pending and due -> attempted; otherwise dropped.
+ */
+export async function handleRetryMessage(
+  message: RetryMessage,
+  deps: DispatchDeps,
+): Promise<RetryOutcome> {
+  const now = nowMs(deps);
+  const remainingMs = Date.parse(message.dueAt) - now;
+  if (remainingMs > 0) {
+    await deps.queue.send(message, remainingMs / 1000);
+    return "requeued";
+  }
+  const d = await deps.store.getDelivery(message.endpointId, message.eventId);
+  if (d?.status !== "pending" || d.nextAttemptAt === null || d.nextAttemptAt > iso(now)) {
+    return "dropped";
+  }
+  await attemptDelivery(d, deps);
+  return "attempted";
 }
 
 function nowMs(deps: DispatchDeps): number {
@@ -124,7 +176,7 @@ export async function attemptDelivery(
     const wait = outcome === "failed" ? deps.schedule[n - 1] : undefined;
     const next = wait !== undefined ? iso(nowMs(deps) + wait * 1000) : null;
     const final = next ? null : outcome;
-    await deps.store.finishAttempt(
+    const recorded = await deps.store.finishAttempt(
       claimed,
       {
         id: attemptId,
@@ -139,6 +191,10 @@ export async function attemptDelivery(
       },
       next,
       final,
+    );
+    if (recorded && next) await enqueueRetry(deps, claimed, next);
+    deps.metric?.(
+      outcome === "succeeded" ? METRIC_WEBHOOK_ATTEMPT_SUCCEEDED : METRIC_WEBHOOK_ATTEMPT_FAILED,
     );
     const disabled = await deps.store.noteEndpointOutcome(
       claimed.ownerId,
@@ -198,4 +254,20 @@ export async function attemptDelivery(
     result.durationMs,
   );
   return true;
+}
+
+/** The next attempt on the queue; a failed send leaves it to the sweep (it is recorded). */
+async function enqueueRetry(deps: DispatchDeps, d: DeliveryRecord, dueAt: string): Promise<void> {
+  try {
+    await deps.queue.send(
+      { endpointId: d.endpointId, eventId: d.eventId, dueAt },
+      (Date.parse(dueAt) - nowMs(deps)) / 1000,
+    );
+  } catch (error) {
+    deps.log?.("webhook retry not queued; the sweep will attempt it", {
+      endpointId: d.endpointId,
+      eventId: d.eventId,
+      errorName: error instanceof Error ? error.name : typeof error,
+    });
+  }
 }

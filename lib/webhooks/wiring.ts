@@ -1,10 +1,12 @@
 import { lookup } from "node:dns/promises";
+import { sqsRetryQueue } from "../aws/sqs-retry-queue.ts";
 import { config } from "../config.ts";
-import { logger } from "../observability.ts";
+import { countMetric, logger } from "../observability.ts";
 import { getEventRecord } from "../store/events.ts";
 import { getAccount } from "../store/ledger-reads.ts";
 import * as store from "../store/webhooks.ts";
 import type { DispatchDeps } from "./dispatcher.ts";
+import { type RetryQueue, sweepOnlyQueue } from "./retry-queue.ts";
 import { webhookSealingKey } from "./sealing-key.ts";
 import { send } from "./send.ts";
 import type { WebhookDeps } from "./service.ts";
@@ -26,7 +28,31 @@ export function webhookDeps(): WebhookDeps {
   };
 }
 
-/** The dispatcher's dependencies (stream handler and sweep alike). */
+let localQueue: RetryQueue | undefined;
+let awsQueue: { url: string; queue: RetryQueue } | undefined;
+
+/** The local stack's in-process retry queue (local/retry-queue.ts), while it runs. */
+export function setLocalRetryQueue(queue: RetryQueue | undefined): void {
+  localQueue = queue;
+}
+
+/**
+ * The retry queue: the SQS queue named by MICROPAY_WEBHOOK_RETRY_QUEUE_URL (AWS), else
+ * the local stack's in-process queue, else none (retries wait for the sweep; only a
+ * bundle run in its own process by the local artifacts mode has none).
+ */
+function retryQueue(): RetryQueue {
+  const c = config();
+  const url = c.MICROPAY_WEBHOOK_RETRY_QUEUE_URL;
+  if (url) {
+    if (awsQueue?.url !== url)
+      awsQueue = { url, queue: sqsRetryQueue(url, { region: c.AWS_REGION }) };
+    return awsQueue.queue;
+  }
+  return localQueue ?? sweepOnlyQueue;
+}
+
+/** The dispatcher's dependencies (stream handler, retry consumer and sweep alike). */
 export function dispatchDeps(): DispatchDeps {
   const c = config();
   return {
@@ -42,11 +68,14 @@ export function dispatchDeps(): DispatchDeps {
     resolve: systemResolver,
     policy: { allowLoopback: c.MICROPAY_WEBHOOK_ALLOW_LOOPBACK },
     sealingKey: webhookSealingKey,
+    queue: retryQueue(),
+    sweepGraceSeconds: c.MICROPAY_WEBHOOK_SWEEP_SECONDS,
     schedule: c.MICROPAY_WEBHOOK_RETRY_SCHEDULE,
     timeoutMs: c.MICROPAY_WEBHOOK_TIMEOUT_MS,
     claimSeconds: c.MICROPAY_WEBHOOK_CLAIM_SECONDS,
     disableAfterSeconds: c.MICROPAY_WEBHOOK_DISABLE_AFTER_SECONDS,
     // Ids and outcomes only: never a URL's query, a secret or a body.
     log: (message, extra) => logger.info(message, extra),
+    metric: countMetric,
   };
 }

@@ -188,6 +188,60 @@ export const IAM_EXCEPTIONS: readonly IamException[] = [
     sometimes: true,
     reason: "The signing key secret's key, used by Secrets Manager for the read above.",
   },
+  // Webhook retries: a failed attempt queues its next one (SQS). In artifacts mode each
+  // bundle runs in its own process, apart from the stack's in-process retry queue
+  // (local/retry-queue.ts), so the bundles queue nothing (their retries wait for the
+  // sweep) and the retry function is never invoked.
+  {
+    actions: ["sqs:SendMessage"],
+    resource: "Webhooks/RetryQueue",
+    functions: ["Webhooks/Dispatcher", "Webhooks/Sweeper", "Webhooks/Retries"],
+    reason:
+      "The retry queue has no local counterpart a bundle's process can reach (local/artifacts.ts maps MICROPAY_WEBHOOK_RETRY_QUEUE_URL to nothing); test/integration/webhook-sqs.test.ts sends to it through the same adapter against moto's SQS, and the sources stack's in-process queue drives the retries in test/integration/webhooks.test.ts.",
+  },
+  {
+    actions: [
+      "sqs:ReceiveMessage",
+      "sqs:DeleteMessage",
+      "sqs:ChangeMessageVisibility",
+      "sqs:GetQueueAttributes",
+    ],
+    resource: "Webhooks/RetryQueue",
+    functions: ["Webhooks/Retries"],
+    reason:
+      "The retry queue's event source mapping receives and deletes with the function's role; locally the stack's in-process queue hands the batches to the handler, outside the function.",
+  },
+  {
+    actions: ["kms:GenerateDataKey", "kms:Decrypt"],
+    resource: "Keys/Messaging",
+    functions: ["Webhooks/Sweeper", "Webhooks/Retries"],
+    reason: "The retry queue's key, used by SQS for the sends and receives above.",
+  },
+  {
+    actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+    resource: "Data/Table",
+    functions: ["Webhooks/Retries"],
+    reason:
+      "The retry function is invoked only by the retry queue's mapping, which the artifacts mode has no counterpart of (above); its handler runs in-process on the sources stack (test/integration/webhooks.test.ts).",
+  },
+  {
+    actions: ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
+    resource: "Keys/Table",
+    functions: ["Webhooks/Retries"],
+    reason: "The table key's use for the retry function's table reads and writes (above).",
+  },
+  {
+    actions: ["secretsmanager:GetSecretValue"],
+    resource: "SigningKey/Secret",
+    functions: ["Webhooks/Retries"],
+    reason: "Read only to open an endpoint's sealed secret before an attempt (above: never run).",
+  },
+  {
+    actions: ["kms:Decrypt"],
+    resource: "Keys/Secrets",
+    functions: ["Webhooks/Retries"],
+    reason: "The signing key secret's key, used by Secrets Manager for the read above.",
+  },
   {
     actions: ["dynamodb:GetItem", "dynamodb:DeleteItem"],
     resource: "Data/Table",

@@ -8,6 +8,10 @@ import { AUDIT_QUERIES } from "../../lib/audit/queries.ts";
 import { API_SECURITY_HEADERS } from "../../lib/http/security-headers.ts";
 import { METRIC_LOGIN_FAILED, METRIC_NAMESPACE } from "../../lib/observability.ts";
 import { routes } from "../../lib/routes/index.ts";
+import {
+  METRIC_WEBHOOK_ATTEMPT_FAILED,
+  METRIC_WEBHOOK_ATTEMPT_SUCCEEDED,
+} from "../../lib/webhooks/metrics.ts";
 import { idOf, type Json, synth } from "./support.ts";
 
 // The builtin CloudFormation schema check takes ~20 s per template; test/infra/nag.test.ts
@@ -60,7 +64,7 @@ describe("data", () => {
 });
 
 describe("functions", () => {
-  it("one Node.js 24 arm64 traced function per route, plus the audit consumer, the key generator, the webhook dispatcher and sweeper and the hold sweeper", () => {
+  it("one Node.js 24 arm64 traced function per route, plus the audit consumer, the key generator, the webhook dispatcher, retries and sweeper and the hold sweeper", () => {
     const fns = template.findResources("AWS::Lambda::Function", {
       Properties: {
         Runtime: "nodejs24.x",
@@ -436,7 +440,7 @@ describe("audit", () => {
 });
 
 describe("observability", () => {
-  it("has the twelve alarms, each notifying the created encrypted topic", () => {
+  it("has the fifteen alarms, each notifying the created encrypted topic", () => {
     const alarms = ofType("AWS::CloudWatch::Alarm");
     const names = alarms.map(([, a]) =>
       String(a.Properties.AlarmName).replace("micropay-dev-", ""),
@@ -453,6 +457,9 @@ describe("observability", () => {
         "waf-blocked-spike",
         "webhooks-dlq-not-empty",
         "webhooks-dispatcher-errors",
+        "webhooks-failure-rate",
+        "webhooks-retries-errors",
+        "webhooks-retry-dlq-not-empty",
         "webhooks-sweeper-errors",
         "holds-sweeper-errors",
       ].sort(),
@@ -554,12 +561,17 @@ describe("webhooks", () => {
   const mappingsOf = (prefix: string) =>
     ofType("AWS::Lambda::EventSourceMapping").filter(([id]) => id.startsWith(prefix));
 
+  const onStream = (m: [string, { Properties: { EventSourceArn: unknown } }]) =>
+    JSON.stringify(m[1].Properties.EventSourceArn).includes("StreamArn");
+
   it("the table stream has two consumers: the audit consumer and the webhook dispatcher", () => {
-    expect(ofType("AWS::Lambda::EventSourceMapping")).toHaveLength(2);
+    const mappings = ofType("AWS::Lambda::EventSourceMapping");
+    expect(mappings.filter(onStream)).toHaveLength(2);
+    expect(mappings).toHaveLength(3); // and the retry queue's
   });
 
   it("only event-item INSERTs invoke the dispatcher, failed batches go to its encrypted queue", () => {
-    const [mapping] = mappingsOf("Webhooks");
+    const mapping = mappingsOf("Webhooks").find(onStream);
     const props = mapping?.[1].Properties;
     expect(JSON.parse(props.FilterCriteria.Filters[0].Pattern)).toEqual({
       eventName: ["INSERT"],
@@ -572,11 +584,47 @@ describe("webhooks", () => {
     expect(resources[queueId].Properties.KmsMasterKeyId).toBeDefined();
   });
 
-  it("an EventBridge rule runs the sweeper every minute", () => {
+  it("retries go through a KMS-encrypted SQS queue, consumed with partial batch responses, dead-lettered after 5 receives into a KMS-encrypted, alarmed queue", () => {
+    const w = dev.stack.webhooks;
+    const queueId = idOf(dev.stack, w.retryQueue);
+    const dlqId = idOf(dev.stack, w.retryDeadLetters);
+    const queue = resources[queueId].Properties;
+    expect(queue.KmsMasterKeyId).toBeDefined();
+    expect(queue.RedrivePolicy).toEqual({
+      deadLetterTargetArn: { "Fn::GetAtt": [dlqId, "Arn"] },
+      maxReceiveCount: 5,
+    });
+    expect(resources[dlqId].Properties.KmsMasterKeyId).toBeDefined();
+    const mapping = mappingsOf("Webhooks").find((m) => !onStream(m));
+    expect(mapping?.[1].Properties).toMatchObject({
+      EventSourceArn: { "Fn::GetAtt": [queueId, "Arn"] },
+      FunctionName: { Ref: idOf(dev.stack, w.retries.fn) },
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+    });
+    // Every delivering function knows the queue (a failed attempt queues its next one).
+    for (const fn of [w.dispatcher, w.retries, w.sweeper]) {
+      const vars = resources[idOf(dev.stack, fn.fn)].Properties.Environment.Variables;
+      expect(vars.MICROPAY_WEBHOOK_RETRY_QUEUE_URL).toEqual({ Ref: queueId });
+    }
+    const alarms = ofType("AWS::CloudWatch::Alarm").map(([, a]) => a.Properties);
+    const dlqAlarm = alarms.find((a) =>
+      String(a.AlarmName).endsWith("webhooks-retry-dlq-not-empty"),
+    );
+    expect(JSON.stringify(dlqAlarm?.Dimensions)).toContain(dlqId);
+    const rate = alarms.find((a) => String(a.AlarmName).endsWith("webhooks-failure-rate"));
+    const metricNames = JSON.stringify(rate?.Metrics);
+    expect(metricNames).toContain(METRIC_WEBHOOK_ATTEMPT_FAILED);
+    expect(metricNames).toContain(METRIC_WEBHOOK_ATTEMPT_SUCCEEDED);
+  });
+
+  it("an EventBridge rule runs the safety-net sweeper every ten minutes, overdue by that long", () => {
     const id = idOf(dev.stack, dev.stack.webhooks.sweepRule);
-    expect(resources[id].Properties.ScheduleExpression).toBe("rate(1 minute)");
+    expect(resources[id].Properties.ScheduleExpression).toBe("rate(10 minutes)");
     const fnId = idOf(dev.stack, dev.stack.webhooks.sweeper.fn);
     expect(JSON.stringify(resources[id].Properties.Targets)).toContain(fnId);
+    expect(resources[fnId].Properties.Environment.Variables.MICROPAY_WEBHOOK_SWEEP_SECONDS).toBe(
+      "600",
+    );
   });
 
   it("an EventBridge rule runs the hold sweeper every minute", () => {

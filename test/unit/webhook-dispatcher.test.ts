@@ -6,17 +6,22 @@ import {
   type DispatchDeps,
   type DispatchStore,
   dispatchEvent,
+  handleRetryMessage,
+  type RetryOutcome,
   sweepDue,
 } from "../../lib/webhooks/dispatcher.ts";
 import type { AttemptView, DeliveryRecord, EndpointRecord } from "../../lib/webhooks/model.ts";
+import { queueDelay, type RetryMessage } from "../../lib/webhooks/retry-queue.ts";
 import { newWebhookSecret, sealingKey, sealSecret } from "../../lib/webhooks/secrets.ts";
 import type { Sender, SendResult } from "../../lib/webhooks/send.ts";
 
 /**
  * The dispatcher's delivery state machine against an in-memory store with the same
- * conditional semantics as lib/store/webhooks.ts, a fake clock and a fake sender (no
- * network): at least once across a dispatcher that dies mid-attempt, retries on the
- * schedule, give-up after the last entry, only matching endpoints.
+ * conditional semantics as lib/store/webhooks.ts, an in-memory retry queue with SQS's
+ * delay cap, a fake clock and a fake sender (no network): retries through the queue on
+ * the schedule (long waits chained), give-up after the last entry, stale messages
+ * dropped, at least once across a dispatcher that dies mid-attempt or a lost message
+ * (the safety-net sweep), only matching endpoints.
  */
 const key = sealingKey("test");
 
@@ -116,7 +121,7 @@ interface Sent {
   body: string;
 }
 
-function setup(answers: (SendResult | "hang")[], enabled = ["*"]) {
+function setup(answers: (SendResult | "hang")[], enabled = ["*"], schedule = [5, 60]) {
   const secret = newWebhookSecret();
   const ep = endpoint("we_a", "usr_a", secret, enabled);
   const other = endpoint("we_b", "usr_b", newWebhookSecret());
@@ -129,13 +134,23 @@ function setup(answers: (SendResult | "hang")[], enabled = ["*"]) {
     const a = answers.shift() ?? { status: 200, ok: true, excerpt: "", durationMs: 1 };
     return a === "hang" ? new Promise<SendResult>(() => undefined) : Promise.resolve(a);
   };
+  const queued: { message: RetryMessage; delay: number; visibleAt: number }[] = [];
+  let queueDown = false;
   const deps: DispatchDeps = {
     store: mem.store,
+    queue: {
+      async send(message, delaySeconds) {
+        if (queueDown) throw new Error("queue unavailable");
+        const delay = queueDelay(delaySeconds);
+        queued.push({ message, delay, visibleAt: clock + delay * 1000 });
+      },
+    },
+    sweepGraceSeconds: 60,
     send,
     resolve: async () => ["93.184.216.34"],
     policy: { allowLoopback: false },
     sealingKey: async () => key,
-    schedule: [5, 60],
+    schedule,
     timeoutMs: 10_000,
     claimSeconds: 30,
     disableAfterSeconds: 60,
@@ -147,8 +162,20 @@ function setup(answers: (SendResult | "hang")[], enabled = ["*"]) {
     deps,
     sent,
     secret,
+    queued,
+    setQueueDown: (down: boolean) => {
+      queueDown = down;
+    },
     advance: (s: number) => {
       clock += s * 1000;
+    },
+    /** Hands every visible message to the consumer once; their outcomes. */
+    async runQueue(): Promise<RetryOutcome[]> {
+      const visible = queued.filter((q) => q.visibleAt <= clock);
+      for (const q of visible) queued.splice(queued.indexOf(q), 1);
+      const out: RetryOutcome[] = [];
+      for (const q of visible) out.push(await handleRetryMessage(q.message, deps));
+      return out;
     },
   };
 }
@@ -179,16 +206,19 @@ describe("webhook dispatcher", () => {
     expect(t.sent).toHaveLength(0);
   });
 
-  it("retries on the schedule with the same webhook-id, then gives up after the last entry", async () => {
+  it("retries through the queue on the schedule with the same webhook-id, then gives up after the last entry", async () => {
     const t = setup([fail(500), fail(503), fail(500)]);
     const rec = newEvent("transfer.created", { id: "trf_1" }, ["acc_a"]);
     t.events.set(rec.event.id, rec);
     await dispatchEvent(rec, t.deps);
-    expect(await sweepDue(t.deps)).toBe(0); // not due yet
+    expect(t.queued.map((q) => q.delay)).toEqual([5]);
+    expect(await t.runQueue()).toEqual([]); // not visible yet
     t.advance(5);
-    expect(await sweepDue(t.deps)).toBe(1);
+    expect(await t.runQueue()).toEqual(["attempted"]);
+    expect(t.queued.map((q) => q.delay)).toEqual([60]);
     t.advance(60);
-    expect(await sweepDue(t.deps)).toBe(1);
+    expect(await t.runQueue()).toEqual(["attempted"]);
+    expect(t.queued).toEqual([]); // the last entry's attempt failed: given up
     t.advance(3600);
     expect(await sweepDue(t.deps)).toBe(0);
     expect(new Set(t.sent.map((s) => s.headers["webhook-id"]))).toEqual(new Set([rec.event.id]));
@@ -207,6 +237,55 @@ describe("webhook dispatcher", () => {
     expect(t.endpoints[0]?.disabledReason).toContain("2026-11-26T12:00:00.000Z");
   });
 
+  it("a wait longer than the queue's 15-minute delay is chained: re-sent with the remaining delay", async () => {
+    const t = setup([fail(500)], ["*"], [2000]);
+    const rec = newEvent("transfer.created", { id: "trf_3" }, ["acc_a"]);
+    t.events.set(rec.event.id, rec);
+    await dispatchEvent(rec, t.deps);
+    expect(t.queued.map((q) => q.delay)).toEqual([900]);
+    t.advance(900);
+    expect(await t.runQueue()).toEqual(["requeued"]);
+    expect(t.queued.map((q) => q.delay)).toEqual([900]);
+    t.advance(900);
+    expect(await t.runQueue()).toEqual(["requeued"]);
+    expect(t.queued.map((q) => q.delay)).toEqual([200]);
+    expect(t.sent).toHaveLength(1);
+    t.advance(200);
+    expect(await t.runQueue()).toEqual(["attempted"]);
+    expect(t.attempts.map((a) => [a.attempt, a.outcome])).toEqual([
+      [1, "failed"],
+      [2, "succeeded"],
+    ]);
+  });
+
+  it("a duplicate or stale message is dropped: one attempt per due time", async () => {
+    const t = setup([fail(500)]);
+    const rec = newEvent("transfer.created", { id: "trf_4" }, ["acc_a"]);
+    t.events.set(rec.event.id, rec);
+    await dispatchEvent(rec, t.deps);
+    const first = t.queued[0];
+    if (!first) throw new Error("no retry queued");
+    t.queued.push({ ...first }); // SQS delivers at least once
+    t.advance(5);
+    expect((await t.runQueue()).sort()).toEqual(["attempted", "dropped"]);
+    expect(t.sent).toHaveLength(2);
+    expect([...t.deliveries.values()][0]?.status).toBe("succeeded");
+  });
+
+  it("a retry whose message was never queued is attempted by the sweep once overdue", async () => {
+    const t = setup([fail(500)]);
+    t.setQueueDown(true);
+    const rec = newEvent("transfer.created", { id: "trf_5" }, ["acc_a"]);
+    t.events.set(rec.event.id, rec);
+    await dispatchEvent(rec, t.deps);
+    expect(t.queued).toEqual([]);
+    t.advance(5);
+    expect(await sweepDue(t.deps)).toBe(0); // due, but the queue path gets its grace
+    t.advance(61);
+    expect(await sweepDue(t.deps)).toBe(1);
+    expect([...t.deliveries.values()][0]?.status).toBe("succeeded");
+  });
+
   it("a success clears the failing streak, so the endpoint stays enabled", async () => {
     const t = setup([fail(500)]);
     const rec = newEvent("transfer.created", { id: "trf_2" }, ["acc_a"]);
@@ -214,7 +293,7 @@ describe("webhook dispatcher", () => {
     await dispatchEvent(rec, t.deps);
     expect(t.endpoints[0]?.failingSince).not.toBeNull();
     t.advance(5);
-    await sweepDue(t.deps);
+    await t.runQueue();
     expect(t.endpoints[0]).toMatchObject({ status: "enabled", failingSince: null });
   });
 
@@ -228,6 +307,8 @@ describe("webhook dispatcher", () => {
     expect(t.sent).toHaveLength(1);
     expect(await sweepDue(t.deps)).toBe(0); // claimed: nobody else takes it
     t.advance(31);
+    expect(await sweepDue(t.deps)).toBe(0); // the claim ended, the grace has not
+    t.advance(60);
     expect(await sweepDue(t.deps)).toBe(1);
     expect(t.sent).toHaveLength(2);
     expect(t.sent[1]?.headers["webhook-id"]).toBe(rec.event.id);
@@ -235,7 +316,7 @@ describe("webhook dispatcher", () => {
     expect(t.attempts.map((a) => [a.attempt, a.outcome])).toEqual([[2, "succeeded"]]);
   });
 
-  it("a replayed stream record does not deliver twice; two sweepers never attempt one delivery at once", async () => {
+  it("a replayed stream record does not deliver twice; two consumers never attempt one delivery at once", async () => {
     const t = setup([]);
     const rec = newEvent("payment.succeeded", { id: "pay_2" }, ["acc_a"]);
     t.events.set(rec.event.id, rec);
