@@ -141,7 +141,7 @@ export const configSchema = z
      * An endpoint whose deliveries have failed without a success in between for this
      * long is disabled, with the reason on the endpoint (3 days).
      */
-    MICROPAY_WEBHOOK_DISABLE_AFTER_SECONDS: int(3 * 24 * 3600, 60, 30 * 24 * 3600),
+    MICROPAY_WEBHOOK_DISABLE_AFTER_SECONDS: int(3 * 24 * 3600, 1, 30 * 24 * 3600),
     /**
      * How long a hold (POST /v1/payments with capture: false) may wait for its capture:
      * 7 days; down to 1 second so a hold can be watched expiring.

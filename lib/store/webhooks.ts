@@ -43,7 +43,15 @@ const ttl = (fromMs = Date.now()) =>
 // Endpoints
 
 function endpointItem(r: EndpointRecord): Item {
-  return { ...webhookEndpointKey(r.ownerId, r.id), type: "webhook_endpoint", ...r };
+  // No failing streak is no attribute (not a NULL): noteEndpointOutcome starts a streak
+  // with if_not_exists, which a stored NULL would defeat.
+  const { failingSince, ...rest } = r;
+  return {
+    ...webhookEndpointKey(r.ownerId, r.id),
+    type: "webhook_endpoint",
+    ...rest,
+    ...(failingSince ? { failingSince } : {}),
+  };
 }
 
 function toEndpoint(item: Item): EndpointRecord {

@@ -87,6 +87,9 @@ beforeAll(async () => {
     // The safety-net sweep takes only deliveries overdue by an hour: every retry below
     // comes through the retry queue (the local in-process one, the retry Lambda's handler).
     MICROPAY_WEBHOOK_SWEEP_SECONDS: "3600",
+    // "Failing for 3 days in a row" compressed to 20 s (the other tests' receivers fail
+    // for a second or two at most).
+    MICROPAY_WEBHOOK_DISABLE_AFTER_SECONDS: "20",
     MICROPAY_WEBHOOK_TIMEOUT_MS: "2000",
     MICROPAY_WEBHOOK_CLAIM_SECONDS: "3",
   });
@@ -160,6 +163,51 @@ describe("webhook deliveries", () => {
       [1, "failed", 500],
     ]);
     expect(attempts[0]?.nextAttemptAt).toBeNull();
+  });
+
+  it("an endpoint failing with no success for the disable period is disabled, says why, and is delivered to again once enabled", async () => {
+    const dave = await registerUser({ base });
+    const r = await receiver(Array.from({ length: 20 }, () => 503));
+    const ep = await register(dave.accessToken, r.url, ["transfer.created"]);
+    expectOk("deposit", await deposit({ token: admin, base }, dave.account.id, 10));
+    await waitFor("the first event's three failed attempts", () => r.received.length >= 3);
+    // Every attempt failed; a failure once the streak is 20 s old disables the endpoint.
+    const firstFailure = Date.now();
+    await new Promise((resolve) =>
+      setTimeout(resolve, Math.max(0, firstFailure + 21_000 - Date.now())),
+    );
+    expectOk("deposit", await deposit({ token: admin, base }, dave.account.id, 20));
+    const disabled = await waitFor(
+      "disabled",
+      async () => {
+        const res = await call<Endpoint & { disabledReason: string | null }>(
+          "GET",
+          `/v1/webhook-endpoints/${ep.id}`,
+          { base, token: dave.accessToken },
+        );
+        return res.json.status === "disabled" ? res.json : undefined;
+      },
+      30_000,
+    );
+    expect(disabled.disabledReason).toMatch(/failed since \d{4}-\d\d-\d\dT/);
+    // Enabled again (clearing the reason), with the receiver now answering 200: the next
+    // event is delivered.
+    r.plan = [];
+    const enabled = await call<Endpoint & { disabledReason: string | null }>(
+      "PATCH",
+      `/v1/webhook-endpoints/${ep.id}`,
+      { base, token: dave.accessToken, body: { status: "enabled" } },
+    );
+    expectOk("enable", enabled, 200);
+    expect(enabled.json).toMatchObject({ status: "enabled", disabledReason: null });
+    const seen = r.received.length;
+    expectOk("deposit", await deposit({ token: admin, base }, dave.account.id, 40));
+    await waitFor("a delivery after enabling", () => r.received.length > seen);
+    const attempts = await waitFor("its successful attempt", async () => {
+      const list = await attemptsOf(dave.accessToken, ep.id);
+      return list[0]?.outcome === "succeeded" ? list : undefined;
+    });
+    expect(attempts.filter((a) => a.outcome === "failed").length).toBeGreaterThanOrEqual(4);
   });
 
   it("after a rotation each delivery carries two signatures, each verifying with its own secret", async () => {
