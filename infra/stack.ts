@@ -115,8 +115,6 @@ export class MicroPayStack extends Stack {
       retriesEntry: join(root, "functions", "webhook-retries.ts"),
       data: this.data,
       table: this.data.table,
-      signingKey: this.signingKey,
-      signingKeyKey: this.keys.secrets,
       logsKey: this.keys.logs,
       messagingKey: this.keys.messaging,
       environment,

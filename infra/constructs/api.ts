@@ -211,8 +211,8 @@ export class Api extends Construct {
         environment.MICROPAY_SIGNING_KEY_SECRET_ID = props.signingKey.secret.secretArn;
       }
       if (route.usesSecretBox) {
-        // TOTP secrets: KMS Encrypt/Decrypt under the table's key (encryption context
-        // purpose=totp, subject=user id); the route's write grant already holds both.
+        // TOTP and webhook secrets: KMS Encrypt/Decrypt under the table's key (encryption
+        // context purpose + subject); the route's write grant already holds both.
         if (route.tableAccess !== "write") throw new Error(`${route.id}: secret box needs write`);
         environment.MICROPAY_SECRET_BOX_KEY_ID = props.data.key.keyId;
       }

@@ -29,7 +29,6 @@ import {
 } from "../../lib/webhooks/metrics.ts";
 import type { Data } from "./data.ts";
 import { HouseFunction } from "./house-function.ts";
-import type { SigningKey } from "./signing-key.ts";
 
 export interface WebhooksProps {
   readonly stageName: string;
@@ -38,8 +37,6 @@ export interface WebhooksProps {
   readonly retriesEntry: string;
   readonly data: Data;
   readonly table: Table;
-  readonly signingKey: SigningKey;
-  readonly signingKeyKey: IKey;
   readonly logsKey: IKey;
   readonly messagingKey: IKey;
   readonly environment: Readonly<Record<string, string>>;
@@ -63,9 +60,8 @@ export interface WebhooksProps {
  *   delivery overdue by more than that in the table's due index (what the queue path
  *   lost: an attempt whose function died, a message that could not be sent). The
  *   delivery record in DynamoDB stays the source of truth.
- * All three read the signing key secret (webhook secrets are sealed with a key derived
- * from it), hold exactly the table actions their code calls and may send to the retry
- * queue. Alarms: both dead-letter queues, function errors, and the attempts' failure rate.
+ * All three open endpoints' sealed signing secrets with the table key (the SecretBox),
+ * hold exactly the table actions their code calls and may send to the retry queue. Alarms: both dead-letter queues, function errors, and the attempts' failure rate.
  */
 const SWEEP_MINUTES = 10;
 const MAX_RECEIVES = 5;
@@ -109,7 +105,9 @@ export class Webhooks extends Construct {
     });
     const environment = {
       ...props.environment,
-      MICROPAY_SIGNING_KEY_SECRET_ID: props.signingKey.secret.secretArn,
+      // Endpoints' signing secrets are opened with KMS Decrypt under the table's key
+      // (purpose webhook-secret, the endpoint id as subject); the write grants carry it.
+      MICROPAY_SECRET_BOX_KEY_ID: props.data.key.keyId,
       MICROPAY_WEBHOOK_RETRY_QUEUE_URL: this.retryQueue.queueUrl,
       MICROPAY_WEBHOOK_SWEEP_SECONDS: String(SWEEP_MINUTES * 60),
     };
@@ -151,7 +149,6 @@ export class Webhooks extends Construct {
       [this.retries, grants.retries],
     ] as const) {
       for (const s of props.data.statementsFor("write", grant)) fn.role.addToPrincipalPolicy(s);
-      props.signingKey.grantRead(fn.role, props.signingKeyKey.keyArn);
       // A failed attempt queues its next one (the retry function also chains long waits).
       fn.role.addToPrincipalPolicy(
         new PolicyStatement({

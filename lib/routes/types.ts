@@ -91,7 +91,8 @@ export interface RouteDef {
   /** The exact table actions the CDK stack grants (required unless `tableAccess` is `none`). */
   readonly table?: TableGrant;
   /**
-   * Does the function seal or open TOTP secrets (lib/crypto/secret-box.ts)? In AWS it
+   * Does the function seal or open secrets at rest (TOTP secrets, webhook signing
+   * secrets: lib/crypto/secret-box.ts)? In AWS it
    * gets MICROPAY_SECRET_BOX_KEY_ID, the table's customer-managed key, whose
    * Encrypt/Decrypt its write grant already carries.
    */

@@ -33,6 +33,8 @@ export const webhooksCreateRoute = defineRoute({
   tableAccess: "write",
   table: { actions: ["PutItem"] },
   usesSigningKey: true,
+  // The new endpoint's signing secret is sealed (purpose webhook-secret).
+  usesSecretBox: true,
   // A loopback URL, so the contract test's replay on a local stack (loopback allowed)
   // saves it; in AWS only https:// to a public address is accepted.
   example: {
@@ -122,6 +124,8 @@ export const webhooksRotateRoute = defineRoute({
   tableAccess: "write",
   table: { actions: ["GetItem", "PutItem"] },
   usesSigningKey: true,
+  // The new signing secret is sealed (purpose webhook-secret).
+  usesSecretBox: true,
   example: { params: { endpointId: WE } },
 });
 

@@ -1,9 +1,10 @@
 import { monotonicFactory } from "ulid";
+import type { SecretBox } from "../crypto/secret-box.ts";
 import { type EventRecord, type MicroPayEvent, typeEnabled } from "../events/model.ts";
 import { METRIC_WEBHOOK_ATTEMPT_FAILED, METRIC_WEBHOOK_ATTEMPT_SUCCEEDED } from "./metrics.ts";
 import type { AttemptView, DeliveryRecord, EndpointRecord } from "./model.ts";
 import type { RetryMessage, RetryQueue } from "./retry-queue.ts";
-import { openSecret, signatureHeaders } from "./secrets.ts";
+import { signatureHeaders } from "./secrets.ts";
 import type { Sender } from "./send.ts";
 import { liveSecrets } from "./service.ts";
 import { checkWebhookTarget, type Resolver, type UrlPolicy } from "./url.ts";
@@ -76,7 +77,8 @@ export interface DispatchDeps {
   readonly send: Sender;
   readonly resolve: Resolver;
   readonly policy: UrlPolicy;
-  readonly sealingKey: () => Promise<Buffer>;
+  /** Opens endpoints' sealed signing secrets (the endpoint id as the subject). */
+  readonly secretBox: SecretBox;
   /** Where a failed attempt's next attempt waits (SQS in AWS, in-process locally). */
   readonly queue: RetryQueue;
   /** The sweep takes only deliveries overdue by more than this (the queue's are on time). */
@@ -243,8 +245,9 @@ export async function attemptDelivery(
     return true;
   }
   const body = JSON.stringify(event);
-  const key = await deps.sealingKey();
-  const secrets = liveSecrets(endpoint, started).map((s) => openSecret(key, endpoint.id, s.sealed));
+  const secrets = await Promise.all(
+    liveSecrets(endpoint, started).map((s) => deps.secretBox.open(s.sealed, endpoint.id)),
+  );
   const headers = signatureHeaders(secrets, event.id, body, started);
   const result = await deps.send(target, headers, body, deps.timeoutMs);
   await record(

@@ -1,6 +1,7 @@
 import { monotonicFactory } from "ulid";
 import { type AuditEvent, actorOf, newAuditEvent } from "../audit/events.ts";
 import type { CallContext } from "../context.ts";
+import type { SecretBox } from "../crypto/secret-box.ts";
 import { notFound, Refusal } from "../problems.ts";
 import {
   type AttemptView,
@@ -11,7 +12,7 @@ import {
   type StoredSecret,
   toEndpointView,
 } from "./model.ts";
-import { newWebhookSecret, sealSecret } from "./secrets.ts";
+import { newWebhookSecret } from "./secrets.ts";
 import { checkWebhookTarget, type Resolver, type UrlPolicy } from "./url.ts";
 
 /**
@@ -36,7 +37,8 @@ export interface WebhookDeps {
   readonly store: WebhookStore;
   readonly policy: UrlPolicy;
   readonly resolve: Resolver;
-  readonly sealingKey: () => Promise<Buffer>;
+  /** Seals signing secrets, the endpoint id as the subject (purpose webhook-secret). */
+  readonly secretBox: SecretBox;
   /** How long a rotated-out secret keeps signing. */
   readonly overlapSeconds: number;
   readonly now?: () => Date;
@@ -71,7 +73,7 @@ export async function createEndpoint(
     status: "enabled",
     disabledReason: null,
     failingSince: null,
-    secrets: [{ sealed: sealSecret(await deps.sealingKey(), id, secret), createdAt: now }],
+    secrets: [{ sealed: await deps.secretBox.seal(secret, id), createdAt: now }],
     createdAt: now,
     updatedAt: now,
   };
@@ -162,7 +164,7 @@ export async function rotateSecret(
   const until = new Date(nowDate.getTime() + deps.overlapSeconds * 1000).toISOString();
   const previous = current.secrets[0];
   const secrets: StoredSecret[] = [
-    { sealed: sealSecret(await deps.sealingKey(), current.id, secret), createdAt: now },
+    { sealed: await deps.secretBox.seal(secret, current.id), createdAt: now },
     ...(previous && deps.overlapSeconds > 0 ? [{ ...previous, expiresAt: until }] : []),
   ];
   const next: EndpointRecord = {

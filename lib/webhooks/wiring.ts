@@ -1,4 +1,5 @@
 import { lookup } from "node:dns/promises";
+import { lazySecretBox } from "../aws/secret-box.ts";
 import { sqsRetryQueue } from "../aws/sqs-retry-queue.ts";
 import { config } from "../config.ts";
 import { countMetric, logger } from "../observability.ts";
@@ -7,7 +8,7 @@ import { getAccount } from "../store/ledger-reads.ts";
 import * as store from "../store/webhooks.ts";
 import type { DispatchDeps } from "./dispatcher.ts";
 import { type RetryQueue, sweepOnlyQueue } from "./retry-queue.ts";
-import { webhookSealingKey } from "./sealing-key.ts";
+import { WEBHOOK_SECRET_PURPOSE } from "./secrets.ts";
 import { send } from "./send.ts";
 import type { WebhookDeps } from "./service.ts";
 import type { Resolver } from "./url.ts";
@@ -16,6 +17,13 @@ import type { Resolver } from "./url.ts";
 export const systemResolver: Resolver = async (host) =>
   (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
 
+let box: ReturnType<typeof lazySecretBox> | undefined;
+/** Webhook signing secrets' box (one per container). */
+function webhookSecretBox() {
+  box ??= lazySecretBox(WEBHOOK_SECRET_PURPOSE);
+  return box;
+}
+
 /** The webhook routes' dependencies in AWS and on the local stack. */
 export function webhookDeps(): WebhookDeps {
   const c = config();
@@ -23,7 +31,7 @@ export function webhookDeps(): WebhookDeps {
     store,
     policy: { allowLoopback: c.MICROPAY_WEBHOOK_ALLOW_LOOPBACK },
     resolve: systemResolver,
-    sealingKey: webhookSealingKey,
+    secretBox: webhookSecretBox(),
     overlapSeconds: c.MICROPAY_WEBHOOK_SECRET_OVERLAP_SECONDS,
   };
 }
@@ -67,7 +75,7 @@ export function dispatchDeps(): DispatchDeps {
     send,
     resolve: systemResolver,
     policy: { allowLoopback: c.MICROPAY_WEBHOOK_ALLOW_LOOPBACK },
-    sealingKey: webhookSealingKey,
+    secretBox: webhookSecretBox(),
     queue: retryQueue(),
     sweepGraceSeconds: c.MICROPAY_WEBHOOK_SWEEP_SECONDS,
     schedule: c.MICROPAY_WEBHOOK_RETRY_SCHEDULE,

@@ -173,21 +173,6 @@ export const IAM_EXCEPTIONS: readonly IamException[] = [
     reason:
       "The sweep runs on a timer (MICROPAY_WEBHOOK_SWEEP_SECONDS, 60 s by default); whether a run falls inside the artifacts tier depends on its duration.",
   },
-  {
-    actions: ["secretsmanager:GetSecretValue"],
-    resource: "SigningKey/Secret",
-    functions: ["Webhooks/Dispatcher", "Webhooks/Sweeper"],
-    sometimes: true,
-    reason:
-      "Read only to open an endpoint's sealed secret before an attempt; no attempt is made in the artifacts suites (above).",
-  },
-  {
-    actions: ["kms:Decrypt"],
-    resource: "Keys/Secrets",
-    functions: ["Webhooks/Dispatcher", "Webhooks/Sweeper"],
-    sometimes: true,
-    reason: "The signing key secret's key, used by Secrets Manager for the read above.",
-  },
   // Webhook retries: a failed attempt queues its next one (SQS). In artifacts mode each
   // bundle runs in its own process, apart from the stack's in-process retry queue
   // (local/retry-queue.ts), so the bundles queue nothing (their retries wait for the
@@ -228,19 +213,8 @@ export const IAM_EXCEPTIONS: readonly IamException[] = [
     actions: ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
     resource: "Keys/Table",
     functions: ["Webhooks/Retries"],
-    reason: "The table key's use for the retry function's table reads and writes (above).",
-  },
-  {
-    actions: ["secretsmanager:GetSecretValue"],
-    resource: "SigningKey/Secret",
-    functions: ["Webhooks/Retries"],
-    reason: "Read only to open an endpoint's sealed secret before an attempt (above: never run).",
-  },
-  {
-    actions: ["kms:Decrypt"],
-    resource: "Keys/Secrets",
-    functions: ["Webhooks/Retries"],
-    reason: "The signing key secret's key, used by Secrets Manager for the read above.",
+    reason:
+      "The table key's use for the retry function's table reads and writes and for opening endpoints' sealed signing secrets (the SecretBox), never run (above).",
   },
   {
     actions: ["dynamodb:GetItem", "dynamodb:DeleteItem"],

@@ -204,17 +204,13 @@ describe("per-function least privilege (derived from the route table)", () => {
     expect(actions.filter((a) => WRITE.has(a) || a === "kms:Encrypt")).toEqual([]);
   });
 
-  it("only signing-key routes (and the key generator, the webhook dispatcher, retries and sweeper) can touch the signing key secret or its KMS key", () => {
+  it("only signing-key routes (and the key generator) can touch the signing key secret or its KMS key", () => {
     const secretId = idOf(dev.stack.signingKey.secret);
     const keyId = idOf(dev.stack.keys.secrets);
     const allowed = new Set(
       routes.filter((r) => r.usesSigningKey).map((r) => idOf(fnOf(r.id).role.policy)),
     );
     allowed.add(idOf(dev.stack.signingKey.generator.role.policy));
-    // Webhook secrets are sealed with a key derived from the signing key (SECURITY.md).
-    allowed.add(idOf(dev.stack.webhooks.dispatcher.role.policy));
-    allowed.add(idOf(dev.stack.webhooks.sweeper.role.policy));
-    allowed.add(idOf(dev.stack.webhooks.retries.role.policy));
     for (const { policyId, statement } of allStatements(dev.template)) {
       if (mentions(statement.Resource, secretId) || mentions(statement.Resource, keyId)) {
         expect(allowed.has(policyId), policyId).toBe(true);

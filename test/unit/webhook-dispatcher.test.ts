@@ -1,5 +1,7 @@
+import { randomBytes } from "node:crypto";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
+import { localSecretBox } from "../../lib/crypto/secret-box.ts";
 import { type EventRecord, newEvent } from "../../lib/events/model.ts";
 import {
   attemptDelivery,
@@ -12,7 +14,7 @@ import {
 } from "../../lib/webhooks/dispatcher.ts";
 import type { AttemptView, DeliveryRecord, EndpointRecord } from "../../lib/webhooks/model.ts";
 import { queueDelay, type RetryMessage } from "../../lib/webhooks/retry-queue.ts";
-import { newWebhookSecret, sealingKey, sealSecret } from "../../lib/webhooks/secrets.ts";
+import { newWebhookSecret } from "../../lib/webhooks/secrets.ts";
 import type { Sender, SendResult } from "../../lib/webhooks/send.ts";
 
 /**
@@ -23,7 +25,7 @@ import type { Sender, SendResult } from "../../lib/webhooks/send.ts";
  * dropped, at least once across a dispatcher that dies mid-attempt or a lost message
  * (the safety-net sweep), only matching endpoints.
  */
-const key = sealingKey("test");
+const box = localSecretBox(randomBytes(32));
 
 function memoryStore(endpoints: EndpointRecord[], owners: Record<string, string>) {
   const deliveries = new Map<string, DeliveryRecord>();
@@ -100,7 +102,12 @@ function memoryStore(endpoints: EndpointRecord[], owners: Record<string, string>
   return { store, deliveries, attempts, events };
 }
 
-function endpoint(id: string, ownerId: string, secret: string, enabled = ["*"]): EndpointRecord {
+async function endpoint(
+  id: string,
+  ownerId: string,
+  secret: string,
+  enabled = ["*"],
+): Promise<EndpointRecord> {
   return {
     id,
     ownerId,
@@ -110,7 +117,7 @@ function endpoint(id: string, ownerId: string, secret: string, enabled = ["*"]):
     status: "enabled",
     disabledReason: null,
     failingSince: null,
-    secrets: [{ sealed: sealSecret(key, id, secret), createdAt: "2026-01-01T00:00:00.000Z" }],
+    secrets: [{ sealed: await box.seal(secret, id), createdAt: "2026-01-01T00:00:00.000Z" }],
     createdAt: "2026-01-01T00:00:00.000Z",
     updatedAt: "2026-01-01T00:00:00.000Z",
   };
@@ -121,10 +128,10 @@ interface Sent {
   body: string;
 }
 
-function setup(answers: (SendResult | "hang")[], enabled = ["*"], schedule = [5, 60]) {
+async function setup(answers: (SendResult | "hang")[], enabled = ["*"], schedule = [5, 60]) {
   const secret = newWebhookSecret();
-  const ep = endpoint("we_a", "usr_a", secret, enabled);
-  const other = endpoint("we_b", "usr_b", newWebhookSecret());
+  const ep = await endpoint("we_a", "usr_a", secret, enabled);
+  const other = await endpoint("we_b", "usr_b", newWebhookSecret());
   const endpoints = [ep, other];
   const mem = memoryStore(endpoints, { acc_a: "usr_a", acc_b: "usr_b" });
   let clock = Date.parse("2026-11-26T12:00:00.000Z");
@@ -149,7 +156,7 @@ function setup(answers: (SendResult | "hang")[], enabled = ["*"], schedule = [5,
     send,
     resolve: async () => ["93.184.216.34"],
     policy: { allowLoopback: false },
-    sealingKey: async () => key,
+    secretBox: box,
     schedule,
     timeoutMs: 10_000,
     claimSeconds: 30,
@@ -184,7 +191,7 @@ const fail = (status: number): SendResult => ({ status, ok: false, excerpt: "", 
 
 describe("webhook dispatcher", () => {
   it("delivers to the owner's matching endpoints only, signed for verification", async () => {
-    const t = setup([]);
+    const t = await setup([]);
     const rec = newEvent("payment.succeeded", { id: "pay_1" }, ["acc_a"]);
     await dispatchEvent(rec, t.deps);
     expect(t.sent).toHaveLength(1);
@@ -201,13 +208,13 @@ describe("webhook dispatcher", () => {
   });
 
   it("skips endpoints not enabled for the type", async () => {
-    const t = setup([], ["refund.succeeded"]);
+    const t = await setup([], ["refund.succeeded"]);
     await dispatchEvent(newEvent("payment.succeeded", { id: "pay_1" }, ["acc_a"]), t.deps);
     expect(t.sent).toHaveLength(0);
   });
 
   it("retries through the queue on the schedule with the same webhook-id, then gives up after the last entry", async () => {
-    const t = setup([fail(500), fail(503), fail(500)]);
+    const t = await setup([fail(500), fail(503), fail(500)]);
     const rec = newEvent("transfer.created", { id: "trf_1" }, ["acc_a"]);
     t.events.set(rec.event.id, rec);
     await dispatchEvent(rec, t.deps);
@@ -238,7 +245,7 @@ describe("webhook dispatcher", () => {
   });
 
   it("a wait longer than the queue's 15-minute delay is chained: re-sent with the remaining delay", async () => {
-    const t = setup([fail(500)], ["*"], [2000]);
+    const t = await setup([fail(500)], ["*"], [2000]);
     const rec = newEvent("transfer.created", { id: "trf_3" }, ["acc_a"]);
     t.events.set(rec.event.id, rec);
     await dispatchEvent(rec, t.deps);
@@ -259,7 +266,7 @@ describe("webhook dispatcher", () => {
   });
 
   it("a duplicate or stale message is dropped: one attempt per due time", async () => {
-    const t = setup([fail(500)]);
+    const t = await setup([fail(500)]);
     const rec = newEvent("transfer.created", { id: "trf_4" }, ["acc_a"]);
     t.events.set(rec.event.id, rec);
     await dispatchEvent(rec, t.deps);
@@ -273,7 +280,7 @@ describe("webhook dispatcher", () => {
   });
 
   it("a retry whose message was never queued is attempted by the sweep once overdue", async () => {
-    const t = setup([fail(500)]);
+    const t = await setup([fail(500)]);
     t.setQueueDown(true);
     const rec = newEvent("transfer.created", { id: "trf_5" }, ["acc_a"]);
     t.events.set(rec.event.id, rec);
@@ -287,7 +294,7 @@ describe("webhook dispatcher", () => {
   });
 
   it("a success clears the failing streak, so the endpoint stays enabled", async () => {
-    const t = setup([fail(500)]);
+    const t = await setup([fail(500)]);
     const rec = newEvent("transfer.created", { id: "trf_2" }, ["acc_a"]);
     t.events.set(rec.event.id, rec);
     await dispatchEvent(rec, t.deps);
@@ -298,7 +305,7 @@ describe("webhook dispatcher", () => {
   });
 
   it("at least once: a dispatcher that dies mid-attempt leaves the delivery to the sweep once the claim ends", async () => {
-    const t = setup(["hang"]);
+    const t = await setup(["hang"]);
     const rec = newEvent("payment.succeeded", { id: "pay_9" }, ["acc_a"]);
     t.events.set(rec.event.id, rec);
     // The first dispatcher never finishes its attempt (it "died" with the request open).
@@ -317,7 +324,7 @@ describe("webhook dispatcher", () => {
   });
 
   it("a replayed stream record does not deliver twice; two consumers never attempt one delivery at once", async () => {
-    const t = setup([]);
+    const t = await setup([]);
     const rec = newEvent("payment.succeeded", { id: "pay_2" }, ["acc_a"]);
     t.events.set(rec.event.id, rec);
     await dispatchEvent(rec, t.deps);
@@ -337,7 +344,7 @@ describe("webhook dispatcher", () => {
   });
 
   it("a URL that now resolves to a forbidden address is not contacted; the attempt fails and is retried", async () => {
-    const t = setup([]);
+    const t = await setup([]);
     const deps = { ...t.deps, resolve: async () => ["10.0.0.8"] };
     await dispatchEvent(newEvent("payment.succeeded", { id: "pay_3" }, ["acc_a"]), deps);
     expect(t.sent).toHaveLength(0);

@@ -1,14 +1,10 @@
+import { randomBytes } from "node:crypto";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../lib/config.ts";
+import { localSecretBox } from "../../lib/crypto/secret-box.ts";
 import { Refusal } from "../../lib/problems.ts";
-import {
-  newWebhookSecret,
-  openSecret,
-  sealingKey,
-  sealSecret,
-  signatureHeaders,
-} from "../../lib/webhooks/secrets.ts";
+import { newWebhookSecret, signatureHeaders } from "../../lib/webhooks/secrets.ts";
 import { checkWebhookTarget, type Resolver } from "../../lib/webhooks/url.ts";
 
 /**
@@ -106,14 +102,15 @@ describe("webhook secrets and signatures", () => {
     expect(newWebhookSecret()).not.toBe(s);
   });
 
-  it("sealed secrets open only with the same key and endpoint id", () => {
-    const key = sealingKey("material");
+  it("secrets are sealed by the SecretBox bound to the endpoint id: they open only with the same key and endpoint", async () => {
+    const key = randomBytes(32);
+    const box = localSecretBox(key);
     const s = newWebhookSecret();
-    const sealed = sealSecret(key, "we_1", s);
+    const sealed = await box.seal(s, "we_1");
     expect(sealed).not.toContain(s.slice(6));
-    expect(openSecret(key, "we_1", sealed)).toBe(s);
-    expect(() => openSecret(key, "we_2", sealed)).toThrow();
-    expect(() => openSecret(sealingKey("other"), "we_1", sealed)).toThrow();
+    expect(await box.open(sealed, "we_1")).toBe(s);
+    await expect(box.open(sealed, "we_2")).rejects.toThrow();
+    await expect(localSecretBox(randomBytes(32)).open(sealed, "we_1")).rejects.toThrow();
   });
 
   it("headers follow Standard Webhooks; two live secrets give two space-separated signatures, each verifying", () => {
