@@ -2,18 +2,14 @@ import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import type { Table } from "aws-cdk-lib/aws-dynamodb";
 import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import type { IKey } from "aws-cdk-lib/aws-kms";
-import {
-  EventSourceMapping,
-  FilterCriteria,
-  type IEventSourceDlq,
-  StartingPosition,
-} from "aws-cdk-lib/aws-lambda";
+import type { EventSourceMapping } from "aws-cdk-lib/aws-lambda";
 import { CfnQueryDefinition, LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
-import { Queue, QueueEncryption, RedrivePermission } from "aws-cdk-lib/aws-sqs";
+import type { Queue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { AUDIT_QUERIES } from "../../lib/audit/queries.ts";
 import { AUDIT_STREAM_FILTER } from "../../lib/audit/stream-filter.ts";
 import { HouseFunction } from "./house-function.ts";
+import { addStreamConsumer } from "./stream-consumer.ts";
 
 export interface AuditProps {
   readonly stageName: string;
@@ -51,26 +47,12 @@ export class Audit extends Construct {
     if (props.auditRetention < 365) {
       throw new Error("Audit: the audit log must be kept at least one year");
     }
-    const streamArn = props.table.tableStreamArn;
-    if (!streamArn) throw new Error("Audit: the table needs a stream");
 
     this.logGroup = new LogGroup(this, "AuditLog", {
       retention: props.auditRetention,
       // An audit trail outlives any stack: never deleted with it, in any stage.
       removalPolicy: RemovalPolicy.RETAIN,
       encryptionKey: props.logsKey,
-    });
-    this.deadLetters = new Queue(this, "DeadLetters", {
-      encryption: QueueEncryption.KMS,
-      encryptionMasterKey: props.messagingKey,
-      dataKeyReuse: Duration.hours(1),
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      removalPolicy: props.removalPolicy,
-      // A dead-letter queue declares itself one (Control Tower CT.SQS.PR.1 accepts a DLQ
-      // by its RedriveAllowPolicy). allowAll is SQS's default made explicit: the stream's
-      // on-failure destination is not an SQS redrive, so byQueue would name no queue.
-      redriveAllowPolicy: { redrivePermission: RedrivePermission.ALLOW_ALL },
     });
     this.fn = new HouseFunction(this, "Consumer", {
       entry: props.entry,
@@ -83,34 +65,17 @@ export class Audit extends Construct {
       timeout: Duration.seconds(60),
     });
     const role = this.fn.role;
-    role.addToPrincipalPolicy(
-      new PolicyStatement({
-        sid: "ReadTableStream",
-        actions: [
-          "dynamodb:DescribeStream",
-          "dynamodb:GetRecords",
-          "dynamodb:GetShardIterator",
-          "dynamodb:ListStreams",
-        ],
-        resources: [streamArn],
-      }),
-    );
+    // The stream: filtered to audit outbox INSERTs (lib/audit/stream-filter.ts).
+    ({ deadLetters: this.deadLetters, mapping: this.mapping } = addStreamConsumer(this, {
+      table: props.table,
+      fn: this.fn,
+      filter: AUDIT_STREAM_FILTER,
+      batchSize: 100,
+      messagingKey: props.messagingKey,
+      removalPolicy: props.removalPolicy,
+    }));
     // Dedupe markers (get/put/update/delete of marker items) and the stream's key.
     for (const statement of props.tableStatements) role.addToPrincipalPolicy(statement);
-    role.addToPrincipalPolicy(
-      new PolicyStatement({
-        sid: "ParkFailedBatches",
-        actions: ["sqs:SendMessage"],
-        resources: [this.deadLetters.queueArn],
-      }),
-    );
-    role.addToPrincipalPolicy(
-      new PolicyStatement({
-        sid: "DeadLetterKey",
-        actions: ["kms:GenerateDataKey", "kms:Decrypt"],
-        resources: [props.messagingKey.keyArn],
-      }),
-    );
     role.addToPrincipalPolicy(
       new PolicyStatement({
         sid: "WriteAuditLog",
@@ -126,26 +91,6 @@ export class Audit extends Construct {
         resources: [this.logGroup.logGroupArn],
       }),
     );
-
-    // The on-failure destination, without CDK's broad grantSendMessages (explicit statements above).
-    const onFailure: IEventSourceDlq = {
-      bind: () => ({ destination: this.deadLetters.queueArn }),
-    };
-    this.mapping = new EventSourceMapping(this, "Stream", {
-      target: this.fn.fn,
-      eventSourceArn: streamArn,
-      startingPosition: StartingPosition.TRIM_HORIZON,
-      batchSize: 100,
-      maxBatchingWindow: Duration.seconds(1),
-      bisectBatchOnError: true,
-      retryAttempts: 5,
-      maxRecordAge: Duration.days(1),
-      reportBatchItemFailures: true,
-      onFailure,
-      // Only audit outbox INSERTs invoke the function (lib/audit/stream-filter.ts).
-      filters: [FilterCriteria.filter(AUDIT_STREAM_FILTER)],
-    });
-    this.mapping.node.addDependency(role.policy);
 
     for (const q of AUDIT_QUERIES) {
       new CfnQueryDefinition(this, `Query-${q.name}`, {

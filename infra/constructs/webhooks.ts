@@ -12,14 +12,9 @@ import { Rule, Schedule } from "aws-cdk-lib/aws-events";
 import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
 import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import type { IKey } from "aws-cdk-lib/aws-kms";
-import {
-  EventSourceMapping,
-  FilterCriteria,
-  type IEventSourceDlq,
-  StartingPosition,
-} from "aws-cdk-lib/aws-lambda";
+import { EventSourceMapping } from "aws-cdk-lib/aws-lambda";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
-import { Queue, QueueEncryption, RedrivePermission } from "aws-cdk-lib/aws-sqs";
+import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { WEBHOOK_STREAM_FILTER } from "../../lib/audit/stream-filter.ts";
 import { METRIC_NAMESPACE } from "../../lib/observability.ts";
@@ -29,6 +24,7 @@ import {
 } from "../../lib/webhooks/metrics.ts";
 import type { Data } from "./data.ts";
 import { HouseFunction } from "./house-function.ts";
+import { addStreamConsumer } from "./stream-consumer.ts";
 
 export interface WebhooksProps {
   readonly stageName: string;
@@ -82,8 +78,6 @@ export class Webhooks extends Construct {
   constructor(scope: Construct, id: string, props: WebhooksProps) {
     super(scope, id);
     this.stageName = props.stageName;
-    const streamArn = props.table.tableStreamArn;
-    if (!streamArn) throw new Error("Webhooks: the table needs a stream");
     this.retryDeadLetters = new Queue(this, "RetryDeadLetters", {
       encryption: QueueEncryption.KMS,
       encryptionMasterKey: props.messagingKey,
@@ -157,6 +151,8 @@ export class Webhooks extends Construct {
           resources: [this.retryQueue.queueArn],
         }),
       );
+      // The queues' key (the dispatcher gets the same statement as a stream consumer).
+      if (fn === this.dispatcher) continue;
       fn.role.addToPrincipalPolicy(
         new PolicyStatement({
           sid: "RetryQueueKey",
@@ -187,54 +183,15 @@ export class Webhooks extends Construct {
     });
     this.retryMapping.node.addDependency(this.retries.role.policy);
 
-    this.deadLetters = new Queue(this, "DeadLetters", {
-      encryption: QueueEncryption.KMS,
-      encryptionMasterKey: props.messagingKey,
-      dataKeyReuse: Duration.hours(1),
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      removalPolicy: props.removalPolicy,
-      redriveAllowPolicy: { redrivePermission: RedrivePermission.ALLOW_ALL },
-    });
-    const role = this.dispatcher.role;
-    role.addToPrincipalPolicy(
-      new PolicyStatement({
-        sid: "ReadTableStream",
-        actions: [
-          "dynamodb:DescribeStream",
-          "dynamodb:GetRecords",
-          "dynamodb:GetShardIterator",
-          "dynamodb:ListStreams",
-        ],
-        resources: [streamArn],
-      }),
-    );
-    role.addToPrincipalPolicy(
-      new PolicyStatement({
-        sid: "ParkFailedBatches",
-        actions: ["sqs:SendMessage"],
-        resources: [this.deadLetters.queueArn],
-      }),
-    );
-    // (The messaging key, which SQS uses for this queue too, is granted above.)
-    const onFailure: IEventSourceDlq = {
-      bind: () => ({ destination: this.deadLetters.queueArn }),
-    };
-    this.mapping = new EventSourceMapping(this, "Stream", {
-      target: this.dispatcher.fn,
-      eventSourceArn: streamArn,
-      startingPosition: StartingPosition.TRIM_HORIZON,
+    // The stream: only event-item INSERTs invoke the dispatcher (lib/audit/stream-filter.ts).
+    ({ deadLetters: this.deadLetters, mapping: this.mapping } = addStreamConsumer(this, {
+      table: props.table,
+      fn: this.dispatcher,
+      filter: WEBHOOK_STREAM_FILTER,
       batchSize: 10,
-      maxBatchingWindow: Duration.seconds(1),
-      bisectBatchOnError: true,
-      retryAttempts: 5,
-      maxRecordAge: Duration.days(1),
-      reportBatchItemFailures: true,
-      onFailure,
-      // Only event-item INSERTs invoke the dispatcher (lib/audit/stream-filter.ts).
-      filters: [FilterCriteria.filter(WEBHOOK_STREAM_FILTER)],
-    });
-    this.mapping.node.addDependency(role.policy);
+      messagingKey: props.messagingKey,
+      removalPolicy: props.removalPolicy,
+    }));
 
     this.sweepRule = new Rule(this, "SweepSchedule", {
       description: "MicroPay: attempt webhook deliveries the retry queue missed (safety net)",
