@@ -1,10 +1,14 @@
 import { readFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { createMicroPayClient } from "../client/index.ts";
+import { type Delivery, startListener } from "../lib/webhooks/listen.ts";
 
 /**
  * The five-minute walkthrough, with the typed client: register a payer and a
- * merchant, fund the payer (admin), pay, refund, hold and capture, read the statement,
- * and find the payment's audit record. README.md shows this file; a test runs it.
+ * merchant, fund the payer (admin), let the merchant's loopback receiver (what
+ * `npm run webhooks -- listen` runs) get the payment's signed webhook, pay, refund,
+ * hold and capture, read the statement, and find the payment's audit record. README.md
+ * shows this file; a test runs it.
  */
 export async function walkthrough(opts: {
   baseUrl: string;
@@ -43,7 +47,24 @@ export async function walkthrough(opts: {
     body: { roles: ["merchant"] },
   });
 
-  // 3. The payer pays the shop $25.00 (the client adds an Idempotency-Key).
+  // 3. The shop registers a webhook endpoint for payments (its secret is shown once)
+  //    and listens on loopback, as `npm run webhooks -- listen --port 4000 --secret
+  //    whsec_…` does: each delivery is verified with the standardwebhooks package.
+  const merchant = createMicroPayClient({ baseUrl });
+  await merchant.login(`shop-${run}@example.com`, password);
+  const port = await freeLoopbackPort();
+  const { data: endpoint } = await merchant.POST("/v1/webhook-endpoints", {
+    body: { url: `http://127.0.0.1:${port}/`, enabledEvents: ["payment.succeeded"] },
+  });
+  if (!endpoint) throw new Error("endpoint refused");
+  const deliveries: Delivery[] = [];
+  const listener = await startListener({
+    port,
+    secret: endpoint.secret,
+    onDelivery: (d) => deliveries.push(d),
+  });
+
+  // 4. The payer pays the shop $25.00 (the client adds an Idempotency-Key).
   const alice = createMicroPayClient({ baseUrl });
   await alice.login(`payer-${run}@example.com`, password);
   const { data: payment, error } = await alice.POST("/v1/payments", {
@@ -56,16 +77,17 @@ export async function walkthrough(opts: {
     },
   });
   if (!payment) throw new Error(`payment refused: ${JSON.stringify(error)}`);
+  // Within a moment the shop's receiver has the signed payment.succeeded event.
+  const webhook = await until(() => deliveries.find((d) => d.objectId === payment.id));
+  await listener.close();
 
-  // 4. The merchant refunds $5.00 of it.
-  const merchant = createMicroPayClient({ baseUrl });
-  await merchant.login(`shop-${run}@example.com`, password);
+  // 5. The merchant refunds $5.00 of it.
   const { data: refund } = await merchant.POST("/v1/payments/{paymentId}/refunds", {
     params: { path: { paymentId: payment.id } },
     body: { amount: 500, reason: "one item out of stock" },
   });
 
-  // 5. A hold: the payer authorizes $30.00 now (capture: false: its `available` drops,
+  // 6. A hold: the payer authorizes $30.00 now (capture: false: its `available` drops,
   //    no money moves); the shop captures $20.00 when it ships, and the other $10.00
   //    is released at once. A hold not captured by `captureBefore` (7 days) expires.
   const { data: hold } = await alice.POST("/v1/payments", {
@@ -84,7 +106,7 @@ export async function walkthrough(opts: {
     body: { amount: 2_000 },
   });
 
-  // 6. The payer's statement: balance and ledger entries, newest first.
+  // 7. The payer's statement: balance and ledger entries, newest first.
   const { data: account } = await alice.GET("/v1/accounts/{accountId}", {
     params: { path: { accountId: payer.account.id } },
   });
@@ -92,12 +114,13 @@ export async function walkthrough(opts: {
     params: { path: { accountId: payer.account.id }, query: { limit: 10 } },
   });
 
-  // 7. The payment's audit record, as CloudWatch Logs would return it (locally: a
+  // 8. The payment's audit record, as CloudWatch Logs would return it (locally: a
   //    file the stream poller appends to within a moment of the commit).
   const auditRecord = await auditRecordOf(opts.auditLog, payment.id);
 
   return {
     payment,
+    webhook,
     refund,
     hold,
     captured,
@@ -106,6 +129,25 @@ export async function walkthrough(opts: {
     statement,
     auditRecord,
   };
+}
+
+/** A free port on 127.0.0.1 (the receiver's URL is registered before it listens). */
+async function freeLoopbackPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (!address || typeof address === "string") throw new Error("no port");
+  return address.port;
+}
+
+async function until<T>(probe: () => T | undefined, timeoutMs = 15_000): Promise<T | undefined> {
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; ) {
+    const value = probe();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return undefined;
 }
 
 async function auditRecordOf(auditLog: string, paymentId: string) {

@@ -15,7 +15,7 @@ describe("the README walkthrough", () => {
     expect(readme).toContain(`\`\`\`ts\n${file}\`\`\``);
   });
 
-  it("registers, funds, pays, refunds, holds and captures, reads the statement and finds the audit record", async () => {
+  it("registers, funds, gets the payment's signed webhook, pays, refunds, holds and captures, reads the statement and finds the audit record", async () => {
     const stack = inject("stack");
     const out = await walkthrough({
       baseUrl: stack.apiUrl,
@@ -23,6 +23,12 @@ describe("the README walkthrough", () => {
       auditLog: stack.auditLog,
     });
     expect(out.payment).toMatchObject({ status: "succeeded", amount: 2500, currency: "USD" });
+    // The shop's receiver (npm run webhooks -- listen's code) verified the delivery.
+    expect(out.webhook).toMatchObject({
+      verified: true,
+      type: "payment.succeeded",
+      objectId: out.payment.id,
+    });
     expect(out.refund).toMatchObject({ paymentId: out.payment.id, amount: 500 });
     expect(out.hold).toMatchObject({ status: "requires_capture", amountCapturable: 3000 });
     expect(out.captured).toMatchObject({
