@@ -1135,7 +1135,7 @@ export interface components {
                 paymentId?: string;
                 refundId?: string;
                 /** @enum {string} */
-                kind: "deposit" | "withdrawal" | "payment" | "refund";
+                kind: "deposit" | "withdrawal" | "payment" | "refund" | "capture";
                 /** @enum {string} */
                 direction: "debit" | "credit";
                 /** Format: int64 */
@@ -1154,7 +1154,7 @@ export interface components {
                 paymentId?: string;
                 refundId?: string;
                 /** @enum {string} */
-                kind: "deposit" | "withdrawal" | "payment" | "refund";
+                kind: "deposit" | "withdrawal" | "payment" | "refund" | "capture";
                 /** @enum {string} */
                 direction: "debit" | "credit";
                 /** Format: int64 */
