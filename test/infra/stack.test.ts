@@ -72,8 +72,8 @@ describe("functions", () => {
         TracingConfig: { Mode: "Active" },
       },
     });
-    expect(Object.keys(fns).length).toBe(routes.length + 5);
-    expect(ofType("AWS::Lambda::Function").length).toBe(routes.length + 5);
+    expect(Object.keys(fns).length).toBe(routes.length + 6);
+    expect(ofType("AWS::Lambda::Function").length).toBe(routes.length + 6);
     for (const fn of Object.values(fns)) {
       expect(fn.Properties.LoggingConfig?.LogGroup).toBeDefined();
       expect(fn.Properties.Environment.Variables.POWERTOOLS_SERVICE_NAME).toBe("micropay");
@@ -82,7 +82,7 @@ describe("functions", () => {
 
   it("every log group is KMS-encrypted and has a retention", () => {
     const groups = ofType("AWS::Logs::LogGroup");
-    expect(groups.length).toBeGreaterThanOrEqual(routes.length + 5);
+    expect(groups.length).toBeGreaterThanOrEqual(routes.length + 6);
     for (const [, g] of groups) {
       expect(g.Properties.KmsKeyId).toBeDefined();
       expect(g.Properties.RetentionInDays).toBeGreaterThan(0);
