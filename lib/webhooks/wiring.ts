@@ -53,8 +53,7 @@ function retryQueue(): RetryQueue {
   const c = config();
   const url = c.MICROPAY_WEBHOOK_RETRY_QUEUE_URL;
   if (url) {
-    if (awsQueue?.url !== url)
-      awsQueue = { url, queue: sqsRetryQueue(url, { region: c.AWS_REGION }) };
+    if (awsQueue?.url !== url) awsQueue = { url, queue: sqsRetryQueue(url) };
     return awsQueue.queue;
   }
   return localQueue ?? sweepOnlyQueue;

@@ -1,6 +1,13 @@
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient,
+} from "@aws-sdk/client-sqs";
 import type { SQSEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sqsClient, sqsRetryQueue } from "../../lib/aws/sqs-retry-queue.ts";
+import { sqsRetryQueue } from "../../lib/aws/sqs-retry-queue.ts";
 import { resetConfigForTests } from "../../lib/config.ts";
 import { decodeRetryMessage, type RetryMessage } from "../../lib/webhooks/retry-queue.ts";
 import { type Moto, startMoto } from "../support/moto.ts";
@@ -15,16 +22,12 @@ import { type Moto, startMoto } from "../support/moto.ts";
  */
 
 let moto: Moto;
-let call: ReturnType<typeof sqsClient>;
+let sqs: SQSClient;
 const savedEnv: Record<string, string | undefined> = {};
 
 beforeAll(async () => {
   moto = await startMoto();
-  call = sqsClient({
-    region: moto.clientConfig.region,
-    endpoint: moto.endpoint,
-    credentials: async () => moto.clientConfig.credentials,
-  });
+  sqs = new SQSClient(moto.clientConfig);
 }, 60_000);
 
 afterAll(async () => {
@@ -33,6 +36,7 @@ afterAll(async () => {
     else process.env[k] = v;
   }
   resetConfigForTests();
+  sqs?.destroy();
   await moto?.stop();
 });
 
@@ -45,9 +49,10 @@ const setEnv = (vars: Record<string, string>) => {
 };
 
 async function newQueue(name: string): Promise<string> {
-  const out = await call<{ QueueUrl: string }>("CreateQueue", {
-    QueueName: `${name}-${Date.now().toString(36)}`,
-  });
+  const out = await sqs.send(
+    new CreateQueueCommand({ QueueName: `${name}-${Date.now().toString(36)}` }),
+  );
+  if (!out.QueueUrl) throw new Error("CreateQueue returned no URL");
   return out.QueueUrl;
 }
 
@@ -57,20 +62,27 @@ interface Received {
 }
 
 async function receive(queueUrl: string, waitSeconds = 0): Promise<Received[]> {
-  const out = await call<{ Messages?: Received[] }>("ReceiveMessage", {
-    QueueUrl: queueUrl,
-    MaxNumberOfMessages: 10,
-    WaitTimeSeconds: waitSeconds,
-  });
-  return out.Messages ?? [];
+  const out = await sqs.send(
+    new ReceiveMessageCommand({
+      QueueUrl: queueUrl,
+      MaxNumberOfMessages: 10,
+      WaitTimeSeconds: waitSeconds,
+    }),
+  );
+  return (out.Messages ?? []).map((m) => ({
+    Body: m.Body ?? "",
+    ReceiptHandle: m.ReceiptHandle ?? "",
+  }));
 }
 
 async function delayedCount(queueUrl: string): Promise<number> {
-  const out = await call<{ Attributes: Record<string, string> }>("GetQueueAttributes", {
-    QueueUrl: queueUrl,
-    AttributeNames: ["ApproximateNumberOfMessagesDelayed"],
-  });
-  return Number(out.Attributes.ApproximateNumberOfMessagesDelayed);
+  const out = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ["ApproximateNumberOfMessagesDelayed"],
+    }),
+  );
+  return Number(out.Attributes?.ApproximateNumberOfMessagesDelayed);
 }
 
 const message = (dueInSeconds: number): RetryMessage => ({
@@ -82,11 +94,7 @@ const message = (dueInSeconds: number): RetryMessage => ({
 describe("webhook retry queue on SQS (moto)", () => {
   it("a message stays invisible for its delay, then names its delivery and due time", async () => {
     const url = await newQueue("retries");
-    const queue = sqsRetryQueue(url, {
-      region: moto.clientConfig.region,
-      endpoint: moto.endpoint,
-      credentials: async () => moto.clientConfig.credentials,
-    });
+    const queue = sqsRetryQueue(url, sqs);
     const m = message(2);
     await queue.send(m, 2);
     expect(await receive(url)).toEqual([]);
@@ -100,13 +108,9 @@ describe("webhook retry queue on SQS (moto)", () => {
   it("a delay beyond SQS's 15 minutes is capped (SQS itself refuses 901 s)", async () => {
     const url = await newQueue("capped");
     await expect(
-      call("SendMessage", { QueueUrl: url, MessageBody: "x", DelaySeconds: 901 }),
-    ).rejects.toMatchObject({ code: "InvalidParameterValue" });
-    const queue = sqsRetryQueue(url, {
-      region: moto.clientConfig.region,
-      endpoint: moto.endpoint,
-      credentials: async () => moto.clientConfig.credentials,
-    });
+      sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: "x", DelaySeconds: 901 })),
+    ).rejects.toMatchObject({ name: "InvalidParameterValue" });
+    const queue = sqsRetryQueue(url, sqs);
     await queue.send(message(3 * 3600), 3 * 3600);
     expect(await delayedCount(url)).toBe(1);
     expect(await receive(url)).toEqual([]);
