@@ -107,6 +107,24 @@ export const configSchema = z
     MICROPAY_SECRET_BOX_KEY_FILE: z.string().min(1).optional(),
     MICROPAY_IDEMPOTENCY_TTL_SECONDS: int(48 * 3600, 24 * 3600, 30 * 24 * 3600),
     MICROPAY_AUDIT_LOG: z.string().min(1).optional(),
+    /**
+     * DynamoDB's transient refusals (transaction conflicts, throttling: lib/store/retry.ts):
+     * attempts in all, then 503 with Retry-After; full-jitter back-off from BASE, each
+     * delay at most CAP.
+     */
+    MICROPAY_DYNAMODB_RETRY_ATTEMPTS: int(5, 1, 20),
+    MICROPAY_DYNAMODB_RETRY_BASE_MS: int(20, 1, 1000),
+    MICROPAY_DYNAMODB_RETRY_CAP_MS: int(500, 1, 10_000),
+    /**
+     * Balance items of each system account (funding, payout) per currency: a movement
+     * updates one at random and the account's balance is their sum (hot-account sharding).
+     */
+    MICROPAY_SYSTEM_SHARDS: int(16, 1, 32),
+    /**
+     * How long a container trusts the balance-shard count it read of a customer
+     * account before reading it again (counts only grow, so a stale one is a lower bound).
+     */
+    MICROPAY_SHARD_COUNT_CACHE_SECONDS: int(60, 0, 3600),
     MICROPAY_LOG_LEVEL: z.enum(["DEBUG", "INFO", "WARN", "ERROR", "SILENT"]).default("INFO"),
     /** How long event items (GET /v1/events, webhook deliveries) are kept: 30 days. */
     MICROPAY_EVENT_RETENTION_SECONDS: int(30 * 24 * 3600, 3600, 90 * 24 * 3600),

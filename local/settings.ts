@@ -33,6 +33,12 @@ export const localSettingsSchema = z.object({
   MICROPAY_ARTIFACTS: bool,
   /** Artifacts mode: use this cloud assembly instead of synthesizing one. */
   MICROPAY_ARTIFACTS_CDK_OUT: z.string().min(1).optional(),
+  /**
+   * `1`: the handlers' DynamoDB client runs through the contention model
+   * (lib/store/contention-model.ts: DynamoDB's transaction conflicts and per-item
+   * throttling, which DynamoDB Local lacks). Tests and the bench only; not with artifacts.
+   */
+  MICROPAY_CONTENTION_MODEL: bool,
 });
 
 export type LocalSettings = z.infer<typeof localSettingsSchema> & {

@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { WEBHOOK_STREAM_FILTER } from "../lib/audit/stream-filter.ts";
@@ -88,6 +88,9 @@ export async function startLocalStack(
     Object.assign(process.env, identity.env);
     await seedLocalAdmin(settings, progress);
 
+    if (settings.MICROPAY_CONTENTION_MODEL && !settings.MICROPAY_ARTIFACTS) {
+      await installLocalContentionModel(settings.dataDir);
+    }
     const { routes } = await import("../lib/routes/index.ts");
     if (settings.MICROPAY_ARTIFACTS) {
       const cdkOut = settings.MICROPAY_ARTIFACTS_CDK_OUT
@@ -262,4 +265,21 @@ function startSweepTimer(handler: SweepHandler, seconds: number): { stop(): Prom
       await running;
     },
   };
+}
+
+/**
+ * The contention model in front of the handlers' DynamoDB client (this process). Its
+ * counts are read from outside by signal: SIGUSR2 starts a new measurement, SIGUSR1
+ * writes the counts to <dataDir>/contention-model.json (test/support/contention.ts).
+ */
+async function installLocalContentionModel(dataDir: string): Promise<void> {
+  const { rawClient } = await import("../lib/store/client.ts");
+  const { installContentionModel } = await import("../lib/store/contention-model.ts");
+  const model = installContentionModel(rawClient());
+  const file = join(dataDir, "contention-model.json");
+  process.on("SIGUSR2", () => model.reset());
+  process.on("SIGUSR1", () => {
+    writeFileSync(`${file}.tmp`, JSON.stringify(model.stats()));
+    renameSync(`${file}.tmp`, file);
+  });
 }

@@ -7,6 +7,7 @@ import {
   TransactionConflictException,
   TransactionInProgressException,
 } from "@aws-sdk/client-dynamodb";
+import { config } from "../config.ts";
 import { logger } from "../observability.ts";
 import { serviceUnavailable } from "../problems.ts";
 
@@ -69,11 +70,11 @@ export function isRetryable(error: unknown): boolean {
 }
 
 export interface RetryOptions {
-  /** Total attempts including the first (default 5). */
+  /** Total attempts including the first (default MICROPAY_DYNAMODB_RETRY_ATTEMPTS, 5). */
   readonly attempts?: number;
-  /** Base delay in ms for full-jitter exponential backoff (default 20). */
+  /** Base delay in ms of full-jitter exponential backoff (MICROPAY_DYNAMODB_RETRY_BASE_MS, 20). */
   readonly baseMs?: number;
-  /** Cap of one delay in ms (default 500). */
+  /** Cap of one delay in ms (MICROPAY_DYNAMODB_RETRY_CAP_MS, 500). */
   readonly capMs?: number;
   /** Random source in [0, 1) (tests). */
   readonly random?: () => number;
@@ -97,9 +98,10 @@ export async function withRetry<T>(
   fn: (attempt: number) => Promise<T>,
   opts: RetryOptions = {},
 ): Promise<T> {
-  const attempts = opts.attempts ?? 5;
-  const baseMs = opts.baseMs ?? 20;
-  const capMs = opts.capMs ?? 500;
+  const c = config();
+  const attempts = opts.attempts ?? c.MICROPAY_DYNAMODB_RETRY_ATTEMPTS;
+  const baseMs = opts.baseMs ?? c.MICROPAY_DYNAMODB_RETRY_BASE_MS;
+  const capMs = opts.capMs ?? c.MICROPAY_DYNAMODB_RETRY_CAP_MS;
   const random = opts.random ?? Math.random;
   const sleep = opts.sleep ?? defaultSleep;
   for (let attempt = 0; ; attempt++) {
