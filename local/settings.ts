@@ -39,6 +39,8 @@ export const localSettingsSchema = z.object({
    * throttling, which DynamoDB Local lacks). Tests and the bench only; not with artifacts.
    */
   MICROPAY_CONTENTION_MODEL: bool,
+  /** The model's longest hold of a transaction's items (about an AWS transaction's duration). */
+  MICROPAY_CONTENTION_HOLD_MS: z.coerce.number().int().min(1).max(10_000).default(10),
 });
 
 export type LocalSettings = z.infer<typeof localSettingsSchema> & {

@@ -89,7 +89,7 @@ export async function startLocalStack(
     await seedLocalAdmin(settings, progress);
 
     if (settings.MICROPAY_CONTENTION_MODEL && !settings.MICROPAY_ARTIFACTS) {
-      await installLocalContentionModel(settings.dataDir);
+      await installLocalContentionModel(settings.dataDir, settings.MICROPAY_CONTENTION_HOLD_MS);
     }
     const { routes } = await import("../lib/routes/index.ts");
     if (settings.MICROPAY_ARTIFACTS) {
@@ -272,10 +272,12 @@ function startSweepTimer(handler: SweepHandler, seconds: number): { stop(): Prom
  * counts are read from outside by signal: SIGUSR2 starts a new measurement, SIGUSR1
  * writes the counts to <dataDir>/contention-model.json (test/support/contention.ts).
  */
-async function installLocalContentionModel(dataDir: string): Promise<void> {
+async function installLocalContentionModel(dataDir: string, holdMs: number): Promise<void> {
   const { rawClient } = await import("../lib/store/client.ts");
-  const { installContentionModel } = await import("../lib/store/contention-model.ts");
-  const model = installContentionModel(rawClient());
+  const { ContentionModel, installContentionModel } = await import(
+    "../lib/store/contention-model.ts"
+  );
+  const model = installContentionModel(rawClient(), new ContentionModel({ holdMs }));
   const file = join(dataDir, "contention-model.json");
   process.on("SIGUSR2", () => model.reset());
   process.on("SIGUSR1", () => {

@@ -18,6 +18,11 @@ export interface AccountView {
   readonly available: number;
   readonly status: AccountStatus;
   readonly kind: AccountKind;
+  /**
+   * Balance items the account's balance is spread over (issue 18, lib/ledger/shards.ts),
+   * shown when more than one; `balance` is their sum.
+   */
+  readonly balanceShards?: number;
   readonly createdAt: string;
   readonly updatedAt: string;
 }

@@ -29,6 +29,8 @@ export interface OpenHold {
   readonly amount: number;
   readonly currency: string;
   readonly captureBefore: string;
+  /** The payer's balance shard the hold sits on (issue 18; absent: shard 0, the account item). */
+  readonly shard?: number;
 }
 
 /**
@@ -173,6 +175,18 @@ export interface LedgerStore {
   setAccountStatus(
     accountId: string,
     status: AccountStatus,
+    now: string,
+    audit: AuditEvent,
+    event: EventRecord,
+  ): Promise<boolean>;
+  /**
+   * Raises a customer account's balance shards (lib/ledger/shards.ts) from `from` to
+   * `to`, with its audit event and its event; false when the account changed meanwhile.
+   */
+  setBalanceShards(
+    account: AccountView,
+    from: number,
+    to: number,
     now: string,
     audit: AuditEvent,
     event: EventRecord,

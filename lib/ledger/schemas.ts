@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { MAX_BALANCE_SHARDS } from "./shards.ts";
 
 /**
  * Request and response schemas of the ledger routes. Request objects are strict: an
@@ -47,7 +48,24 @@ export const transferParams = z.strictObject({ transferId });
 
 export const createAccountBody = z.strictObject({ currency });
 export const transferBody = z.strictObject({ amount, reference: text(128) });
-export const accountStatusBody = z.strictObject({ status: z.enum(["active", "frozen"]) });
+export const accountStatusBody = z
+  .strictObject({
+    status: z.enum(["active", "frozen"]).optional(),
+    balanceShards: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_BALANCE_SHARDS)
+      .optional()
+      .meta({
+        description:
+          "Balance items the account's balance is spread over (hot accounts; only ever raised). " +
+          "Credits spread over them at random; a debit takes from one that covers it.",
+      }),
+  })
+  .refine((b) => b.status !== undefined || b.balanceShards !== undefined, {
+    message: "give status, balanceShards or both",
+  });
 export const paymentBody = z.strictObject({
   sourceAccountId: accountId,
   destinationAccountId: accountId,
@@ -80,6 +98,11 @@ export const accountView = z.object({
   }),
   status: z.enum(["active", "frozen"]),
   kind: z.enum(["customer", "system"]),
+  balanceShards: z
+    .number()
+    .int()
+    .optional()
+    .meta({ description: "Balance items (shards) when more than one; `balance` is their sum." }),
   createdAt: when,
   updatedAt: when,
 });

@@ -25,6 +25,7 @@ import {
   requireAmount,
   requireCurrency,
 } from "./rules.ts";
+import { MAX_BALANCE_SHARDS } from "./shards.ts";
 
 /**
  * The ledger's operations, one per route: `(ctx, input, deps) => Promise<view>`,
@@ -138,6 +139,41 @@ export async function setAccountStatus(
   const changed = newEvent("account.updated", view, [account.id], now);
   if (!(await deps.store.setAccountStatus(account.id, input.status, now, event, changed))) {
     throw notFound("No such account.");
+  }
+  return view;
+}
+
+/**
+ * Raises an account's balance shards (issue 18, lib/ledger/shards.ts): admins, on
+ * customer accounts; the count only grows (its shards may hold money), up to
+ * MAX_BALANCE_SHARDS. The same count is a no-op answer.
+ */
+export async function setBalanceShards(
+  ctx: LedgerContext,
+  input: { accountId: string; balanceShards: number },
+  deps: LedgerDeps,
+): Promise<AccountView> {
+  const account = await visibleAccount(ctx, input.accountId, deps);
+  if (account.kind === "system") {
+    throw badRequest("System accounts have MICROPAY_SYSTEM_SHARDS shards (a setting).");
+  }
+  const from = account.balanceShards ?? 1;
+  const to = input.balanceShards;
+  if (to < from) {
+    throw badRequest(`balanceShards only grows; this account has ${from}.`, [
+      { path: "body.balanceShards", message: `at least ${from}` },
+    ]);
+  }
+  if (to > MAX_BALANCE_SHARDS) throw badRequest(`balanceShards is at most ${MAX_BALANCE_SHARDS}.`);
+  if (to === from) return account;
+  const now = deps.now();
+  const audit = newAuditEvent(actorOf(ctx), "account.shards_raised", {
+    targets: { accountId: account.id, ownerId: account.ownerId },
+  });
+  const view: AccountView = { ...account, balanceShards: to, updatedAt: now };
+  const changed = newEvent("account.updated", view, [account.id], now);
+  if (!(await deps.store.setBalanceShards(account, from, to, now, audit, changed))) {
+    throw new Refusal("concurrent_update", "The account changed meanwhile; try again.");
   }
   return view;
 }

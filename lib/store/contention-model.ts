@@ -11,9 +11,14 @@ import { TransactionCanceledException } from "@aws-sdk/client-dynamodb";
  * client in front of DynamoDB Local, does what DynamoDB does:
  *
  * - every TransactWriteItems holds the keys of its items from the moment it is sent
- *   until its answer arrives; one that needs a key another holds is cancelled at once
- *   (TransactionCanceledException, reason TransactionConflict on that item, None on
- *   the others) and never reaches DynamoDB Local, so it writes nothing;
+ *   until its answer arrives, but at most `holdMs`; one that needs a key another
+ *   holds is cancelled at once (TransactionCanceledException, reason
+ *   TransactionConflict on that item, None on the others) and never reaches DynamoDB
+ *   Local, so it writes nothing. The cap is what makes it a model of AWS and not of
+ *   DynamoDB Local: Local runs transactions one at a time, so its round trip at 32
+ *   clients is mostly a queue (hundreds of ms) that AWS, which runs transactions on
+ *   different items in parallel, does not have; there a small TransactWriteItems
+ *   takes about 10 ms (the default; MICROPAY_CONTENTION_HOLD_MS in the local stack);
  * - every written item (Put, Update, Delete) is charged `wcuPerItem` units in its
  *   one-second window; a transaction that would take an item past
  *   `wcuPerItemPerSecond` is cancelled with reason ThrottlingError on that item.
@@ -29,6 +34,8 @@ export interface ContentionModelOptions {
   readonly wcuPerItemPerSecond?: number;
   /** Write units one transactional write of one item costs (DynamoDB: 2 for <= 1 KB). */
   readonly wcuPerItem?: number;
+  /** The longest an admitted transaction holds its items (an AWS transaction's duration). */
+  readonly holdMs?: number;
   /** Milliseconds clock (tests). */
   readonly now?: () => number;
 }
@@ -46,6 +53,8 @@ export interface ContentionStats {
   readonly hottestItem: { readonly key: string; readonly writes: number } | null;
   /** hottestItem.writes / admitted (0 when nothing was admitted). */
   readonly hottestItemShare: number;
+  /** Mean milliseconds from sending an admitted transaction to its answer (DynamoDB Local). */
+  readonly meanHoldMs: number;
 }
 
 type Reason = { Code: string; Message?: string };
@@ -83,15 +92,27 @@ export class ContentionModel {
   private readonly limit: number;
   private readonly cost: number;
   private readonly now: () => number;
-  private readonly held = new Set<string>();
+  private readonly holdMs: number;
+  /** Key -> until when (ms) and by which admission it is held. */
+  private readonly held = new Map<string, { until: number; by: number }>();
+  private admissions = 0;
   private readonly windows = new Map<string, { second: number; units: number }>();
   private writes = new Map<string, number>();
   private counts = { attempts: 0, conflicts: 0, throttled: 0, admitted: 0 };
+  private heldMs = { total: 0, n: 0 };
 
   constructor(opts: ContentionModelOptions = {}) {
     this.limit = opts.wcuPerItemPerSecond ?? 1000;
     this.cost = opts.wcuPerItem ?? 2;
     this.now = opts.now ?? Date.now;
+    this.holdMs = opts.holdMs ?? 10;
+  }
+
+  private isHeld(key: string, now: number): boolean {
+    const h = this.held.get(key);
+    if (h && h.until > now) return true;
+    if (h) this.held.delete(key);
+    return false;
   }
 
   /**
@@ -103,7 +124,8 @@ export class ContentionModel {
   ): { ok: true; release: () => void } | { ok: false; reasons: Reason[] } {
     this.counts.attempts++;
     const targets = items.map(itemTarget);
-    const conflict = targets.map((t) => t !== undefined && this.held.has(t.key));
+    const at = this.now();
+    const conflict = targets.map((t) => t !== undefined && this.isHeld(t.key, at));
     if (conflict.some(Boolean)) {
       this.counts.conflicts++;
       return {
@@ -115,7 +137,7 @@ export class ContentionModel {
         ),
       };
     }
-    const second = Math.floor(this.now() / 1000);
+    const second = Math.floor(at / 1000);
     const over = targets.map((t) => {
       if (!t?.writes) return false;
       const w = this.windows.get(t.key);
@@ -137,11 +159,12 @@ export class ContentionModel {
       };
     }
     this.counts.admitted++;
+    const by = ++this.admissions;
     const keys: string[] = [];
     for (const t of targets) {
       if (!t) continue;
       keys.push(t.key);
-      this.held.add(t.key);
+      this.held.set(t.key, { until: at + this.holdMs, by });
       if (!t.writes) continue;
       const w = this.windows.get(t.key);
       if (w && w.second === second) w.units += this.cost;
@@ -152,12 +175,15 @@ export class ContentionModel {
       for (const [k, w] of this.windows) if (w.second !== second) this.windows.delete(k);
     }
     let released = false;
+    const since = at;
     return {
       ok: true,
       release: () => {
         if (released) return;
         released = true;
-        for (const k of keys) this.held.delete(k);
+        this.heldMs.total += this.now() - since;
+        this.heldMs.n++;
+        for (const k of keys) if (this.held.get(k)?.by === by) this.held.delete(k);
       },
     };
   }
@@ -172,12 +198,14 @@ export class ContentionModel {
       ...this.counts,
       hottestItem,
       hottestItemShare: hottestItem && admitted > 0 ? hottestItem.writes / admitted : 0,
+      meanHoldMs: this.heldMs.n > 0 ? this.heldMs.total / this.heldMs.n : 0,
     };
   }
 
   /** Forgets the counts (not the items in flight): a new measurement starts. */
   reset(): void {
     this.counts = { attempts: 0, conflicts: 0, throttled: 0, admitted: 0 };
+    this.heldMs = { total: 0, n: 0 };
     this.writes = new Map();
   }
 }

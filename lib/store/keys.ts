@@ -15,6 +15,8 @@ import { createHash } from "node:crypto";
  *   API key (owner's)   USER#<ownerId>                     APIKEY#<keyId>
  *   API key last use    APIKEYUSE#<keyId>                  USE
  *   account             ACC#<accountId>                    ACCOUNT         OWNER#<ownerId> / ACC#<accountId>
+ *   account shard k>=1  ACC#<accountId>#S<k>               SHARD     (balance item: issue 18)
+ *   shard counts        META#SHARDS                        COUNTS    (accounts with > 1 shard)
  *   owner+currency      OWNER#<ownerId>#CUR#<currency>     UNIQUE
  *   entry               ACC#<accountId>                    ENT#<entryId>
  *   payment link        ACC#<accountId>                    PAY#<paymentId>
@@ -75,6 +77,15 @@ export const API_KEY_AUTH_WRITE_LEADING_KEYS = ["APIKEYUSE#*"] as const;
 
 // ledger
 export const accountKey = (id: string): Key => ({ pk: `ACC#${id}`, sk: "ACCOUNT" });
+/**
+ * A balance shard of an account (lib/ledger/shards.ts): shard 0 is the account item,
+ * shard k >= 1 an item of its own partition, so the shards of a hot account never share
+ * a partition's write capacity.
+ */
+export const accountShardKey = (id: string, shard: number): Key =>
+  shard === 0 ? accountKey(id) : { pk: `ACC#${id}#S${shard}`, sk: "SHARD" };
+/** The one item naming every account with more than one shard (and how many). */
+export const shardCountsKey: Key = { pk: "META#SHARDS", sk: "COUNTS" };
 export const ownerCurrencyKey = (ownerId: string, currency: string): Key => ({
   pk: `OWNER#${ownerId}#CUR#${currency}`,
   sk: "UNIQUE",

@@ -34,6 +34,7 @@ import {
   REFUND_PREFIX,
   transferKey,
 } from "./keys.ts";
+import { withShardSum } from "./ledger-shards.ts";
 import { withRetry } from "./retry.ts";
 
 /**
@@ -57,6 +58,7 @@ export function toAccountView(item: Item): AccountView {
     ...heldAndAvailable(item),
     status: item.status === "frozen" ? "frozen" : "active",
     kind: item.kind === "system" ? "system" : "customer",
+    ...(Number(item.balanceShards) > 1 ? { balanceShards: Number(item.balanceShards) } : {}),
     createdAt: String(item.createdAt),
     updatedAt: String(item.updatedAt),
   };
@@ -149,8 +151,9 @@ async function getItem(key: { pk: string; sk: string }): Promise<Item | undefine
   return out.Item;
 }
 
+/** An account; the balance of a sharded account is the sum of its shards (ledger-shards.ts). */
 export async function getAccount(accountId: string): Promise<AccountView | undefined> {
-  const item = await getItem(accountKey(accountId));
+  const item = await withShardSum(accountId, await getItem(accountKey(accountId)));
   return item && item.type === "account" ? toAccountView(item) : undefined;
 }
 
@@ -226,7 +229,10 @@ export async function listAccountsOfOwner(
     limit,
     cursor,
   });
-  return page(r.items.filter((i) => i.type === "account").map(toAccountView), r.next);
+  const items = await Promise.all(
+    r.items.filter((i) => i.type === "account").map((i) => withShardSum(String(i.id), i)),
+  );
+  return page(items.filter((i): i is Item => i !== undefined).map(toAccountView), r.next);
 }
 
 export async function listEntries(

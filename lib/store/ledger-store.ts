@@ -1,5 +1,6 @@
 import type { LedgerStore } from "../ledger/port.ts";
 import * as reads from "./ledger-reads.ts";
+import * as shards from "./ledger-shards.ts";
 import * as writes from "./ledger-writes.ts";
 
 /** The DynamoDB implementation of the ledger's store port (lib/ledger/port.ts). */
@@ -13,6 +14,7 @@ export const dynamoLedgerStore: LedgerStore = {
   listRefunds: reads.listRefunds,
   createAccount: writes.createAccount,
   setAccountStatus: writes.setAccountStatus,
+  setBalanceShards: shards.setBalanceShards,
   post: writes.post,
   placeHold: writes.placeHold,
   settleHold: writes.settleHold,

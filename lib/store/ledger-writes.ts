@@ -37,6 +37,7 @@ import {
 import {
   accountIndexKey,
   accountKey,
+  accountShardKey,
   entryKey,
   holdIndexKey,
   holdKey,
@@ -46,6 +47,13 @@ import {
   refundKey,
   transferKey,
 } from "./keys.ts";
+import {
+  currentShardCount,
+  heldShard,
+  judgeShardedDebit,
+  shardFor,
+  shardStatusUpdates,
+} from "./ledger-shards.ts";
 import { type Labelled, labelled, type TransactItem, transact } from "./transact.ts";
 
 /**
@@ -114,7 +122,8 @@ export function newAccountTransactItems(input: {
  * accounts: must exist, be a customer account, be active and hold the movement's
  * currency; a debit also needs `balance >= amount` (no overdraft); with `ownerId`, the
  * account must be that user's. System accounts are created by their first movement
- * (if_not_exists) and may go negative.
+ * (if_not_exists) and may go negative. `shard`: which of the account's balance items
+ * (lib/store/ledger-shards.ts; 0, the default, is the account item).
  */
 export function balanceUpdate(
   side: AccountRef,
@@ -122,7 +131,11 @@ export function balanceUpdate(
   amount: number,
   currency: string,
   now: string,
+  shard = 0,
 ): TransactItem {
+  if (side.type === "system" && shard > 0) {
+    return systemShardUpdate(side.purpose, shard, direction, amount, currency, now);
+  }
   if (side.type === "system") {
     const blank = emptySystemAccount(side.purpose, currency, now);
     const item = accountItem(blank);
@@ -173,7 +186,7 @@ export function balanceUpdate(
   return {
     Update: {
       TableName: T(),
-      Key: accountKey(side.accountId),
+      Key: accountShardKey(side.accountId, shard),
       UpdateExpression: `SET ${customerBalanceSet(debit ? "-" : "+")}, #updatedAt = :now`,
       ConditionExpression:
         customerAccountCondition(owned) + (debit ? ` AND ${FUNDS_CONDITION}` : ""),
@@ -224,13 +237,19 @@ const customerBalanceSet = (sign: "+" | "-") =>
  * The payer's side of a hold: `held` up, `available` down by `:amt`; the balance does
  * not move. Conditions: those of a payment's debit side (funds: `available`).
  */
-export function holdPlaceUpdate(side: AccountRef, amount: number, currency: string, now: string) {
+export function holdPlaceUpdate(
+  side: AccountRef,
+  amount: number,
+  currency: string,
+  now: string,
+  shard = 0,
+) {
   if (side.type !== "customer") throw new Error("a hold is placed on a customer account");
   const owned = side.ownerId !== undefined;
   return labelled("source", {
     Update: {
       TableName: T(),
-      Key: accountKey(side.accountId),
+      Key: accountShardKey(side.accountId, shard),
       UpdateExpression:
         "SET #held = if_not_exists(#held, :zero) + :amt, #available = #available - :amt, #updatedAt = :now",
       ConditionExpression: `${customerAccountCondition(owned)} AND ${FUNDS_CONDITION}`,
@@ -277,12 +296,13 @@ export function holdSettleUpdate(
   hold: number,
   captured: number,
   now: string,
+  shard = 0,
 ): Labelled {
   const capture = captured > 0;
   return labelled("source", {
     Update: {
       TableName: T(),
-      Key: accountKey(accountId),
+      Key: accountShardKey(accountId, shard),
       UpdateExpression:
         "SET #held = #held - :hold, #available = #available + :release, #updatedAt = :now" +
         (capture ? ", #balance = #balance - :cap" : ""),
@@ -303,6 +323,57 @@ export function holdSettleUpdate(
       ReturnValuesOnConditionCheckFailure: "ALL_OLD",
     },
   });
+}
+
+/** Shard k >= 1 of a system account: created by its first movement, may go negative. */
+function systemShardUpdate(
+  purpose: "funding" | "payout",
+  shard: number,
+  direction: "debit" | "credit",
+  amount: number,
+  currency: string,
+  now: string,
+): TransactItem {
+  const blank = emptySystemAccount(purpose, currency, now);
+  return {
+    Update: {
+      TableName: T(),
+      Key: accountShardKey(blank.id, shard),
+      UpdateExpression:
+        "SET #balance = if_not_exists(#balance, :zero) + :delta, #updatedAt = :now, " +
+        "#type = :type, #accountId = :id, #shard = :shard, #ownerId = :owner, #currency = :cur, " +
+        "#status = :active, #kind = :system, #purpose = :purpose, " +
+        "#createdAt = if_not_exists(#createdAt, :now)",
+      ConditionExpression: "attribute_not_exists(pk) OR (#kind = :system AND #currency = :cur)",
+      ExpressionAttributeNames: {
+        "#balance": "balance",
+        "#updatedAt": "updatedAt",
+        "#type": "type",
+        "#accountId": "accountId",
+        "#shard": "shard",
+        "#ownerId": "ownerId",
+        "#currency": "currency",
+        "#status": "status",
+        "#kind": "kind",
+        "#purpose": "purpose",
+        "#createdAt": "createdAt",
+      },
+      ExpressionAttributeValues: {
+        ":zero": 0,
+        ":delta": direction === "debit" ? -amount : amount,
+        ":now": now,
+        ":type": "account_shard",
+        ":id": blank.id,
+        ":shard": shard,
+        ":owner": blank.ownerId,
+        ":cur": currency,
+        ":active": "active",
+        ":system": "system",
+        ":purpose": purpose,
+      },
+      ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+    },
+  };
 }
 
 /** An immutable ledger entry: Put once with attribute_not_exists, never updated. */
@@ -437,13 +508,22 @@ export function holdPut(hold: OpenHold): Labelled {
   });
 }
 
-/** The open-hold item's removal by the settlement (it must still be there). */
+/**
+ * The open-hold item's removal by the settlement (it must still be there, on the shard
+ * the settlement releases: shard 0 is an item without `shard`).
+ */
 export function holdDelete(hold: OpenHold): Labelled {
+  const shard = hold.shard ?? 0;
   return labelled("hold", {
     Delete: {
       TableName: T(),
       Key: holdKey(hold.accountId, hold.captureBefore, hold.paymentId),
-      ConditionExpression: "attribute_exists(pk)",
+      ConditionExpression:
+        shard > 0
+          ? "attribute_exists(pk) AND #shard = :shard"
+          : "attribute_exists(pk) AND (attribute_not_exists(#shard) OR #shard = :shard)",
+      ExpressionAttributeNames: { "#shard": "shard" },
+      ExpressionAttributeValues: { ":shard": shard },
     },
   });
 }
@@ -473,25 +553,54 @@ export function accountStatusUpdate(
   accountId: string,
   status: "active" | "frozen",
   now: string,
+  shards = 1,
 ): Labelled {
+  // With shards, only while the count is the one whose shards the transaction updates.
+  const counted =
+    shards > 1
+      ? " AND #shards = :shards"
+      : " AND (attribute_not_exists(#shards) OR #shards = :one)";
   return labelled("account", {
     Update: {
       TableName: T(),
       Key: accountKey(accountId),
       UpdateExpression: "SET #status = :status, #updatedAt = :now",
-      ConditionExpression: "attribute_exists(pk) AND #kind = :customer",
-      ExpressionAttributeNames: { "#status": "status", "#updatedAt": "updatedAt", "#kind": "kind" },
-      ExpressionAttributeValues: { ":status": status, ":now": now, ":customer": "customer" },
+      ConditionExpression: `attribute_exists(pk) AND #kind = :customer${counted}`,
+      ExpressionAttributeNames: {
+        "#status": "status",
+        "#updatedAt": "updatedAt",
+        "#kind": "kind",
+        "#shards": "balanceShards",
+      },
+      ExpressionAttributeValues: {
+        ":status": status,
+        ":now": now,
+        ":customer": "customer",
+        ...(shards > 1 ? { ":shards": shards } : { ":one": 1 }),
+      },
       ReturnValuesOnConditionCheckFailure: "ALL_OLD",
     },
   });
 }
 
-const balanceItem = (change: BalanceChange, p: Posting): Labelled =>
+const balanceItem = (change: BalanceChange, p: Posting, shard: number): Labelled =>
   labelled(
     change.label,
-    balanceUpdate(change.account, change.direction, p.transfer.amount, p.transfer.currency, p.now),
+    balanceUpdate(
+      change.account,
+      change.direction,
+      p.transfer.amount,
+      p.transfer.currency,
+      p.now,
+      shard,
+    ),
   );
+
+/** Which balance shard each side touches (lib/store/ledger-shards.ts); 0: the account item. */
+export interface PostingShards {
+  readonly debit: number;
+  readonly credit: number;
+}
 
 /**
  * The items of one posting, in one TransactWriteItems: the record's condition (a
@@ -499,14 +608,17 @@ const balanceItem = (change: BalanceChange, p: Posting): Labelled =>
  * completed idempotency record, the audit event, the event and, for a movement an
  * approval carries out (dual control), the approval's conditioned decision.
  */
-export function postingItems(p: Posting): Labelled[] {
+export function postingItems(
+  p: Posting,
+  shards: PostingShards = { debit: 0, credit: 0 },
+): Labelled[] {
   const record = p.record;
   return [
     ...(record?.type === "refund"
       ? [paymentRefundUpdate(record.refund.paymentId, p.transfer.amount, p.now)]
       : []),
-    balanceItem(p.debit, p),
-    balanceItem(p.credit, p),
+    balanceItem(p.debit, p, shards.debit),
+    balanceItem(p.credit, p, shards.credit),
     entryPut(p.entries[0]),
     entryPut(p.entries[1]),
     transferPut(p.transfer),
@@ -530,26 +642,33 @@ const POSTING_LABELS: ReadonlySet<string> = new Set<PostingLabel>([
 ]);
 
 /** The items of a hold (lib/ledger/port.ts HoldPlacement), in one TransactWriteItems. */
-export function holdPlacementItems(h: HoldPlacement): Labelled[] {
+export function holdPlacementItems(h: HoldPlacement, shard = 0): Labelled[] {
   const { payment } = h;
   return [
-    holdPlaceUpdate(h.debit.account, payment.amount, payment.currency, h.now),
+    holdPlaceUpdate(h.debit.account, payment.amount, payment.currency, h.now, shard),
     holdPayeeCheck(h.credit.account, payment.currency),
     ...paymentPuts(payment),
-    holdPut(openHoldOf(payment)),
+    holdPut({ ...openHoldOf(payment), ...(shard > 0 ? { shard } : {}) }),
     ...(h.idempotency ? [idempotencyPut(h.idempotency.claim, h.idempotency.body)] : []),
     auditPut(h.audit),
     ...eventPuts(h.event),
   ];
 }
 
-/** The items of a hold's capture, cancel or expiry, in one TransactWriteItems. */
-export function holdSettlementItems(s: HoldSettlement): Labelled[] {
+/**
+ * The items of a hold's capture, cancel or expiry, in one TransactWriteItems. `shards`:
+ * the payer's shard the hold sits on (its hold item names it) and the payee's shard a
+ * capture credits.
+ */
+export function holdSettlementItems(
+  s: HoldSettlement,
+  shards: PostingShards = { debit: 0, credit: 0 },
+): Labelled[] {
   const b = s.before;
   const captured = s.capture?.transfer.amount ?? 0;
   return [
     holdPaymentUpdate(s),
-    holdSettleUpdate(b.sourceAccountId, b.amountCapturable, captured, s.now),
+    holdSettleUpdate(b.sourceAccountId, b.amountCapturable, captured, s.now, shards.debit),
     ...(s.capture
       ? [
           labelled(
@@ -560,6 +679,7 @@ export function holdSettlementItems(s: HoldSettlement): Labelled[] {
               captured,
               b.currency,
               s.now,
+              shards.credit,
             ),
           ),
           entryPut(s.capture.entries[0]),
@@ -567,18 +687,77 @@ export function holdSettlementItems(s: HoldSettlement): Labelled[] {
           transferPut(s.capture.transfer),
         ]
       : []),
-    holdDelete(openHoldOf(b)),
+    holdDelete({ ...openHoldOf(b), ...(shards.debit > 0 ? { shard: shards.debit } : {}) }),
     ...(s.idempotency ? [idempotencyPut(s.idempotency.claim, s.idempotency.body)] : []),
     auditPut(s.audit),
     ...eventPuts(s.event),
   ];
 }
 
-export const placeHold = (h: HoldPlacement) => commit(holdPlacementItems(h), h.idempotency);
-export const settleHold = (s: HoldSettlement) => commit(holdSettlementItems(s), s.idempotency);
+/** Rounds of a movement whose debit shard was raced while the account's shards still covered it. */
+const SHARD_ROUNDS = 3;
 
-/** Commits a posting as ONE TransactWriteItems; failed conditions come back by label. */
-export const post = (p: Posting): Promise<PostOutcome> => commit(postingItems(p), p.idempotency);
+/**
+ * Places a hold as ONE TransactWriteItems. On a sharded payer the hold takes from one
+ * shard whose `available` covers it (lib/store/ledger-shards.ts shardFor, consolidating
+ * first when none does alone) and its hold item remembers that shard.
+ */
+export async function placeHold(h: HoldPlacement): Promise<PostOutcome> {
+  for (let round = 1; ; round++) {
+    const amount = h.payment.amount;
+    const shard = await shardFor(h.debit, amount, h.now);
+    const out = await commit(holdPlacementItems(h, shard), h.idempotency);
+    if (out.ok || !out.failed.has(h.debit.label)) return out;
+    const judged = await judgeShardedDebit(h.debit, out.failed.get(h.debit.label), amount);
+    if (judged.retry && round < SHARD_ROUNDS && !out.answered) continue;
+    const failed = new Map(out.failed);
+    failed.set(h.debit.label, judged.state);
+    return { ...out, failed };
+  }
+}
+
+/** Settles a hold against the shard its hold item names; a capture credits a payee shard. */
+export async function settleHold(s: HoldSettlement): Promise<PostOutcome> {
+  const b = s.before;
+  const [debit, credit] = await Promise.all([
+    heldShard(openHoldOf(b)),
+    s.capture
+      ? shardFor(
+          {
+            label: "destination",
+            direction: "credit",
+            account: { type: "customer", accountId: b.destinationAccountId },
+          },
+          s.capture.transfer.amount,
+          s.now,
+        )
+      : Promise.resolve(0),
+  ]);
+  return commit(holdSettlementItems(s, { debit, credit }), s.idempotency);
+}
+
+/**
+ * Commits a posting as ONE TransactWriteItems; failed conditions come back by label.
+ * Each side touches one balance shard (lib/store/ledger-shards.ts); a debit refused on
+ * its shard while the account's shards together still cover it is planned and sent
+ * again, and a refused sharded debit is reported with the account's summed balance.
+ */
+export async function post(p: Posting): Promise<PostOutcome> {
+  for (let round = 1; ; round++) {
+    const amount = p.transfer.amount;
+    const [debit, credit] = await Promise.all([
+      shardFor(p.debit, amount, p.now),
+      shardFor(p.credit, amount, p.now),
+    ]);
+    const out = await commit(postingItems(p, { debit, credit }), p.idempotency);
+    if (out.ok || !out.failed.has(p.debit.label)) return out;
+    const judged = await judgeShardedDebit(p.debit, out.failed.get(p.debit.label), amount);
+    if (judged.retry && round < SHARD_ROUNDS && !out.answered) continue;
+    const failed = new Map(out.failed);
+    failed.set(p.debit.label, judged.state);
+    return { ...out, failed };
+  }
+}
 
 /** One movement's items as ONE TransactWriteItems; failed conditions come back by label. */
 async function commit(
@@ -624,8 +803,11 @@ export async function setAccountStatus(
   audit: AuditEvent,
   event: EventRecord,
 ): Promise<boolean> {
+  // Every shard carries the status its movements are conditioned on (ledger-shards.ts).
+  const shards = await currentShardCount(accountId);
   const out = await transact([
-    accountStatusUpdate(accountId, status, now),
+    accountStatusUpdate(accountId, status, now, shards),
+    ...shardStatusUpdates(accountId, shards, status, now),
     auditPut(audit),
     ...eventPuts(event),
   ]);

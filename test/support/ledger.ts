@@ -86,7 +86,10 @@ export async function fundAndPay(
 }
 
 export interface LedgerSnapshot {
+  /** Account items; a sharded account's `balance` here is the sum of its shards. */
   readonly accounts: Item[];
+  /** Balance shards k >= 1 (issue 18: `ACC#<id>#S<k>`), as stored. */
+  readonly shards: Item[];
   readonly entries: Item[];
   readonly payments: Item[];
   readonly refunds: Item[];
@@ -106,6 +109,7 @@ export async function ledgerSnapshot(info: {
   const doc = DynamoDBDocumentClient.from(raw);
   const snap: LedgerSnapshot = {
     accounts: [],
+    shards: [],
     entries: [],
     payments: [],
     refunds: [],
@@ -125,6 +129,7 @@ export async function ledgerSnapshot(info: {
       );
       for (const item of out.Items ?? []) {
         if (item.type === "account") snap.accounts.push(item);
+        else if (item.type === "account_shard") snap.shards.push(item);
         else if (item.type === "entry") snap.entries.push(item);
         else if (item.type === "payment") snap.payments.push(item);
         else if (item.type === "refund") snap.refunds.push(item);
@@ -139,6 +144,28 @@ export async function ledgerSnapshot(info: {
   } finally {
     doc.destroy();
     raw.destroy();
+  }
+  // A sharded account's balance, held and available are the sums over its shards (the
+  // account item is shard 0); a system account whose movements all went to other shards
+  // has no account item.
+  const byId = new Map(snap.accounts.map((a) => [String(a.id), a]));
+  for (const sh of snap.shards) {
+    const id = String(sh.accountId);
+    const a = byId.get(id);
+    if (a) {
+      a.shard0Balance ??= a.balance;
+      a.shard0Held ??= a.held ?? 0;
+      a.shard0Available ??= a.available;
+      a.balance = Number(a.balance) + Number(sh.balance);
+      if (a.kind !== "system") {
+        a.held = Number(a.held ?? 0) + Number(sh.held ?? 0);
+        a.available = Number(a.available ?? 0) + Number(sh.available ?? 0);
+      }
+    } else {
+      const made: Item = { ...sh, type: "account", id, shard0: "absent" };
+      byId.set(id, made);
+      snap.accounts.push(made);
+    }
   }
   return snap;
 }
@@ -157,6 +184,17 @@ export function ledgerViolations(s: LedgerSnapshot): string[] {
     const cur = String(a.currency);
     byCurrency.set(cur, (byCurrency.get(cur) ?? 0) + num(a.balance));
     if (a.kind !== "system" && num(a.balance) < 0) bad.push(`negative balance: ${a.id}`);
+  }
+  // No shard of a customer account is ever negative (shard 0 is the account item).
+  for (const a of s.accounts) {
+    if (a.kind !== "system" && a.shard0Balance !== undefined && num(a.shard0Balance) < 0) {
+      bad.push(`negative shard 0 of ${a.id}`);
+    }
+  }
+  for (const sh of s.shards) {
+    if (sh.kind !== "system" && num(sh.balance) < 0) {
+      bad.push(`negative shard ${sh.shard} of ${sh.accountId}`);
+    }
   }
   for (const [cur, sum] of byCurrency) if (sum !== 0) bad.push(`${cur} balances sum to ${sum}`);
 
@@ -283,6 +321,50 @@ function holdViolations(s: LedgerSnapshot, refundsOf: Map<string, number>): stri
       bad.push(`account ${a.id}: available ${a.available} != balance ${a.balance} - held ${held}`);
     }
     if (Number(a.available) < 0) bad.push(`account ${a.id}: available ${a.available} < 0`);
+  }
+  // Per shard (issue 18): each customer shard's held is the sum of the open holds whose
+  // item names it (none named: shard 0), and its available is balance - held, >= 0.
+  const heldOnShard = new Map<string, number>();
+  for (const h of s.holds) {
+    const k = `${h.accountId}#${Number(h.shard ?? 0)}`;
+    heldOnShard.set(k, (heldOnShard.get(k) ?? 0) + Number(h.amount));
+  }
+  const shardRows: {
+    id: string;
+    shard: number;
+    balance: number;
+    held: number;
+    available: number;
+  }[] = [];
+  for (const a of s.accounts) {
+    if (a.kind === "system" || a.shard0Balance === undefined) continue;
+    shardRows.push({
+      id: String(a.id),
+      shard: 0,
+      balance: Number(a.shard0Balance),
+      held: Number(a.shard0Held ?? 0),
+      available: Number(a.shard0Available),
+    });
+  }
+  for (const sh of s.shards) {
+    if (sh.kind === "system") continue;
+    shardRows.push({
+      id: String(sh.accountId),
+      shard: Number(sh.shard),
+      balance: Number(sh.balance),
+      held: Number(sh.held ?? 0),
+      available: Number(sh.available),
+    });
+  }
+  for (const r of shardRows) {
+    const open = heldOnShard.get(`${r.id}#${r.shard}`) ?? 0;
+    if (r.held !== open)
+      bad.push(`shard ${r.shard} of ${r.id}: held ${r.held} != open holds ${open}`);
+    if (r.available !== r.balance - r.held || r.available < 0) {
+      bad.push(
+        `shard ${r.shard} of ${r.id}: available ${r.available}, balance ${r.balance}, held ${r.held}`,
+      );
+    }
   }
   const captureEntries = new Map<string, Item[]>();
   for (const e of s.entries) {

@@ -109,6 +109,25 @@ export class MemoryLedgerStore implements LedgerStore {
     return true;
   }
 
+  /** Shards are a DynamoDB matter: in memory the count is recorded, the balance stays one. */
+  async setBalanceShards(
+    account: AccountView,
+    from: number,
+    to: number,
+    now: string,
+    audit: AuditEvent,
+    event: EventRecord,
+  ) {
+    const a = this.accounts.get(account.id);
+    if (a?.kind !== "customer" || (a.balanceShards ?? 1) !== from || a.status !== account.status) {
+      return false;
+    }
+    this.accounts.set(a.id, { ...a, balanceShards: to, updatedAt: now });
+    this.audit.push(audit);
+    this.events.push(event);
+    return true;
+  }
+
   async post(p: Posting): Promise<PostOutcome> {
     this.posts++;
     const { amount, currency } = p.transfer;

@@ -22,7 +22,7 @@ describe("the contention model", () => {
   });
 
   it("cancels a transaction whose item another in-flight transaction holds, until it is released", () => {
-    const m = new ContentionModel();
+    const m = new ContentionModel({ now: () => 0 });
     const first = m.admit([update("ACC#1"), put("ENT#1")]);
     expect(first.ok).toBe(true);
     const second = m.admit([put("ENT#2"), update("ACC#1")]);
@@ -43,6 +43,20 @@ describe("the contention model", () => {
     expect(s).toMatchObject({ attempts: 5, conflicts: 2, throttled: 0, admitted: 3 });
     expect(s.hottestItem).toEqual({ key: "t|ACC#1|X", writes: 2 });
     expect(s.hottestItemShare).toBeCloseTo(2 / 3);
+  });
+
+  it("holds an item at most holdMs (an AWS transaction's duration), not DynamoDB Local's queue", () => {
+    let now = 0;
+    const m = new ContentionModel({ holdMs: 10, now: () => now });
+    const slow = m.admit([update("ACC#1")]);
+    now = 9;
+    expect(m.admit([update("ACC#1")]).ok).toBe(false);
+    now = 10;
+    const next = m.admit([update("ACC#1")]);
+    expect(next.ok).toBe(true);
+    // The first one's late answer does not release what the next one holds.
+    if (slow.ok) slow.release();
+    expect(m.admit([update("ACC#1")]).ok).toBe(false);
   });
 
   it("throttles an item past 1,000 write units in a second (2 per transactional write)", () => {
@@ -70,13 +84,16 @@ describe("the contention model", () => {
       next: (a: { input: unknown }) => Promise<unknown>,
     ) => (a: { input: unknown }) => Promise<unknown>;
     let mw: Mw | undefined;
-    const model = installContentionModel({
-      middlewareStack: {
-        add: (fn: Mw) => {
-          mw = fn;
+    const model = installContentionModel(
+      {
+        middlewareStack: {
+          add: (fn: Mw) => {
+            mw = fn;
+          },
         },
       },
-    });
+      new ContentionModel({ holdMs: 60_000 }),
+    );
     if (!mw) throw new Error("not installed");
     let finish: () => void = () => undefined;
     const slow = mw(

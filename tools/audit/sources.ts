@@ -83,16 +83,25 @@ export async function scanLedger(
   const accounts: LedgerAccount[] = [];
   const entries: LedgerEntry[] = [];
   const holds = { payments: [] as LedgerHoldPayment[], open: [] as LedgerOpenHold[] };
+  const shards: {
+    accountId: string;
+    balance: number;
+    currency: string;
+    kind: string;
+    held: number | undefined;
+    available: number | undefined;
+  }[] = [];
   let start: Record<string, unknown> | undefined;
   do {
     const out = await doc.send(
       new ScanCommand({
         TableName: tableName,
         ConsistentRead: true,
-        FilterExpression: "#type IN (:account, :entry, :payment, :hold)",
+        FilterExpression: "#type IN (:account, :shard, :entry, :payment, :hold)",
         ExpressionAttributeNames: { "#type": "type" },
         ExpressionAttributeValues: {
           ":account": "account",
+          ":shard": "account_shard",
           ":entry": "entry",
           ":payment": "payment",
           ":hold": "hold",
@@ -127,6 +136,15 @@ export async function scanLedger(
           accountId: String(item.accountId),
           amount: Number(item.amount),
         });
+      } else if (item.type === "account_shard" && pk.startsWith("ACC#") && sk === "SHARD") {
+        shards.push({
+          accountId: String(item.accountId),
+          balance: Number(item.balance ?? 0),
+          currency: String(item.currency),
+          kind: String(item.kind),
+          held: typeof item.held === "number" ? item.held : undefined,
+          available: typeof item.available === "number" ? item.available : undefined,
+        });
       } else if (item.type === "entry" && pk.startsWith("ACC#") && sk.startsWith("ENT#")) {
         entries.push({
           id: String(item.id),
@@ -147,6 +165,34 @@ export async function scanLedger(
     }
     start = out.LastEvaluatedKey;
   } while (start);
+  // Balance shards (issue 18): an account's balance, held and available are the sums
+  // over its account item and its shards; a system account whose movements all went to
+  // other shards has no item.
+  const add = (x: number | undefined, y: number | undefined) =>
+    x === undefined && y === undefined ? undefined : (x ?? 0) + (y ?? 0);
+  const byId = new Map(accounts.map((a, i) => [a.id, i]));
+  for (const sh of shards) {
+    const i = byId.get(sh.accountId);
+    const a = i === undefined ? undefined : accounts[i];
+    if (a && i !== undefined) {
+      accounts[i] = {
+        ...a,
+        balance: a.balance + sh.balance,
+        held: add(a.held, sh.held),
+        available: add(a.available, sh.available),
+      };
+    } else {
+      byId.set(sh.accountId, accounts.length);
+      accounts.push({
+        id: sh.accountId,
+        balance: sh.balance,
+        currency: sh.currency,
+        kind: sh.kind,
+        held: sh.held,
+        available: sh.available,
+      });
+    }
+  }
   return { accounts, entries, holds };
 }
 
