@@ -27,6 +27,8 @@ export interface WorkloadOptions {
   readonly operations?: number;
   readonly clients?: number;
   readonly accounts?: number;
+  /** Balance shards an admin gives every merchant's account before the run (issue 18; default 1). */
+  readonly merchantShards?: number;
   /** Where to print the seed and a summary (default console.log). */
   readonly log?: (line: string) => void;
   /**
@@ -217,6 +219,16 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadReport
     });
   });
   const byId = new Map(accounts.map((a) => [a.id, a]));
+  if ((opts.merchantShards ?? 1) > 1) {
+    for (const a of accounts.filter((x) => x.merchant)) {
+      const res = await call("PATCH", `/v1/admin/accounts/${a.id}`, {
+        base,
+        token: admin,
+        body: { balanceShards: opts.merchantShards },
+      });
+      if (res.status !== 200) throw new Error(`balanceShards ${a.id}: ${res.status} ${res.text}`);
+    }
+  }
 
   let keySeq = 0;
   const send = async (
