@@ -226,7 +226,7 @@ export interface paths {
     options?: never;
     head?: never;
     /**
-     * Freeze or unfreeze an account (admin)
+     * Freeze or unfreeze an account, or raise its balance shards (admin)
      * @description Bearer token with one of the roles: admin.
      *
      *     API keys are refused here (403).
@@ -982,6 +982,11 @@ export interface components {
       status: "active" | "frozen";
       /** @enum {string} */
       kind: "customer" | "system";
+      /**
+       * Format: int32
+       * @description Balance items (shards) when more than one; `balance` is their sum.
+       */
+      balanceShards?: number;
       /** Format: date-time */
       createdAt: string;
       /** Format: date-time */
@@ -1010,6 +1015,11 @@ export interface components {
       status: "active" | "frozen";
       /** @enum {string} */
       kind: "customer" | "system";
+      /**
+       * Format: int32
+       * @description Balance items (shards) when more than one; `balance` is their sum.
+       */
+      balanceShards?: number;
       /** Format: date-time */
       createdAt: string;
       /** Format: date-time */
@@ -1039,6 +1049,11 @@ export interface components {
         status: "active" | "frozen";
         /** @enum {string} */
         kind: "customer" | "system";
+        /**
+         * Format: int32
+         * @description Balance items (shards) when more than one; `balance` is their sum.
+         */
+        balanceShards?: number;
         /** Format: date-time */
         createdAt: string;
         /** Format: date-time */
@@ -1049,7 +1064,12 @@ export interface components {
     };
     AdminAccountsUpdateRequest: {
       /** @enum {string} */
-      status: "active" | "frozen";
+      status?: "active" | "frozen";
+      /**
+       * Format: int32
+       * @description Balance items the account's balance is spread over (hot accounts; only ever raised). Credits spread over them at random; a debit takes from one that covers it.
+       */
+      balanceShards?: number;
     };
     AdminAccountsUpdateResponse: {
       id: string;
@@ -1074,6 +1094,11 @@ export interface components {
       status: "active" | "frozen";
       /** @enum {string} */
       kind: "customer" | "system";
+      /**
+       * Format: int32
+       * @description Balance items (shards) when more than one; `balance` is their sum.
+       */
+      balanceShards?: number;
       /** Format: date-time */
       createdAt: string;
       /** Format: date-time */
@@ -1432,6 +1457,11 @@ export interface components {
         status: "active" | "frozen";
         /** @enum {string} */
         kind: "customer" | "system";
+        /**
+         * Format: int32
+         * @description Balance items (shards) when more than one; `balance` is their sum.
+         */
+        balanceShards?: number;
         /** Format: date-time */
         createdAt: string;
         /** Format: date-time */
@@ -3181,6 +3211,7 @@ export interface operations {
         };
       };
       404: components["responses"]["NotFound"];
+      409: components["responses"]["ConcurrentUpdate"];
       413: components["responses"]["PayloadTooLarge"];
       415: components["responses"]["UnsupportedMediaType"];
       429: components["responses"]["RateLimited"];

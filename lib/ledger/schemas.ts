@@ -101,6 +101,8 @@ export const accountView = z.object({
   balanceShards: z
     .number()
     .int()
+    .min(2)
+    .max(MAX_BALANCE_SHARDS)
     .optional()
     .meta({ description: "Balance items (shards) when more than one; `balance` is their sum." }),
   createdAt: when,
