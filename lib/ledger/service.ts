@@ -153,6 +153,7 @@ export async function setBalanceShards(
   input: { accountId: string; balanceShards: number },
   deps: LedgerDeps,
 ): Promise<AccountView> {
+  if (!isAdmin(ctx.principal)) throw forbidden("Only admins set an account's balance shards.");
   const account = await visibleAccount(ctx, input.accountId, deps);
   if (account.kind === "system") {
     throw badRequest("System accounts have MICROPAY_SYSTEM_SHARDS shards (a setting).");

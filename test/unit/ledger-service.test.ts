@@ -13,6 +13,7 @@ import {
   ledgerDeps,
   listAccountEntries,
   setAccountStatus,
+  setBalanceShards,
 } from "../../lib/ledger/service.ts";
 import { Refusal, statusOf } from "../../lib/problems.ts";
 import type { Role } from "../../lib/routes/types.ts";
@@ -349,5 +350,37 @@ describe("idempotency claim in the posting", () => {
     });
     expect(balance(a.account.id)).toBe(40);
     expect(store.payments.size).toBe(1);
+  });
+});
+
+describe("balance shards (issue 18)", () => {
+  beforeEach(() => {
+    store = new MemoryLedgerStore();
+    deps = ledgerDeps(store);
+  });
+
+  it("an admin raises a customer account's shards; they never shrink; only admins; never a system account", async () => {
+    const { account } = await customer("usr_m", 500);
+    const raised = await setBalanceShards(
+      admin,
+      { accountId: account.id, balanceShards: 16 },
+      deps,
+    );
+    expect(raised.balanceShards).toBe(16);
+    expect(raised.balance).toBe(500);
+    expect(store.audit.at(-1)?.action).toBe("account.shards_raised");
+    expect(
+      await outcome(setBalanceShards(admin, { accountId: account.id, balanceShards: 16 }, deps)),
+    ).toBe("ok");
+    expect(
+      await outcome(setBalanceShards(admin, { accountId: account.id, balanceShards: 4 }, deps)),
+    ).toBe("400 validation_failed");
+    expect(
+      await outcome(setBalanceShards(auditor, { accountId: account.id, balanceShards: 32 }, deps)),
+    ).toBe("403 forbidden");
+    const funding = systemAccountId("funding", "USD");
+    expect(
+      await outcome(setBalanceShards(admin, { accountId: funding, balanceShards: 4 }, deps)),
+    ).toMatch(/^40[04] /);
   });
 });
