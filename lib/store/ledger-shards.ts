@@ -233,6 +233,7 @@ export async function judgeShardedDebit(
   change: BalanceChange,
   failed: AccountState | undefined,
   amount: number,
+  currency: string,
 ): Promise<{ state: AccountState | undefined; retry: boolean }> {
   const ref = change.account;
   if (ref.type !== "customer" || change.direction !== "debit" || !failed) {
@@ -247,6 +248,7 @@ export async function judgeShardedDebit(
   const fundsOnly =
     item.kind === "customer" &&
     item.status === "active" &&
+    item.currency === currency &&
     (ref.ownerId === undefined || item.ownerId === ref.ownerId);
   const available = Number(sums.available ?? sums.balance);
   return { state: { ...failed, ...sums } as AccountState, retry: fundsOnly && available >= amount };

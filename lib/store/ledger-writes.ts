@@ -23,6 +23,7 @@ import type {
   PostingLabel,
   PostOutcome,
 } from "../ledger/port.ts";
+import { serviceUnavailable } from "../problems.ts";
 import { approvalDecisionItems } from "./approvals.ts";
 import { auditPut } from "./audit-outbox.ts";
 import { tableName } from "./client.ts";
@@ -695,25 +696,48 @@ export function holdSettlementItems(
 }
 
 /** Rounds of a movement whose debit shard was raced while the account's shards still covered it. */
-const SHARD_ROUNDS = 3;
+const SHARD_ROUNDS = 4;
+
+/**
+ * Sends a movement with a sharded debit side (`send(round)` plans its shards and commits)
+ * until it is done or refused for a reason the shards' sum confirms: a debit refused on
+ * its shard while the account's shards together still cover it goes another round, and
+ * past SHARD_ROUNDS answers 503 (contention, nothing written). A refused sharded debit is
+ * reported with the account's summed balance, held and available.
+ */
+async function shardRounds(
+  debit: BalanceChange,
+  amount: number,
+  currency: string,
+  send: () => Promise<PostOutcome>,
+): Promise<PostOutcome> {
+  for (let round = 1; ; round++) {
+    const out = await send();
+    if (out.ok || !out.failed.has(debit.label)) return out;
+    const judged = await judgeShardedDebit(debit, out.failed.get(debit.label), amount, currency);
+    if (judged.retry && !out.answered) {
+      if (round < SHARD_ROUNDS) continue;
+      // The shards cover it, yet other debits kept taking the chosen one: contention,
+      // not a business answer. Nothing was written; the caller may retry.
+      throw serviceUnavailable("The account is busy; retry later.");
+    }
+    const failed = new Map(out.failed);
+    failed.set(debit.label, judged.state);
+    return { ...out, failed };
+  }
+}
 
 /**
  * Places a hold as ONE TransactWriteItems. On a sharded payer the hold takes from one
  * shard whose `available` covers it (lib/store/ledger-shards.ts shardFor, consolidating
  * first when none does alone) and its hold item remembers that shard.
  */
-export async function placeHold(h: HoldPlacement): Promise<PostOutcome> {
-  for (let round = 1; ; round++) {
-    const amount = h.payment.amount;
+export function placeHold(h: HoldPlacement): Promise<PostOutcome> {
+  const { amount, currency } = h.payment;
+  return shardRounds(h.debit, amount, currency, async () => {
     const shard = await shardFor(h.debit, amount, h.now);
-    const out = await commit(holdPlacementItems(h, shard), h.idempotency);
-    if (out.ok || !out.failed.has(h.debit.label)) return out;
-    const judged = await judgeShardedDebit(h.debit, out.failed.get(h.debit.label), amount);
-    if (judged.retry && round < SHARD_ROUNDS && !out.answered) continue;
-    const failed = new Map(out.failed);
-    failed.set(h.debit.label, judged.state);
-    return { ...out, failed };
-  }
+    return commit(holdPlacementItems(h, shard), h.idempotency);
+  });
 }
 
 /** Settles a hold against the shard its hold item names; a capture credits a payee shard. */
@@ -738,25 +762,18 @@ export async function settleHold(s: HoldSettlement): Promise<PostOutcome> {
 
 /**
  * Commits a posting as ONE TransactWriteItems; failed conditions come back by label.
- * Each side touches one balance shard (lib/store/ledger-shards.ts); a debit refused on
- * its shard while the account's shards together still cover it is planned and sent
- * again, and a refused sharded debit is reported with the account's summed balance.
+ * Each side touches one balance shard (lib/store/ledger-shards.ts), the debit side in
+ * rounds (shardRounds).
  */
-export async function post(p: Posting): Promise<PostOutcome> {
-  for (let round = 1; ; round++) {
-    const amount = p.transfer.amount;
+export function post(p: Posting): Promise<PostOutcome> {
+  const { amount, currency } = p.transfer;
+  return shardRounds(p.debit, amount, currency, async () => {
     const [debit, credit] = await Promise.all([
       shardFor(p.debit, amount, p.now),
       shardFor(p.credit, amount, p.now),
     ]);
-    const out = await commit(postingItems(p, { debit, credit }), p.idempotency);
-    if (out.ok || !out.failed.has(p.debit.label)) return out;
-    const judged = await judgeShardedDebit(p.debit, out.failed.get(p.debit.label), amount);
-    if (judged.retry && round < SHARD_ROUNDS && !out.answered) continue;
-    const failed = new Map(out.failed);
-    failed.set(p.debit.label, judged.state);
-    return { ...out, failed };
-  }
+    return commit(postingItems(p, { debit, credit }), p.idempotency);
+  });
 }
 
 /** One movement's items as ONE TransactWriteItems; failed conditions come back by label. */

