@@ -133,10 +133,13 @@ describe("the seeded invariant workload with sharded system and merchant account
       accounts: 30,
       merchantShards: 8,
     });
-    // Contention that outlasts the retries answers 503 with Retry-After (nothing written):
-    // the contract's answer, not a broken one, and rare. Anything else is a problem.
-    const busy = report.problems.filter((p) => p.includes(": 503 "));
-    const problems = report.problems.filter((p) => !p.includes(": 503 "));
+    // Contention that outlasts the retries answers 503 with Retry-After (nothing written),
+    // and so does a DynamoDB round trip past the client's 5 s timeout on an overloaded
+    // machine: the contract's answer, not a broken one, and rare (a 503 is never stored,
+    // so a replay of its key may differ). Anything else is a problem.
+    const is503 = (p: string) => /\b503\b/.test(p);
+    const busy = report.problems.filter(is503);
+    const problems = report.problems.filter((p) => !is503(p));
     if (problems.length > 0) {
       console.log(
         stack
