@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isMovementAction } from "../../lib/audit/schema.ts";
 import { readAuditLog, runAuditCli, waitForAuditLog } from "../support/audit.ts";
@@ -120,6 +121,89 @@ describe("payments into one merchant at 32 clients, under the contention model",
     expect(self.status).toBe(403);
     const snap = await ledgerSnapshot(stack.info);
     expect(snap.shards.filter((s) => s.accountId === merchant.id)).toHaveLength(3);
+    expect(ledgerViolations(snap)).toEqual([]);
+  }, 300_000);
+});
+
+describe("holds on a sharded account (issues 13 and 18), under the model", () => {
+  it("a hold sits on one shard that covers it, and its capture and cancel settle that shard", async () => {
+    const payer = payers[1] as Payer;
+    const merchant = await hotMerchant(base, 4);
+    const shop = await hotMerchant(base, 4);
+    for (let i = 0; i < 40; i++) {
+      expectOk(
+        "payment",
+        await pay(
+          { base, token: payer.token },
+          {
+            sourceAccountId: payer.id,
+            destinationAccountId: merchant.id,
+            amount: 100,
+            currency: "USD",
+          },
+        ),
+      );
+    }
+    const owner = { base, token: merchant.token };
+    const hold = (amount: number) =>
+      call<{ id: string; status: string }>("POST", "/v1/payments", {
+        base,
+        token: merchant.token,
+        headers: { "Idempotency-Key": randomUUID() },
+        body: {
+          sourceAccountId: merchant.id,
+          destinationAccountId: shop.id,
+          amount,
+          currency: "USD",
+          capture: false,
+        },
+      });
+    const view = async () => {
+      const res = await call<{ balance: number; held: number; available: number }>(
+        "GET",
+        `/v1/accounts/${merchant.id}`,
+        owner,
+      );
+      return { balance: res.json.balance, held: res.json.held, available: res.json.available };
+    };
+    // 40 credits over 4 shards: no shard holds 3,000 alone, so the hold consolidates first.
+    const big = await hold(3_000);
+    expect(big.status, big.text).toBe(201);
+    expect(big.json.status).toBe("requires_capture");
+    expect(await view()).toEqual({ balance: 4_000, held: 3_000, available: 1_000 });
+    let snap = await ledgerSnapshot(stack.info);
+    expect(ledgerViolations(snap)).toEqual([]);
+    const item = snap.holds.find((h) => h.paymentId === big.json.id);
+    const shard = Number(item?.shard ?? 0);
+    const shardItem =
+      shard === 0
+        ? snap.accounts.find((a) => a.id === merchant.id && a.shard0Held !== undefined)
+        : snap.shards.find((sh) => sh.accountId === merchant.id && sh.shard === shard);
+    expect(Number(shard === 0 ? shardItem?.shard0Held : shardItem?.held)).toBe(3_000);
+    // More than available is refused on the sum, not on one shard.
+    expect((await hold(1_001)).status).toBe(402);
+    const small = await hold(600);
+    expect(small.status, small.text).toBe(201);
+    expect(await view()).toEqual({ balance: 4_000, held: 3_600, available: 400 });
+
+    // The payee captures as a merchant; this one is a plain customer, so an admin does.
+    const captured = await call("POST", `/v1/payments/${big.json.id}/capture`, {
+      base,
+      token: await adminToken(base),
+      headers: { "Idempotency-Key": randomUUID() },
+      body: { amount: 2_000 },
+    });
+    expect(captured.status, captured.text).toBe(200);
+    const canceled = await call("POST", `/v1/payments/${small.json.id}/cancel`, {
+      base,
+      token: merchant.token,
+      headers: { "Idempotency-Key": randomUUID() },
+    });
+    expect(canceled.status, canceled.text).toBe(200);
+    expect(await view()).toEqual({ balance: 2_000, held: 0, available: 2_000 });
+    expect(await balanceOf({ base, token: shop.token }, shop.id)).toBe(2_000);
+    snap = await ledgerSnapshot(stack.info);
+    expect(snap.holds.filter((h) => h.accountId === merchant.id)).toEqual([]);
     expect(ledgerViolations(snap)).toEqual([]);
   }, 300_000);
 });

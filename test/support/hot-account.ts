@@ -13,8 +13,12 @@ export interface Payer {
   readonly token: string;
 }
 
-/** `n` registered users with funded accounts (admin deposits: the sharded funding account). */
-export async function hotPayers(base: string, n: number, funds = 50_000_000): Promise<Payer[]> {
+/**
+ * `n` registered users with funded accounts (admin deposits: the sharded funding account).
+ * The default stays under MICROPAY_DUAL_CONTROL_MINOR's default (1,000,000), so one admin
+ * deposits it at once (no second approval); a run pays at most 400 x 100 from one payer.
+ */
+export async function hotPayers(base: string, n: number, funds = 900_000): Promise<Payer[]> {
   const admin = await adminToken(base);
   const payers: Payer[] = [];
   let next = 0;
