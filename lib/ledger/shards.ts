@@ -7,15 +7,15 @@
  * shard is exactly what it was before sharding.
  *
  * - A credit goes to one shard at random (`creditShard`).
- * - A debit (withdrawal, refund, and later a hold) takes from ONE shard that can cover
+ * - A debit (withdrawal, refund, payment, or a hold) takes from ONE shard that can cover
  *   it, chosen here (`debitPlan`), and the store conditions the write on that shard
  *   (so no shard of a customer account ever goes negative). When no shard can alone
  *   but the shards together can, the plan consolidates: one transaction moves the
  *   largest shards' money into one shard first (at most MAX_BALANCE_SHARDS items, well
  *   under TransactWriteItems' 100), and the debit then takes from it.
  *
- * Pure: the store passes the shards' amounts (what each can give: the balance, or what
- * is available beside holds) and a random source.
+ * Pure: the store passes the shards' amounts (what each can give: its `available`,
+ * balance minus what is held on it) and a random source.
  */
 
 /** The most shards an account may have (an admin sets `balanceShards`, 1 by default). */

@@ -121,8 +121,8 @@ export function newAccountTransactItems(input: {
 /**
  * The balance update of one side (conditions: lib/ledger/port.ts AccountRef). Customer
  * accounts: must exist, be a customer account, be active and hold the movement's
- * currency; a debit also needs `balance >= amount` (no overdraft); with `ownerId`, the
- * account must be that user's. System accounts are created by their first movement
+ * currency; a debit also needs `available >= amount` on the shard it takes from (no
+ * overdraft, held money kept); with `ownerId`, the account must be that user's. System accounts are created by their first movement
  * (if_not_exists) and may go negative. `shard`: which of the account's balance items
  * (lib/store/ledger-shards.ts; 0, the default, is the account item).
  */
