@@ -186,7 +186,8 @@ describe("injected TransactionConflict and throttling (mocked DynamoDB send)", (
 
 describe("DynamoDB Local stopped and restarted mid-workload (persisted mode)", () => {
   it("leaves no partial movement; retries with the same keys complete exactly once", async () => {
-    const [a, b] = await pair(1_000_000);
+    // Under MICROPAY_DUAL_CONTROL_MINOR (1,000,000): a larger deposit would wait for a second admin.
+    const [a, b] = await pair(100_000);
     const jobs = Array.from({ length: 48 }, (_, i) => ({
       key: randomUUID(),
       body: paymentBody(a, b, 100 + i),
@@ -234,7 +235,7 @@ describe("DynamoDB Local stopped and restarted mid-workload (persisted mode)", (
     expect(firstAnswers.some((s) => s === 503)).toBe(true);
     expect([...finals.values()].map((r) => r.status)).toEqual(Array(jobs.length).fill(201));
     const total = jobs.reduce((s, j) => s + j.body.amount, 0);
-    expect(await balanceOf({ base, token: a.accessToken }, a.account.id)).toBe(1_000_000 - total);
+    expect(await balanceOf({ base, token: a.accessToken }, a.account.id)).toBe(100_000 - total);
     expect(await balanceOf({ base, token: b.accessToken }, b.account.id)).toBe(total);
 
     // Replaying every key now returns the stored result and moves nothing.
