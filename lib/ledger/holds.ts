@@ -2,18 +2,11 @@ import { actorOf, newAuditEvent } from "../audit/events.ts";
 import { newEvent } from "../events/model.ts";
 import { AlreadyAnswered, answerBody } from "../idempotency.ts";
 import { badRequest, forbidden, notFound, type Refusal } from "../problems.ts";
-import type { AccountView } from "./accounts.ts";
 import { type PaymentView, paymentAt, type Transfer } from "./model.ts";
 import type { BalanceChange, HoldSettlement, LedgerContext, LedgerDeps } from "./port.ts";
 import { commitOrRefuse } from "./posting.ts";
-import {
-  accountFrozen,
-  canRead,
-  entryPair,
-  isAdmin,
-  paymentNotCapturable,
-  requireAmount,
-} from "./rules.ts";
+import { accountFrozen, entryPair, isAdmin, paymentNotCapturable, requireAmount } from "./rules.ts";
+import { visiblePayment } from "./service.ts";
 
 /**
  * Holds (API.md "Holds: authorize now, capture later"): `POST /v1/payments` with
@@ -103,27 +96,6 @@ export async function createHold(
   return payment;
 }
 
-/** The payment and its two accounts, 404 unless the caller may see it. */
-async function visibleHold(
-  ctx: LedgerContext,
-  paymentId: string,
-  deps: LedgerDeps,
-): Promise<{ payment: PaymentView; source?: AccountView; destination?: AccountView }> {
-  const payment = await deps.store.getPayment(paymentId);
-  if (!payment) throw notFound("No such payment.");
-  const [source, destination] = await Promise.all([
-    deps.store.getAccount(payment.sourceAccountId),
-    deps.store.getAccount(payment.destinationAccountId),
-  ]);
-  const owners = [source?.ownerId, destination?.ownerId].filter((x): x is string => !!x);
-  if (!canRead(ctx.principal, owners)) throw notFound("No such payment.");
-  return {
-    payment,
-    ...(source ? { source } : {}),
-    ...(destination ? { destination } : {}),
-  };
-}
-
 /** 409 unless the payment is an open hold at `now` (an expired one says so). */
 function requireOpen(payment: PaymentView, now: string): void {
   const current = paymentAt(payment, now);
@@ -166,7 +138,7 @@ export async function capturePayment(
   deps: LedgerDeps,
 ): Promise<PaymentView> {
   const p = ctx.principal;
-  const { payment, destination } = await visibleHold(ctx, input.paymentId, deps);
+  const { payment, destination } = await visiblePayment(ctx, input.paymentId, deps);
   if (!isAdmin(p) && destination?.ownerId !== p.userId) {
     throw forbidden("Only the payment's recipient or an admin may capture it.");
   }
@@ -250,7 +222,7 @@ export async function cancelPayment(
   deps: LedgerDeps,
 ): Promise<PaymentView> {
   const p = ctx.principal;
-  const { payment, source, destination } = await visibleHold(ctx, input.paymentId, deps);
+  const { payment, source, destination } = await visiblePayment(ctx, input.paymentId, deps);
   if (!isAdmin(p) && source?.ownerId !== p.userId && destination?.ownerId !== p.userId) {
     throw forbidden("Only the payer, the recipient or an admin may cancel a payment.");
   }

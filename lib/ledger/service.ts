@@ -339,7 +339,8 @@ export async function createPayment(
   );
 }
 
-async function visiblePayment(
+/** The payment and its two accounts, 404 unless the caller may see it (holds use it too). */
+export async function visiblePayment(
   ctx: LedgerContext,
   paymentId: string,
   deps: LedgerDeps,
