@@ -3,7 +3,7 @@ import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from "aws-lambda";
 import { EVENT_ITEM_TYPE } from "../lib/events/model.ts";
 import { logger } from "../lib/observability.ts";
 import { toEventRecord } from "../lib/store/events.ts";
-import { dispatchEvent } from "../lib/webhooks/dispatcher.ts";
+import { batchScoped, dispatchEvent } from "../lib/webhooks/dispatcher.ts";
 import { dispatchDeps } from "../lib/webhooks/wiring.ts";
 
 /**
@@ -14,7 +14,7 @@ import { dispatchDeps } from "../lib/webhooks/wiring.ts";
  * calls this same handler.
  */
 export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
-  const deps = dispatchDeps();
+  const deps = batchScoped(dispatchDeps());
   // The records of a batch are fanned out side by side (each attempt may take up to the
   // 10 s timeout); the first failed record in stream order is reported, so the mapping
   // retries from there (what succeeded after it is idempotent: its deliveries exist).

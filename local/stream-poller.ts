@@ -195,8 +195,19 @@ export async function startStreamPoller(opts: PollerOptions): Promise<Poller> {
     }
   }
 
+  const interval = opts.intervalMs ?? 200;
+  let refreshedAt = 0;
+  let refreshedThisPass = false;
   async function pollOnce(): Promise<number> {
-    await refreshShards();
+    refreshedThisPass = false;
+    // New shards are looked for once per interval, not on every pass of a busy loop
+    // (Lambda's mapping, too, discovers shards on its own clock): a DescribeStream per
+    // GetRecords was a third of what the two pollers asked of DynamoDB Local under load.
+    if (Date.now() - refreshedAt >= interval) {
+      await refreshShards();
+      refreshedAt = Date.now();
+      refreshedThisPass = true;
+    }
     let seen = 0;
     for (const [shardId, iterator] of iterators) {
       if (!iterator) continue;
@@ -219,7 +230,6 @@ export async function startStreamPoller(opts: PollerOptions): Promise<Poller> {
     return seen;
   }
 
-  const interval = opts.intervalMs ?? 200;
   const loop = (async () => {
     while (!stopped) {
       let seen = 0;
@@ -228,8 +238,13 @@ export async function startStreamPoller(opts: PollerOptions): Promise<Poller> {
       } catch {
         // DynamoDB Local restarting or briefly unreachable: try again next tick.
         iterators.clear();
+        refreshedAt = 0;
       }
-      if (seen === 0) {
+      if (seen === 0 && !refreshedThisPass) {
+        // Nothing in the shards known: idle only once a pass that also looked for new
+        // shards finds nothing (what `drain` waits for), so look again now.
+        refreshedAt = 0;
+      } else if (seen === 0) {
         idleSince ||= Date.now();
         const waiters = drainWaiters;
         drainWaiters = [];

@@ -13,7 +13,7 @@ import {
   eventKey,
   eventLinkKey,
 } from "./keys.ts";
-import { getAccount, listAccountsOfOwner } from "./ledger-reads.ts";
+import { customerOwnersOf, listAccountsOfOwner } from "./ledger-reads.ts";
 import { withRetry } from "./retry.ts";
 import { type Labelled, labelled } from "./transact.ts";
 
@@ -215,10 +215,7 @@ export const eventDeps: EventDeps = {
     const page = await listAccountsOfOwner(ownerId, { limit: 100 });
     return page.data.map((a) => a.id);
   },
-  async ownersOf(accountIds) {
-    const accounts = await Promise.all(accountIds.map((id) => getAccount(id)));
-    return accounts.flatMap((a) => (a ? [a.ownerId] : []));
-  },
+  ownersOf: customerOwnersOf,
   getEvent: getEventRecord,
   listForAccounts: listEventsOfAccounts,
   listAll: (scope, input) => listAllEvents(scope, input),

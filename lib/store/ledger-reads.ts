@@ -34,7 +34,7 @@ import {
   REFUND_PREFIX,
   transferKey,
 } from "./keys.ts";
-import { withShardSum } from "./ledger-shards.ts";
+import { isSystemAccountId, withShardSum } from "./ledger-shards.ts";
 import { withRetry } from "./retry.ts";
 
 /**
@@ -144,9 +144,21 @@ export function toTransfer(item: Item): Transfer {
   };
 }
 
-async function getItem(key: { pk: string; sk: string }): Promise<Item | undefined> {
+async function getItem(
+  key: { pk: string; sk: string },
+  projection?: string,
+): Promise<Item | undefined> {
   const out = await withRetry(() =>
-    docClient().send(new GetCommand({ TableName: T(), Key: key, ConsistentRead: true })),
+    docClient().send(
+      new GetCommand({
+        TableName: T(),
+        Key: key,
+        ConsistentRead: true,
+        ...(projection
+          ? { ProjectionExpression: projection, ExpressionAttributeNames: { "#type": "type" } }
+          : {}),
+      }),
+    ),
   );
   return out.Item;
 }
@@ -156,6 +168,34 @@ export async function getAccount(accountId: string): Promise<AccountView | undef
   const item = await withShardSum(accountId, await getItem(accountKey(accountId)));
   return item && item.type === "account" ? toAccountView(item) : undefined;
 }
+
+/**
+ * Owner ids of the customer accounts among `accountIds` (system accounts and unknown ids
+ * left out): who may see an event, and whose webhook endpoints it goes to. An account's
+ * owner and kind never change once it exists, so each is read once per container and
+ * kept (bounded), a read of the owner alone: the dispatcher asks for every event, and
+ * re-reading (and, for a sharded account, summing) whole accounts for a fact that
+ * cannot change was most of its work.
+ */
+export async function customerOwnersOf(accountIds: readonly string[]): Promise<string[]> {
+  const owners = await Promise.all(
+    [...new Set(accountIds)].map(async (id) => {
+      if (isSystemAccountId(id)) return undefined;
+      const known = customerOwners.get(id);
+      if (known !== undefined) return known;
+      const item = await getItem(accountKey(id), "#type, ownerId, kind");
+      if (item?.type !== "account") return undefined;
+      const owner = item.kind === "system" ? null : String(item.ownerId);
+      if (customerOwners.size >= OWNER_CACHE_LIMIT) customerOwners.clear();
+      customerOwners.set(id, owner);
+      return owner;
+    }),
+  );
+  return [...new Set(owners.filter((o): o is string => typeof o === "string"))];
+}
+/** Account id -> owner id (null: not a customer account). Immutable facts, so never stale. */
+const customerOwners = new Map<string, string | null>();
+const OWNER_CACHE_LIMIT = 50_000;
 
 export async function getPayment(paymentId: string): Promise<PaymentView | undefined> {
   const item = await getItem(paymentKey(paymentId));

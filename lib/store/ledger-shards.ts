@@ -73,7 +73,7 @@ export function shardsOfItem(item: Item): number {
 }
 
 /** System account ids are deterministic with a zero time part (lib/ledger/model.ts). */
-const isSystemAccountId = (id: string) => id.startsWith("acc_0000000000");
+export const isSystemAccountId = (id: string): boolean => id.startsWith("acc_0000000000");
 
 /**
  * Shards `from`..`to-1` of an account (those that exist), by shard number: strongly

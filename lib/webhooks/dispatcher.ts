@@ -118,6 +118,30 @@ export async function dispatchEvent(record: EventRecord, deps: DispatchDeps): Pr
 }
 
 /**
+ * The dependencies for one stream batch: each owner's endpoints are read once for the
+ * batch, not once per event (a batch of a busy account's events asked the same question
+ * a hundred times). The one read starts after every event of the batch has committed,
+ * so it finds every endpoint a read per event would have found.
+ */
+export function batchScoped(deps: DispatchDeps): DispatchDeps {
+  const endpoints = new Map<string, Promise<EndpointRecord[]>>();
+  return {
+    ...deps,
+    store: {
+      ...deps.store,
+      endpointsOf(ownerId) {
+        let found = endpoints.get(ownerId);
+        if (!found) {
+          found = deps.store.endpointsOf(ownerId);
+          endpoints.set(ownerId, found);
+        }
+        return found;
+      },
+    },
+  };
+}
+
+/**
  * The safety-net sweep: attempts every delivery overdue by more than
  * `sweepGraceSeconds` (what the queue path lost). Returns how many it tried.
  */

@@ -4,7 +4,7 @@ import { sqsRetryQueue } from "../aws/sqs-retry-queue.ts";
 import { config } from "../config.ts";
 import { countMetric, logger } from "../observability.ts";
 import { getEventRecord } from "../store/events.ts";
-import { getAccount } from "../store/ledger-reads.ts";
+import { customerOwnersOf } from "../store/ledger-reads.ts";
 import * as store from "../store/webhooks.ts";
 import type { DispatchDeps } from "./dispatcher.ts";
 import { type RetryQueue, sweepOnlyQueue } from "./retry-queue.ts";
@@ -65,10 +65,7 @@ export function dispatchDeps(): DispatchDeps {
   return {
     store: {
       ...store,
-      async ownersOf(accountIds) {
-        const accounts = await Promise.all(accountIds.map((id) => getAccount(id)));
-        return accounts.flatMap((a) => (a && a.kind === "customer" ? [a.ownerId] : []));
-      },
+      ownersOf: customerOwnersOf,
       getEvent: getEventRecord,
     },
     send,

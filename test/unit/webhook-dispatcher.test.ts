@@ -5,6 +5,7 @@ import { localSecretBox } from "../../lib/crypto/secret-box.ts";
 import { type EventRecord, newEvent } from "../../lib/events/model.ts";
 import {
   attemptDelivery,
+  batchScoped,
   type DispatchDeps,
   type DispatchStore,
   dispatchEvent,
@@ -205,6 +206,36 @@ describe("webhook dispatcher", () => {
     expect([...t.deliveries.values()].map((d) => [d.endpointId, d.status])).toEqual([
       ["we_a", "succeeded"],
     ]);
+  });
+
+  it("a batch reads each owner's endpoints once and still delivers every event", async () => {
+    const t = await setup([]);
+    const reads: string[] = [];
+    const counting = {
+      ...t.deps,
+      store: {
+        ...t.deps.store,
+        endpointsOf: (ownerId: string) => {
+          reads.push(ownerId);
+          return t.deps.store.endpointsOf(ownerId);
+        },
+      },
+    };
+    const batch = batchScoped(counting);
+    const records = [1, 2, 3].map((n) =>
+      newEvent("payment.succeeded", { id: `pay_${n}` }, ["acc_a", "acc_b"]),
+    );
+    await Promise.all(records.map((r) => dispatchEvent(r, batch)));
+    expect(reads.sort()).toEqual(["usr_a", "usr_b"]);
+    expect(t.sent.map((s) => s.headers["webhook-id"]).sort()).toEqual(
+      records.flatMap((r) => [r.event.id, r.event.id]).sort(),
+    );
+    // The next batch reads again: an endpoint added since is seen.
+    await dispatchEvent(
+      newEvent("payment.succeeded", { id: "pay_4" }, ["acc_a"]),
+      batchScoped(counting),
+    );
+    expect(reads).toHaveLength(3);
   });
 
   it("skips endpoints not enabled for the type", async () => {
