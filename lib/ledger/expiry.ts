@@ -1,7 +1,7 @@
-import { type AuditActor, newAuditEvent } from "../audit/events.ts";
-import { newEvent } from "../events/model.ts";
+import type { AuditActor } from "../audit/events.ts";
 import { holdExpired, type PaymentView } from "./model.ts";
 import type { LedgerDeps } from "./port.ts";
+import { settlement } from "./settlement.ts";
 
 /**
  * Expiry of holds (API.md "Holds"), trusting no timer: a hold past its
@@ -42,22 +42,18 @@ export async function expireHold(
   const now = deps.now();
   const before = await deps.store.getPayment(paymentId);
   if (!before || !holdExpired(before, now)) return false;
-  const after = expiredView(before);
-  const audit = newAuditEvent(actor, "payment.expired", {
-    targets: {
-      paymentId,
-      sourceAccountId: before.sourceAccountId,
-      destinationAccountId: before.destinationAccountId,
-    },
-    money: { amount: before.amountCapturable, currency: before.currency },
-  });
-  const event = newEvent(
-    "payment.canceled",
-    after,
-    [before.sourceAccountId, before.destinationAccountId],
-    now,
+  const out = await deps.store.settleHold(
+    settlement({
+      kind: "expire",
+      before,
+      after: expiredView(before),
+      actor,
+      action: "payment.expired",
+      eventType: "payment.canceled",
+      money: { amount: before.amountCapturable, currency: before.currency },
+      now,
+    }),
   );
-  const out = await deps.store.settleHold({ kind: "expire", before, after, audit, event, now });
   return out.ok;
 }
 

@@ -2,11 +2,19 @@ import { actorOf, newAuditEvent } from "../audit/events.ts";
 import { newEvent } from "../events/model.ts";
 import { AlreadyAnswered, answerBody } from "../idempotency.ts";
 import { badRequest, forbidden, notFound, type Refusal } from "../problems.ts";
+import type { AccountView } from "./accounts.ts";
 import { type PaymentView, paymentAt, type Transfer } from "./model.ts";
 import type { BalanceChange, HoldSettlement, LedgerContext, LedgerDeps } from "./port.ts";
 import { commitOrRefuse } from "./posting.ts";
-import { accountFrozen, entryPair, isAdmin, paymentNotCapturable, requireAmount } from "./rules.ts";
-import { visiblePayment } from "./service.ts";
+import {
+  accountFrozen,
+  canRead,
+  entryPair,
+  isAdmin,
+  paymentNotCapturable,
+  requireAmount,
+} from "./rules.ts";
+import { settlement } from "./settlement.ts";
 
 /**
  * Holds (API.md "Holds: authorize now, capture later"): `POST /v1/payments` with
@@ -107,6 +115,27 @@ function requireOpen(payment: PaymentView, now: string): void {
   );
 }
 
+/** The payment and its two accounts, 404 unless the caller may see it (payment reads and hold settlements). */
+export async function visiblePayment(
+  ctx: LedgerContext,
+  paymentId: string,
+  deps: LedgerDeps,
+): Promise<{ payment: PaymentView; source?: AccountView; destination?: AccountView }> {
+  const payment = await deps.store.getPayment(paymentId);
+  if (!payment) throw notFound("No such payment.");
+  const [source, destination] = await Promise.all([
+    deps.store.getAccount(payment.sourceAccountId),
+    deps.store.getAccount(payment.destinationAccountId),
+  ]);
+  const owners = [source?.ownerId, destination?.ownerId].filter((x): x is string => !!x);
+  if (!canRead(ctx.principal, owners)) throw notFound("No such payment.");
+  return {
+    payment,
+    ...(source ? { source } : {}),
+    ...(destination ? { destination } : {}),
+  };
+}
+
 /** Sends a settlement; answers the refusal of a lost race or a frozen account. */
 async function settle(s: HoldSettlement, deps: LedgerDeps): Promise<PaymentView> {
   const out = await deps.store.settleHold(s);
@@ -179,38 +208,24 @@ export async function capturePayment(
     amountCapturable: 0,
     transferId: transfer.id,
   };
-  const audit = newAuditEvent(actorOf(ctx), "payment.captured", {
-    targets: {
-      transferId: transfer.id,
-      paymentId: payment.id,
-      sourceAccountId: payment.sourceAccountId,
-      destinationAccountId: payment.destinationAccountId,
-    },
-    money: {
-      amount,
-      currency: payment.currency,
-      debitAccountId: transfer.debitAccountId,
-      creditAccountId: transfer.creditAccountId,
-    },
-  });
   return settle(
-    {
+    settlement({
       kind: "capture",
       before: payment,
       after,
       capture: { transfer, entries },
-      audit,
-      event: newEvent(
-        "payment.succeeded",
-        after,
-        [payment.sourceAccountId, payment.destinationAccountId],
-        now,
-      ),
-      ...(ctx.idempotency
-        ? { idempotency: { claim: ctx.idempotency, body: answerBody(after) } }
-        : {}),
+      actor: actorOf(ctx),
+      action: "payment.captured",
+      eventType: "payment.succeeded",
+      money: {
+        amount,
+        currency: payment.currency,
+        debitAccountId: transfer.debitAccountId,
+        creditAccountId: transfer.creditAccountId,
+      },
+      idempotency: ctx.idempotency,
       now,
-    },
+    }),
     deps,
   );
 }
@@ -234,31 +249,18 @@ export async function cancelPayment(
     amountCapturable: 0,
     cancellationReason: "requested",
   };
-  const audit = newAuditEvent(actorOf(ctx), "payment.canceled", {
-    targets: {
-      paymentId: payment.id,
-      sourceAccountId: payment.sourceAccountId,
-      destinationAccountId: payment.destinationAccountId,
-    },
-    money: { amount: payment.amountCapturable, currency: payment.currency },
-  });
   return settle(
-    {
+    settlement({
       kind: "cancel",
       before: payment,
       after,
-      audit,
-      event: newEvent(
-        "payment.canceled",
-        after,
-        [payment.sourceAccountId, payment.destinationAccountId],
-        now,
-      ),
-      ...(ctx.idempotency
-        ? { idempotency: { claim: ctx.idempotency, body: answerBody(after) } }
-        : {}),
+      actor: actorOf(ctx),
+      action: "payment.canceled",
+      eventType: "payment.canceled",
+      money: { amount: payment.amountCapturable, currency: payment.currency },
+      idempotency: ctx.idempotency,
       now,
-    },
+    }),
     deps,
   );
 }

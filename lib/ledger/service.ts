@@ -5,7 +5,7 @@ import { newEvent } from "../events/model.ts";
 import { newId } from "../ids.ts";
 import { badRequest, forbidden, notFound, Refusal } from "../problems.ts";
 import { type AccountView, newCustomerAccount } from "./accounts.ts";
-import { createHold } from "./holds.ts";
+import { createHold, visiblePayment } from "./holds.ts";
 import {
   type EntryView,
   type PaymentView,
@@ -337,27 +337,6 @@ export async function createPayment(
     },
     deps,
   );
-}
-
-/** The payment and its two accounts, 404 unless the caller may see it (holds use it too). */
-export async function visiblePayment(
-  ctx: LedgerContext,
-  paymentId: string,
-  deps: LedgerDeps,
-): Promise<{ payment: PaymentView; source?: AccountView; destination?: AccountView }> {
-  const payment = await deps.store.getPayment(paymentId);
-  if (!payment) throw notFound("No such payment.");
-  const [source, destination] = await Promise.all([
-    deps.store.getAccount(payment.sourceAccountId),
-    deps.store.getAccount(payment.destinationAccountId),
-  ]);
-  const owners = [source?.ownerId, destination?.ownerId].filter((x): x is string => !!x);
-  if (!canRead(ctx.principal, owners)) throw notFound("No such payment.");
-  return {
-    payment,
-    ...(source ? { source } : {}),
-    ...(destination ? { destination } : {}),
-  };
 }
 
 export async function getPayment(

@@ -1,6 +1,6 @@
 import * as z from "zod";
 import { MAX_KEYS_PER_OWNER } from "../auth/api-keys.ts";
-import { defineRoute, SCOPES } from "./types.ts";
+import { ANY_ROLE, defineRoute, SCOPES } from "./types.ts";
 
 /**
  * API keys for merchants' servers (API.md). Only people manage keys: these rows carry
@@ -89,7 +89,7 @@ export const apiKeysListRoute = defineRoute({
   path: "/v1/api-keys",
   summary: "Your API keys, newest first (never the secret); one page",
   tags: ["API keys"],
-  auth: { roles: ["customer", "merchant", "admin", "auditor"] },
+  auth: ANY_ROLE,
   response: apiKeyPage,
   successStatus: 200,
   errorCodes: ["service_unavailable"],
@@ -104,7 +104,7 @@ export const apiKeysRevokeRoute = defineRoute({
   path: "/v1/api-keys/{keyId}",
   summary: "Revoke one of your API keys (refused from the next request on)",
   tags: ["API keys"],
-  auth: { roles: ["customer", "merchant", "admin", "auditor"] },
+  auth: ANY_ROLE,
   params: apiKeyParams,
   successStatus: 204,
   errorCodes: ["not_found", "service_unavailable"],

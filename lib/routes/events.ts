@@ -1,5 +1,5 @@
 import { eventPage, eventParams, eventsQuery, eventView } from "../events/schemas.ts";
-import { defineRoute } from "./types.ts";
+import { defineRoute, READ } from "./types.ts";
 
 /**
  * Events (API.md "Events and signed webhooks"): what changed on the caller's accounts,
@@ -36,9 +36,7 @@ export const eventsGetRoute = defineRoute({
   auth: { roles: READERS },
   params: eventParams,
   response: eventView,
-  successStatus: 200,
-  errorCodes: ["not_found", "service_unavailable"],
-  tableAccess: "read",
+  ...READ,
   table: { actions: ["GetItem"] },
   usesSigningKey: true,
   // No such event on a fresh stack: the contract test replays it as a documented 404.

@@ -22,7 +22,7 @@ import {
   transferParams,
   transferView,
 } from "../ledger/schemas.ts";
-import { defineRoute, type TableGrant } from "./types.ts";
+import { ANY_ROLE, defineRoute, PAGE, READ, type TableGrant } from "./types.ts";
 
 /**
  * Accounts, ledger, payments, refunds and transfers (API.md). Roles here are the only role
@@ -55,6 +55,16 @@ const HOLD_SETTLE: TableGrant = {
   actions: ["GetItem", "PutItem", "UpdateItem", "DeleteItem"],
 };
 
+/** A money-moving POST: idempotent (Idempotency-Key required), writes, verifies a token. */
+const MONEY_POST = {
+  successStatus: 201,
+  idempotent: true,
+  tableAccess: "write",
+  usesSigningKey: true,
+} as const;
+/** A money-moving POST on an existing payment (capture, cancel): 200, not 201. */
+const MONEY_POST_200 = { ...MONEY_POST, successStatus: 200 } as const;
+
 const MONEY_ERRORS = [
   "not_found",
   "insufficient_funds",
@@ -74,7 +84,7 @@ export const accountsListRoute = defineRoute({
   path: "/v1/accounts",
   summary: "Your accounts (admins and auditors: any owner's, with ?ownerId=)",
   tags: ["Accounts"],
-  auth: { roles: ["customer", "merchant", "admin", "auditor"] },
+  auth: ANY_ROLE,
   scope: "accounts:read",
   query: accountsQuery,
   response: accountPage,
@@ -110,13 +120,11 @@ export const accountsGetRoute = defineRoute({
   path: "/v1/accounts/{accountId}",
   summary: "One account (owner, admin, auditor)",
   tags: ["Accounts"],
-  auth: { roles: ["customer", "merchant", "admin", "auditor"] },
+  auth: ANY_ROLE,
   scope: "accounts:read",
   params: accountParams,
   response: accountView,
-  successStatus: 200,
-  errorCodes: ["not_found", "service_unavailable"],
-  tableAccess: "read",
+  ...READ,
   // Query: the account's expired holds, only while it holds money (the view's `held`).
   table: { actions: ["GetItem"], query: ["table"] },
   usesSigningKey: true,
@@ -128,17 +136,12 @@ export const entriesListRoute = defineRoute({
   path: "/v1/accounts/{accountId}/entries",
   summary: "An account's ledger entries, newest first",
   tags: ["Accounts"],
-  auth: { roles: ["customer", "merchant", "admin", "auditor"] },
+  auth: ANY_ROLE,
   scope: "accounts:read",
   params: accountParams,
   query: listQuery,
   response: entryPage,
-  successStatus: 200,
-  errorCodes: ["not_found", "service_unavailable"],
-  tableAccess: "read",
-  table: { actions: ["GetItem"], query: ["table"] },
-  usesSigningKey: true,
-  example: { query: { limit: "20" } },
+  ...PAGE,
 });
 
 export const depositsCreateRoute = defineRoute({
@@ -148,18 +151,15 @@ export const depositsCreateRoute = defineRoute({
   summary:
     "Fund an account from the system funding account (admin; from MICROPAY_DUAL_CONTROL_MINOR up, 202: an approval)",
   tags: ["Accounts"],
+  ...MONEY_POST,
   auth: { roles: ["admin"] },
   stepUp: true,
   params: accountParams,
   body: transferBody,
   response: transferView,
-  successStatus: 201,
   accepted: pendingApproval,
-  idempotent: true,
   errorCodes: [...MONEY_ERRORS, "self_dealing"],
-  tableAccess: "write",
   table: MONEY_MOVE,
-  usesSigningKey: true,
   example: { body: { amount: 10000, reference: "wire 2024-118" } },
 });
 
@@ -169,16 +169,13 @@ export const withdrawalsCreateRoute = defineRoute({
   path: "/v1/accounts/{accountId}/withdrawals",
   summary: "Pay out of your account to the system payout account (no overdraft)",
   tags: ["Accounts"],
+  ...MONEY_POST,
   auth: { roles: ["customer", "merchant"] },
   params: accountParams,
   body: transferBody,
   response: transferView,
-  successStatus: 201,
-  idempotent: true,
   errorCodes: MONEY_ERRORS,
-  tableAccess: "write",
   table: MONEY_MOVE_RELEASING,
-  usesSigningKey: true,
   example: { body: { amount: 2500, reference: "payout to bank" } },
 });
 
@@ -208,14 +205,12 @@ export const paymentsCreateRoute = defineRoute({
   summary:
     "Pay from your account to another account in the same currency (capture: false places a hold)",
   tags: ["Payments"],
+  ...MONEY_POST,
   auth: { roles: ["customer", "merchant"] },
   scope: "payments:write",
   body: paymentBody,
   response: paymentView,
-  successStatus: 201,
-  idempotent: true,
   errorCodes: MONEY_ERRORS,
-  tableAccess: "write",
   // A payment reads no account before its transaction; only the error path reads the
   // idempotency record (lib/http/idempotency.ts). A hold checks the payee
   // (ConditionCheck) instead of crediting it.
@@ -223,7 +218,6 @@ export const paymentsCreateRoute = defineRoute({
     ...MONEY_MOVE_RELEASING,
     actions: [...MONEY_MOVE_RELEASING.actions, "ConditionCheckItem"],
   },
-  usesSigningKey: true,
   example: {
     body: {
       sourceAccountId: ACC,
@@ -241,13 +235,11 @@ export const paymentsGetRoute = defineRoute({
   path: "/v1/payments/{paymentId}",
   summary: "One payment (owner of either side, admin, auditor)",
   tags: ["Payments"],
-  auth: { roles: ["customer", "merchant", "admin", "auditor"] },
+  auth: ANY_ROLE,
   scope: "payments:read",
   params: paymentParams,
   response: paymentView,
-  successStatus: 200,
-  errorCodes: ["not_found", "service_unavailable"],
-  tableAccess: "read",
+  ...READ,
   table: { actions: ["GetItem"] },
   usesSigningKey: true,
 });
@@ -258,13 +250,11 @@ export const paymentsListRoute = defineRoute({
   path: "/v1/payments",
   summary: "Payments in or out of an account, newest first",
   tags: ["Payments"],
-  auth: { roles: ["customer", "merchant", "admin", "auditor"] },
+  auth: ANY_ROLE,
   scope: "payments:read",
   query: paymentsQuery,
   response: paymentPage,
-  successStatus: 200,
-  errorCodes: ["not_found", "service_unavailable"],
-  tableAccess: "read",
+  ...READ,
   table: { actions: ["GetItem", "BatchGetItem"], query: ["table"] },
   usesSigningKey: true,
   example: { query: { accountId: ACC, limit: "20" } },
@@ -276,17 +266,14 @@ export const refundsCreateRoute = defineRoute({
   path: "/v1/payments/{paymentId}/refunds",
   summary: "Refund all or part of a payment (its recipient, or an admin)",
   tags: ["Payments"],
+  ...MONEY_POST,
   auth: { roles: ["merchant", "admin"] },
   scope: "refunds:write",
   params: paymentParams,
   body: refundBody,
   response: refundView,
-  successStatus: 201,
-  idempotent: true,
   errorCodes: [...MONEY_ERRORS, "refund_exceeds_payment"],
-  tableAccess: "write",
   table: MONEY_MOVE_RELEASING,
-  usesSigningKey: true,
   example: { body: { amount: 500, reason: "damaged item" } },
 });
 
@@ -296,17 +283,14 @@ export const paymentsCaptureRoute = defineRoute({
   path: "/v1/payments/{paymentId}/capture",
   summary: "Capture all or part of a hold; the rest is released (its recipient, or an admin)",
   tags: ["Payments"],
+  ...MONEY_POST_200,
   auth: { roles: ["merchant", "admin"] },
   scope: "payments:write",
   params: paymentParams,
   body: captureBody,
   response: paymentView,
-  successStatus: 200,
-  idempotent: true,
   errorCodes: [...MONEY_ERRORS, "payment_not_capturable"],
-  tableAccess: "write",
   table: HOLD_SETTLE,
-  usesSigningKey: true,
   example: { body: { amount: 2000 } },
 });
 
@@ -316,16 +300,13 @@ export const paymentsCancelRoute = defineRoute({
   path: "/v1/payments/{paymentId}/cancel",
   summary: "Cancel a hold: all of it is released (owner of either side, admin)",
   tags: ["Payments"],
+  ...MONEY_POST_200,
   auth: { roles: ["customer", "merchant", "admin"] },
   scope: "payments:write",
   params: paymentParams,
   response: paymentView,
-  successStatus: 200,
-  idempotent: true,
   errorCodes: [...MONEY_ERRORS, "payment_not_capturable"],
-  tableAccess: "write",
   table: HOLD_SETTLE,
-  usesSigningKey: true,
 });
 
 export const refundsListRoute = defineRoute({
@@ -334,17 +315,12 @@ export const refundsListRoute = defineRoute({
   path: "/v1/payments/{paymentId}/refunds",
   summary: "A payment's refunds, newest first",
   tags: ["Payments"],
-  auth: { roles: ["customer", "merchant", "admin", "auditor"] },
+  auth: ANY_ROLE,
   scope: "payments:read",
   params: paymentParams,
   query: listQuery,
   response: refundPage,
-  successStatus: 200,
-  errorCodes: ["not_found", "service_unavailable"],
-  tableAccess: "read",
-  table: { actions: ["GetItem"], query: ["table"] },
-  usesSigningKey: true,
-  example: { query: { limit: "20" } },
+  ...PAGE,
 });
 
 export const transfersGetRoute = defineRoute({
@@ -353,13 +329,11 @@ export const transfersGetRoute = defineRoute({
   path: "/v1/transfers/{transferId}",
   summary: "One transfer: a movement's debit and credit (owner of either account, admin, auditor)",
   tags: ["Transfers"],
-  auth: { roles: ["customer", "merchant", "admin", "auditor"] },
+  auth: ANY_ROLE,
   scope: "payments:read",
   params: transferParams,
   response: transfer,
-  successStatus: 200,
-  errorCodes: ["not_found", "service_unavailable"],
-  tableAccess: "read",
+  ...READ,
   table: { actions: ["GetItem"] },
   usesSigningKey: true,
   // No such transfer on a fresh stack: the contract test replays it as a documented 404.

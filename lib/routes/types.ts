@@ -129,6 +129,24 @@ export interface Principal {
   readonly authTime?: number;
 }
 
+/** Every role: any signed-in caller may ask (the service decides what each one sees). */
+export const ANY_ROLE = { roles: ["customer", "merchant", "admin", "auditor"] } as const;
+
+/** A read: 200, 404 for what does not exist or the caller may not see, 503; no writes. */
+export const READ = {
+  successStatus: 200,
+  errorCodes: ["not_found", "service_unavailable"],
+  tableAccess: "read",
+} as const;
+
+/** A newest-first page under one parent: READ, the parent's Get and a Query of the table. */
+export const PAGE = {
+  ...READ,
+  table: { actions: ["GetItem"], query: ["table"] },
+  usesSigningKey: true,
+  example: { query: { limit: "20" } },
+} as const;
+
 export function defineRoute<const R extends RouteDef>(route: R): R {
   return route;
 }

@@ -134,53 +134,8 @@ export function balanceUpdate(
   now: string,
   shard = 0,
 ): TransactItem {
-  if (side.type === "system" && shard > 0) {
-    return systemShardUpdate(side.purpose, shard, direction, amount, currency, now);
-  }
   if (side.type === "system") {
-    const blank = emptySystemAccount(side.purpose, currency, now);
-    const item = accountItem(blank);
-    return {
-      Update: {
-        TableName: T(),
-        Key: accountKey(blank.id),
-        UpdateExpression:
-          "SET #balance = if_not_exists(#balance, :zero) + :delta, #updatedAt = :now, " +
-          "#type = :type, #id = :id, #ownerId = :owner, #currency = :cur, #status = :active, " +
-          "#kind = :system, #purpose = :purpose, #createdAt = if_not_exists(#createdAt, :now), " +
-          "#gsi1pk = :gsi1pk, #gsi1sk = :gsi1sk",
-        ConditionExpression: "attribute_not_exists(pk) OR (#kind = :system AND #currency = :cur)",
-        ExpressionAttributeNames: {
-          "#balance": "balance",
-          "#updatedAt": "updatedAt",
-          "#type": "type",
-          "#id": "id",
-          "#ownerId": "ownerId",
-          "#currency": "currency",
-          "#status": "status",
-          "#kind": "kind",
-          "#purpose": "purpose",
-          "#createdAt": "createdAt",
-          "#gsi1pk": "gsi1pk",
-          "#gsi1sk": "gsi1sk",
-        },
-        ExpressionAttributeValues: {
-          ":zero": 0,
-          ":delta": direction === "debit" ? -amount : amount,
-          ":now": now,
-          ":type": "account",
-          ":id": blank.id,
-          ":owner": blank.ownerId,
-          ":cur": currency,
-          ":active": "active",
-          ":system": "system",
-          ":purpose": side.purpose,
-          ":gsi1pk": item.gsi1pk,
-          ":gsi1sk": item.gsi1sk,
-        },
-        ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-      },
-    };
+    return systemBalanceUpdate(side.purpose, shard, direction, amount, currency, now);
   }
   const debit = direction === "debit";
   const owned = side.ownerId !== undefined;
@@ -326,8 +281,12 @@ export function holdSettleUpdate(
   });
 }
 
-/** Shard k >= 1 of a system account: created by its first movement, may go negative. */
-function systemShardUpdate(
+/**
+ * A balance item of a system account: the account item (shard 0, with its listing
+ * attributes) or shard k >= 1. Created by its first movement (every attribute but the
+ * balance set as it stands), it may go negative.
+ */
+function systemBalanceUpdate(
   purpose: "funding" | "payout",
   shard: number,
   direction: "debit" | "credit",
@@ -336,41 +295,34 @@ function systemShardUpdate(
   now: string,
 ): TransactItem {
   const blank = emptySystemAccount(purpose, currency, now);
+  const item = accountItem(blank);
+  const identity =
+    shard === 0
+      ? { type: "account", id: blank.id, gsi1pk: item.gsi1pk, gsi1sk: item.gsi1sk }
+      : { type: "account_shard", accountId: blank.id, shard };
+  const fixed: Record<string, unknown> = {
+    ...identity,
+    ownerId: blank.ownerId,
+    currency,
+    status: "active",
+    kind: "system",
+    purpose,
+  };
+  const names = Object.keys(fixed);
   return {
     Update: {
       TableName: T(),
-      Key: accountShardKey(blank.id, shard),
-      UpdateExpression:
-        "SET #balance = if_not_exists(#balance, :zero) + :delta, #updatedAt = :now, " +
-        "#type = :type, #accountId = :id, #shard = :shard, #ownerId = :owner, #currency = :cur, " +
-        "#status = :active, #kind = :system, #purpose = :purpose, " +
-        "#createdAt = if_not_exists(#createdAt, :now)",
-      ConditionExpression: "attribute_not_exists(pk) OR (#kind = :system AND #currency = :cur)",
-      ExpressionAttributeNames: {
-        "#balance": "balance",
-        "#updatedAt": "updatedAt",
-        "#type": "type",
-        "#accountId": "accountId",
-        "#shard": "shard",
-        "#ownerId": "ownerId",
-        "#currency": "currency",
-        "#status": "status",
-        "#kind": "kind",
-        "#purpose": "purpose",
-        "#createdAt": "createdAt",
-      },
+      Key: shard === 0 ? accountKey(blank.id) : accountShardKey(blank.id, shard),
+      UpdateExpression: `SET #balance = if_not_exists(#balance, :zero) + :delta, #updatedAt = :now, #createdAt = if_not_exists(#createdAt, :now), ${names.map((n) => `#${n} = :${n}`).join(", ")}`,
+      ConditionExpression: "attribute_not_exists(pk) OR (#kind = :kind AND #currency = :currency)",
+      ExpressionAttributeNames: Object.fromEntries(
+        ["balance", "updatedAt", "createdAt", ...names].map((n) => [`#${n}`, n]),
+      ),
       ExpressionAttributeValues: {
         ":zero": 0,
         ":delta": direction === "debit" ? -amount : amount,
         ":now": now,
-        ":type": "account_shard",
-        ":id": blank.id,
-        ":shard": shard,
-        ":owner": blank.ownerId,
-        ":cur": currency,
-        ":active": "active",
-        ":system": "system",
-        ":purpose": purpose,
+        ...Object.fromEntries(names.map((n) => [`:${n}`, fixed[n]])),
       },
       ReturnValuesOnConditionCheckFailure: "ALL_OLD",
     },

@@ -5,7 +5,7 @@ import { auditPut } from "./audit-outbox.ts";
 import { docClient, tableName } from "./client.ts";
 import { mfaChallengeKey, userKey } from "./keys.ts";
 import { isConditionFailure, withRetry } from "./retry.ts";
-import { labelled, transact } from "./transact.ts";
+import { type Labelled, labelled, transact } from "./transact.ts";
 
 /**
  * DynamoDB access for multi-factor authentication (the MFA half of the identity store
@@ -21,6 +21,24 @@ import { labelled, transact } from "./transact.ts";
  *                              authTime, expiresAt (TTL); deleted when presented
  */
 const LATER_STEP = "(attribute_not_exists(totpLastStep) OR totpLastStep < :step)";
+
+/** One transaction item: the user item's update, under its condition. */
+function userUpdate(
+  userId: string,
+  update: string,
+  condition: string,
+  values: Record<string, unknown>,
+): Labelled {
+  return labelled("user", {
+    Update: {
+      TableName: tableName(),
+      Key: userKey(userId),
+      UpdateExpression: update,
+      ConditionExpression: condition,
+      ExpressionAttributeValues: values,
+    },
+  });
+}
 
 async function conditional(update: () => Promise<unknown>): Promise<boolean> {
   try {
@@ -38,15 +56,12 @@ export async function setPendingTotp(
   events: AuditEvent[],
 ): Promise<"set" | "enabled"> {
   const out = await transact([
-    labelled("user", {
-      Update: {
-        TableName: tableName(),
-        Key: userKey(userId),
-        UpdateExpression: "SET totpPending = :p",
-        ConditionExpression: "attribute_exists(pk) AND attribute_not_exists(totpSecret)",
-        ExpressionAttributeValues: { ":p": sealed },
-      },
-    }),
+    userUpdate(
+      userId,
+      "SET totpPending = :p",
+      "attribute_exists(pk) AND attribute_not_exists(totpSecret)",
+      { ":p": sealed },
+    ),
     ...events.map(auditPut),
   ]);
   return out.ok ? "set" : "enabled";
@@ -56,20 +71,16 @@ export async function enableTotp(
   input: Parameters<IdentityStore["enableTotp"]>[0],
 ): Promise<boolean> {
   const out = await transact([
-    labelled("user", {
-      Update: {
-        TableName: tableName(),
-        Key: userKey(input.userId),
-        UpdateExpression:
-          "SET totpSecret = :p, totpLastStep = :step, recoveryCodes = :codes REMOVE totpPending",
-        ConditionExpression: `totpPending = :p AND attribute_not_exists(totpSecret) AND ${LATER_STEP}`,
-        ExpressionAttributeValues: {
-          ":p": input.pending,
-          ":step": input.step,
-          ":codes": new Set(input.recoveryCodes),
-        },
+    userUpdate(
+      input.userId,
+      "SET totpSecret = :p, totpLastStep = :step, recoveryCodes = :codes REMOVE totpPending",
+      `totpPending = :p AND attribute_not_exists(totpSecret) AND ${LATER_STEP}`,
+      {
+        ":p": input.pending,
+        ":step": input.step,
+        ":codes": new Set(input.recoveryCodes),
       },
-    }),
+    ),
     ...input.events.map(auditPut),
   ]);
   return out.ok;
@@ -107,15 +118,12 @@ export async function disableTotp(
   input: Parameters<IdentityStore["disableTotp"]>[0],
 ): Promise<boolean> {
   const out = await transact([
-    labelled("user", {
-      Update: {
-        TableName: tableName(),
-        Key: userKey(input.userId),
-        UpdateExpression: "SET totpLastStep = :step REMOVE totpSecret, recoveryCodes, totpPending",
-        ConditionExpression: `attribute_exists(totpSecret) AND ${LATER_STEP}`,
-        ExpressionAttributeValues: { ":step": input.step },
-      },
-    }),
+    userUpdate(
+      input.userId,
+      "SET totpLastStep = :step REMOVE totpSecret, recoveryCodes, totpPending",
+      `attribute_exists(totpSecret) AND ${LATER_STEP}`,
+      { ":step": input.step },
+    ),
     ...input.events.map(auditPut),
   ]);
   return out.ok;
