@@ -19,16 +19,18 @@ export interface LoadResult {
   readonly p99: number;
 }
 
-/**
- * Runs `op` from `concurrency` clients until `total` operations are done and
- * returns throughput and latency percentiles (milliseconds). `op(i)` returns true
- * on success; failures are counted, not timed.
- */
-export async function runLoad(
+interface RawLoad {
+  readonly latencies: number[];
+  readonly errors: number;
+  readonly seconds: number;
+  readonly operations: number;
+}
+
+async function runRaw(
   concurrency: number,
   total: number,
   op: (i: number) => Promise<boolean>,
-): Promise<LoadResult> {
+): Promise<RawLoad> {
   const latencies: number[] = [];
   let next = 0;
   let errors = 0;
@@ -45,15 +47,59 @@ export async function runLoad(
       }
     }),
   );
-  const seconds = (performance.now() - started) / 1000;
+  return { latencies, errors, seconds: (performance.now() - started) / 1000, operations: total };
+}
+
+function summarize(concurrency: number, runs: readonly RawLoad[]): LoadResult {
+  const latencies = runs.flatMap((r) => r.latencies);
+  const operations = runs.reduce((n, r) => n + r.operations, 0);
+  const errors = runs.reduce((n, r) => n + r.errors, 0);
+  const seconds = runs.reduce((n, r) => n + r.seconds, 0);
   return {
     concurrency,
-    operations: total,
+    operations,
     errors,
     seconds,
-    perSecond: (total - errors) / seconds,
+    perSecond: (operations - errors) / seconds,
     p50: percentile(latencies, 50),
     p95: percentile(latencies, 95),
     p99: percentile(latencies, 99),
   };
+}
+
+/**
+ * Runs `op` from `concurrency` clients until `total` operations are done and
+ * returns throughput and latency percentiles (milliseconds). `op(i)` returns true
+ * on success; failures are counted, not timed.
+ */
+export async function runLoad(
+  concurrency: number,
+  total: number,
+  op: (i: number) => Promise<boolean>,
+): Promise<LoadResult> {
+  return summarize(concurrency, [await runRaw(concurrency, total, op)]);
+}
+
+/**
+ * Two workloads compared as a ratio, run in alternating slices (a, b, a, b, ...) of
+ * `total / rounds` operations each and summed per side: both then see the same machine
+ * state (JIT warmth, table size, GC, the stream consumers' backlog), where running all
+ * of one and then all of the other hands whatever drifts during the run to one side.
+ */
+export async function runAlternating(
+  concurrency: number,
+  total: number,
+  rounds: number,
+  a: (i: number) => Promise<boolean>,
+  b: (i: number) => Promise<boolean>,
+): Promise<[LoadResult, LoadResult]> {
+  const slice = Math.ceil(total / rounds);
+  const runsA: RawLoad[] = [];
+  const runsB: RawLoad[] = [];
+  for (let done = 0; done < total; done += slice) {
+    const n = Math.min(slice, total - done);
+    runsA.push(await runRaw(concurrency, n, a));
+    runsB.push(await runRaw(concurrency, n, b));
+  }
+  return [summarize(concurrency, runsA), summarize(concurrency, runsB)];
 }
