@@ -13,9 +13,9 @@ import { parseConfig, resetConfigForTests } from "../../lib/config.ts";
 import { localSecretBox } from "../../lib/crypto/secret-box.ts";
 import { AlreadyAnswered, type IdempotencyClaim } from "../../lib/idempotency.ts";
 import { createAccount, ledgerDeps, setAccountStatus } from "../../lib/ledger/service.ts";
-import { Refusal, statusOf } from "../../lib/problems.ts";
 import type { Role } from "../../lib/routes/types.ts";
 import { decodeCursor, encodeCursor, setCursorKey } from "../../lib/store/cursor.ts";
+import { outcome } from "../support/ledger-unit.ts";
 import { MemoryApprovalStore } from "../support/memory-approval-store.ts";
 import { anonymous, as, MemoryIdentityStore } from "../support/memory-identity-store.ts";
 import { MemoryLedgerStore } from "../support/memory-ledger-store.ts";
@@ -71,16 +71,6 @@ beforeEach(() => {
     settings: () => settings,
   };
 });
-
-async function outcome(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return "ok";
-  } catch (e) {
-    if (e instanceof Refusal) return `${statusOf(e.code)} ${e.code}`;
-    throw e;
-  }
-}
 
 let n = 0;
 async function admin() {

@@ -5,15 +5,14 @@ import { newId } from "../../lib/ids.ts";
 import { sweepExpiredHolds } from "../../lib/ledger/expiry.ts";
 import { cancelPayment, capturePayment } from "../../lib/ledger/holds.ts";
 import type { PaymentView } from "../../lib/ledger/model.ts";
-import type { LedgerContext } from "../../lib/ledger/port.ts";
 import {
   createAccount,
   createDeposit,
   createPayment,
   ledgerDeps,
 } from "../../lib/ledger/service.ts";
-import type { Role } from "../../lib/routes/types.ts";
 import { type VerifyInput, verifyAudit } from "../../tools/audit/verify.ts";
+import { ctxOf } from "../support/ledger-unit.ts";
 import { MemoryLedgerStore } from "../support/memory-ledger-store.ts";
 
 /**
@@ -22,14 +21,6 @@ import { MemoryLedgerStore } from "../support/memory-ledger-store.ts";
  * released plus open, settled at most once. The world is made by the real domain
  * operations against the in-memory store, then read the way verify reads DynamoDB.
  */
-
-const ctxOf = (userId: string, roles: Role[]): LedgerContext => ({
-  principal: { userId, roles, tokenId: "tok" },
-  gatewayRequestId: "gw-1",
-  requestId: "req-1",
-  sourceIp: "127.0.0.1",
-  userAgent: "unit",
-});
 
 async function world() {
   const store = new MemoryLedgerStore();

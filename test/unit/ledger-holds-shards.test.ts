@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { capturePayment } from "../../lib/ledger/holds.ts";
-import type { HoldPlacement, HoldSettlement, LedgerContext } from "../../lib/ledger/port.ts";
+import type { HoldPlacement, HoldSettlement } from "../../lib/ledger/port.ts";
 import {
   createAccount,
   createDeposit,
@@ -8,10 +8,10 @@ import {
   ledgerDeps,
 } from "../../lib/ledger/service.ts";
 import { debitPlan } from "../../lib/ledger/shards.ts";
-import type { Role } from "../../lib/routes/types.ts";
 import { accountShardKey } from "../../lib/store/keys.ts";
 import { holdPlacementItems, holdSettlementItems } from "../../lib/store/ledger-writes.ts";
 import type { Labelled } from "../../lib/store/transact.ts";
+import { ctxOf } from "../support/ledger-unit.ts";
 import { MemoryLedgerStore } from "../support/memory-ledger-store.ts";
 
 /**
@@ -86,14 +86,6 @@ class RecordingStore extends MemoryLedgerStore {
     return super.settleHold(s);
   }
 }
-
-const ctxOf = (userId: string, roles: Role[]): LedgerContext => ({
-  principal: { userId, roles, tokenId: "tok" },
-  gatewayRequestId: "gw-1",
-  requestId: "req-1",
-  sourceIp: "127.0.0.1",
-  userAgent: "unit",
-});
 
 let store: RecordingStore;
 

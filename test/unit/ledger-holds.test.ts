@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { sweepExpiredHolds } from "../../lib/ledger/expiry.ts";
 import { cancelPayment, capturePayment } from "../../lib/ledger/holds.ts";
-import type { LedgerContext, LedgerDeps } from "../../lib/ledger/port.ts";
+import type { LedgerDeps } from "../../lib/ledger/port.ts";
 import {
   createAccount,
   createDeposit,
@@ -13,8 +13,7 @@ import {
   ledgerDeps,
   setAccountStatus,
 } from "../../lib/ledger/service.ts";
-import { Refusal, statusOf } from "../../lib/problems.ts";
-import type { Role } from "../../lib/routes/types.ts";
+import { ctxOf, outcome } from "../support/ledger-unit.ts";
 import { MemoryLedgerStore } from "../support/memory-ledger-store.ts";
 
 /**
@@ -28,24 +27,7 @@ let deps: LedgerDeps;
 let clock: number;
 const TTL = 60;
 
-const ctxOf = (userId: string, roles: Role[] = ["customer"]): LedgerContext => ({
-  principal: { userId, roles, tokenId: "tok" },
-  gatewayRequestId: "gw-1",
-  requestId: "req-1",
-  sourceIp: "127.0.0.1",
-  userAgent: "unit",
-});
 const admin = ctxOf("usr_admin", ["admin"]);
-
-async function outcome(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return "ok";
-  } catch (e) {
-    if (e instanceof Refusal) return `${statusOf(e.code)} ${e.code}`;
-    throw e;
-  }
-}
 
 async function party(userId: string, funds = 0) {
   const ctx = ctxOf(userId, ["customer", "merchant"]);

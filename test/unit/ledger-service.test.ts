@@ -15,8 +15,7 @@ import {
   setAccountStatus,
   setBalanceShards,
 } from "../../lib/ledger/service.ts";
-import { Refusal, statusOf } from "../../lib/problems.ts";
-import type { Role } from "../../lib/routes/types.ts";
+import { ctxOf, outcome } from "../support/ledger-unit.ts";
 import { MemoryLedgerStore } from "../support/memory-ledger-store.ts";
 
 /**
@@ -27,26 +26,8 @@ import { MemoryLedgerStore } from "../support/memory-ledger-store.ts";
 let store: MemoryLedgerStore;
 let deps: LedgerDeps;
 
-const ctxOf = (userId: string, roles: Role[] = ["customer"]): LedgerContext => ({
-  principal: { userId, roles, tokenId: "tok" },
-  gatewayRequestId: "gw-1",
-  requestId: "req-1",
-  sourceIp: "127.0.0.1",
-  userAgent: "unit",
-});
 const admin = ctxOf("usr_admin", ["admin"]);
 const auditor = ctxOf("usr_auditor", ["auditor"]);
-
-/** What a caller would see: "status code", or "ok". */
-async function outcome(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return "ok";
-  } catch (e) {
-    if (e instanceof Refusal) return `${statusOf(e.code)} ${e.code}`;
-    throw e;
-  }
-}
 
 async function customer(userId: string, funds = 0, currency = "USD") {
   const ctx = ctxOf(userId, ["customer", "merchant"]);
