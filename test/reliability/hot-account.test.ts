@@ -39,6 +39,24 @@ afterAll(async () => {
   await stack?.stop();
 });
 
+/** 40 payments of 100 from `payer` into `merchantId`: credits spread over its shards. */
+async function fortyCredits(payer: Payer, merchantId: string): Promise<void> {
+  for (let i = 0; i < 40; i++) {
+    expectOk(
+      "payment",
+      await pay(
+        { base, token: payer.token },
+        {
+          sourceAccountId: payer.id,
+          destinationAccountId: merchantId,
+          amount: 100,
+          currency: "USD",
+        },
+      ),
+    );
+  }
+}
+
 describe("payments into one merchant at 32 clients, under the contention model", () => {
   it("one balance item conflicts; 16 shards keep conflicts under 5 % and 503s under 1 %", async () => {
     const runs: Record<number, { conflicts: number; attempts: number; share: number }> = {};
@@ -72,20 +90,7 @@ describe("payments into one merchant at 32 clients, under the contention model",
     const admin = await adminToken(base);
     const merchant = await hotMerchant(base, 4);
     const payer = payers[0] as Payer;
-    for (let i = 0; i < 40; i++) {
-      expectOk(
-        "payment",
-        await pay(
-          { base, token: payer.token },
-          {
-            sourceAccountId: payer.id,
-            destinationAccountId: merchant.id,
-            amount: 100,
-            currency: "USD",
-          },
-        ),
-      );
-    }
+    await fortyCredits(payer, merchant.id);
     const owner = { base, token: merchant.token };
     expect(await balanceOf(owner, merchant.id)).toBe(4_000);
     // 40 credits over 4 shards: no shard holds 3,900, the shards together do.
@@ -130,20 +135,7 @@ describe("holds on a sharded account (issues 13 and 18), under the model", () =>
     const payer = payers[1] as Payer;
     const merchant = await hotMerchant(base, 4);
     const shop = await hotMerchant(base, 4);
-    for (let i = 0; i < 40; i++) {
-      expectOk(
-        "payment",
-        await pay(
-          { base, token: payer.token },
-          {
-            sourceAccountId: payer.id,
-            destinationAccountId: merchant.id,
-            amount: 100,
-            currency: "USD",
-          },
-        ),
-      );
-    }
+    await fortyCredits(payer, merchant.id);
     const owner = { base, token: merchant.token };
     const hold = (amount: number) =>
       call<{ id: string; status: string }>("POST", "/v1/payments", {
