@@ -28,6 +28,28 @@ export interface StreamConsumer {
 }
 
 /**
+ * A dead-letter queue: KMS-encrypted with the messaging key, TLS only, 14 days. It
+ * declares itself one (Control Tower CT.SQS.PR.1 accepts a DLQ by its
+ * RedriveAllowPolicy) with allowAll, SQS's default made explicit: only this stack's
+ * principals can send to it anyway.
+ */
+export function deadLetterQueue(
+  scope: Construct,
+  id: string,
+  props: { readonly messagingKey: IKey; readonly removalPolicy: RemovalPolicy },
+): Queue {
+  return new Queue(scope, id, {
+    encryption: QueueEncryption.KMS,
+    encryptionMasterKey: props.messagingKey,
+    dataKeyReuse: Duration.hours(1),
+    enforceSSL: true,
+    retentionPeriod: Duration.days(14),
+    removalPolicy: props.removalPolicy,
+    redriveAllowPolicy: { redrivePermission: RedrivePermission.ALLOW_ALL },
+  });
+}
+
+/**
  * One consumer of the table's stream, as the audit consumer and the webhook dispatcher
  * both are (a DynamoDB stream serves two per shard without throttling): a filtered event
  * source mapping (batches, bisect on error, 5 retries, records at most a day old, partial
@@ -38,18 +60,9 @@ export interface StreamConsumer {
 export function addStreamConsumer(scope: Construct, props: StreamConsumerProps): StreamConsumer {
   const streamArn = props.table.tableStreamArn;
   if (!streamArn) throw new Error(`${scope.node.path}: the table needs a stream`);
-  const deadLetters = new Queue(scope, "DeadLetters", {
-    encryption: QueueEncryption.KMS,
-    encryptionMasterKey: props.messagingKey,
-    dataKeyReuse: Duration.hours(1),
-    enforceSSL: true,
-    retentionPeriod: Duration.days(14),
-    removalPolicy: props.removalPolicy,
-    // A dead-letter queue declares itself one (Control Tower CT.SQS.PR.1 accepts a DLQ
-    // by its RedriveAllowPolicy). allowAll is SQS's default made explicit: the stream's
-    // on-failure destination is not an SQS redrive, so byQueue would name no queue.
-    redriveAllowPolicy: { redrivePermission: RedrivePermission.ALLOW_ALL },
-  });
+  // The stream's on-failure destination is not an SQS redrive, so byQueue (the other
+  // RedriveAllowPolicy) would name no queue.
+  const deadLetters = deadLetterQueue(scope, "DeadLetters", props);
   const role = props.fn.role;
   role.addToPrincipalPolicy(
     new PolicyStatement({

@@ -14,7 +14,7 @@ import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import type { IKey } from "aws-cdk-lib/aws-kms";
 import { EventSourceMapping } from "aws-cdk-lib/aws-lambda";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
-import { Queue, QueueEncryption, RedrivePermission } from "aws-cdk-lib/aws-sqs";
+import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { WEBHOOK_STREAM_FILTER } from "../../lib/audit/stream-filter.ts";
 import { METRIC_NAMESPACE } from "../../lib/observability.ts";
@@ -24,7 +24,7 @@ import {
 } from "../../lib/webhooks/metrics.ts";
 import type { Data } from "./data.ts";
 import { HouseFunction } from "./house-function.ts";
-import { addStreamConsumer } from "./stream-consumer.ts";
+import { addStreamConsumer, deadLetterQueue } from "./stream-consumer.ts";
 
 export interface WebhooksProps {
   readonly stageName: string;
@@ -78,19 +78,9 @@ export class Webhooks extends Construct {
   constructor(scope: Construct, id: string, props: WebhooksProps) {
     super(scope, id);
     this.stageName = props.stageName;
-    this.retryDeadLetters = new Queue(this, "RetryDeadLetters", {
-      encryption: QueueEncryption.KMS,
-      encryptionMasterKey: props.messagingKey,
-      dataKeyReuse: Duration.hours(1),
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      removalPolicy: props.removalPolicy,
-      // A dead-letter queue declares itself one (Control Tower CT.SQS.PR.1 accepts a DLQ
-      // by its RedriveAllowPolicy). byQueue would have to name the retry queue, whose
-      // RedrivePolicy names this one: a circular dependency in CloudFormation. allowAll is
-      // SQS's default made explicit; only this stack's principals can send to it anyway.
-      redriveAllowPolicy: { redrivePermission: RedrivePermission.ALLOW_ALL },
-    });
+    // byQueue would have to name the retry queue, whose RedrivePolicy names this one: a
+    // circular dependency in CloudFormation.
+    this.retryDeadLetters = deadLetterQueue(this, "RetryDeadLetters", props);
     this.retryQueue = new Queue(this, "RetryQueue", {
       encryption: QueueEncryption.KMS,
       encryptionMasterKey: props.messagingKey,
