@@ -197,16 +197,16 @@ export async function startStreamPoller(opts: PollerOptions): Promise<Poller> {
 
   const interval = opts.intervalMs ?? 200;
   let refreshedAt = 0;
-  let refreshedThisPass = false;
-  async function pollOnce(): Promise<number> {
-    refreshedThisPass = false;
+  /** One pass: records seen, and whether it also looked for new shards. */
+  async function pollOnce(): Promise<{ seen: number; refreshed: boolean }> {
+    let refreshed = false;
     // New shards are looked for once per interval, not on every pass of a busy loop
     // (Lambda's mapping, too, discovers shards on its own clock): a DescribeStream per
     // GetRecords was a third of what the two pollers asked of DynamoDB Local under load.
     if (Date.now() - refreshedAt >= interval) {
       await refreshShards();
       refreshedAt = Date.now();
-      refreshedThisPass = true;
+      refreshed = true;
     }
     let seen = 0;
     for (const [shardId, iterator] of iterators) {
@@ -227,20 +227,22 @@ export async function startStreamPoller(opts: PollerOptions): Promise<Poller> {
         if (last) saveCheckpoint(shardId, last);
       }
     }
-    return seen;
+    return { seen, refreshed };
   }
 
   const loop = (async () => {
     while (!stopped) {
-      let seen = 0;
+      let pass = { seen: 0, refreshed: true };
       try {
-        seen = await pollOnce();
+        pass = await pollOnce();
       } catch {
-        // DynamoDB Local restarting or briefly unreachable: try again next tick.
+        // DynamoDB Local restarting or briefly unreachable: try again next tick (after
+        // the interval's sleep below, with a fresh look for shards).
         iterators.clear();
         refreshedAt = 0;
       }
-      if (seen === 0 && !refreshedThisPass) {
+      const { seen } = pass;
+      if (seen === 0 && !pass.refreshed) {
         // Nothing in the shards known: idle only once a pass that also looked for new
         // shards finds nothing (what `drain` waits for), so look again now.
         refreshedAt = 0;
