@@ -118,9 +118,10 @@ try {
   const { floorPaymentItems } = await import("./lib/floor.ts");
   const e2e: LoadResult[] = [];
   const floor: LoadResult[] = [];
-  const payViaApi = async () => {
+  /** One payment between two random accounts through the API (`capture: false`: a hold). */
+  const postPayment = (extra: { capture?: boolean } = {}) => {
     const [a, b] = pick();
-    const res = await api(
+    return api(
       "POST",
       "/v1/payments",
       {
@@ -128,12 +129,13 @@ try {
         destinationAccountId: b.id,
         amount: 1 + Math.floor(Math.random() * 100),
         currency: "USD",
+        ...extra,
       },
       a.token,
       randomUUID(),
     );
-    return res.status === 201;
   };
+  const payViaApi = async () => (await postPayment()).status === 201;
   const payDirect = async () => {
     const [a, b] = pick();
     const items = floorPaymentItems(a.id, b.id, 1 + Math.floor(Math.random() * 100));
@@ -165,20 +167,7 @@ try {
     holdOps,
     ROUNDS,
     async () => {
-      const [a, b] = pick();
-      const held = await api(
-        "POST",
-        "/v1/payments",
-        {
-          sourceAccountId: a.id,
-          destinationAccountId: b.id,
-          amount: 1 + Math.floor(Math.random() * 100),
-          currency: "USD",
-          capture: false,
-        },
-        a.token,
-        randomUUID(),
-      );
+      const held = await postPayment({ capture: false });
       if (held.status !== 201) return false;
       const cap = await api(
         "POST",
