@@ -4,6 +4,7 @@ import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from "aws-lambda";
 import { type AuditSink, createAuditConsumer } from "../lib/audit/consumer.ts";
 import { dynamoDedupeStore } from "../lib/audit/dedupe-dynamodb.ts";
 import { cloudWatchSink, fileSink } from "../lib/audit/sinks.ts";
+import { withoutSdkLogger } from "../lib/aws/sdk-client.ts";
 import { config } from "../lib/config.ts";
 import { logger } from "../lib/observability.ts";
 import { docClient, tableName } from "../lib/store/client.ts";
@@ -25,7 +26,7 @@ function buildSink(): AuditSink {
   const group = process.env.MICROPAY_AUDIT_LOG_GROUP;
   if (group) {
     return cloudWatchSink(
-      new CloudWatchLogsClient({ region: config().AWS_REGION, maxAttempts: 3 }),
+      withoutSdkLogger(new CloudWatchLogsClient({ region: config().AWS_REGION, maxAttempts: 3 })),
       group,
       containerId,
     );

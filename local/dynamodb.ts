@@ -10,6 +10,7 @@ import {
   ListTablesCommand,
   UpdateTimeToLiveCommand,
 } from "@aws-sdk/client-dynamodb";
+import { withoutSdkLogger } from "../lib/aws/sdk-client.ts";
 import { createTableInput, TABLE } from "../lib/store/table.ts";
 import { freePort } from "./ports.ts";
 
@@ -107,12 +108,14 @@ export async function startDynamoLocal(opts: DynamoLocalOptions = {}): Promise<D
 }
 
 export function localClient(endpoint: string): DynamoDBClient {
-  return new DynamoDBClient({
-    endpoint,
-    region: "us-east-1",
-    credentials: { accessKeyId: "local", secretAccessKey: "local" },
-    maxAttempts: 1,
-  });
+  return withoutSdkLogger(
+    new DynamoDBClient({
+      endpoint,
+      region: "us-east-1",
+      credentials: { accessKeyId: "local", secretAccessKey: "local" },
+      maxAttempts: 1,
+    }),
+  );
 }
 
 /** Creates the table from the shared definition (lib/store/table.ts) unless it exists. */

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { config } from "../config.ts";
 import { localSecretBox, type SecretBox } from "../crypto/secret-box.ts";
+import { withoutSdkLogger } from "./sdk-client.ts";
 
 /**
  * The SecretBox of one purpose ("totp", "webhook-secret"): KMS under
@@ -16,7 +17,11 @@ export function lazySecretBox(purpose: string): SecretBox {
       const c = config();
       if (c.MICROPAY_SECRET_BOX_KEY_ID) {
         const { KMSClient, kmsSecretBox } = await import("./kms-secret-box.ts");
-        return kmsSecretBox(new KMSClient({}), c.MICROPAY_SECRET_BOX_KEY_ID, purpose);
+        return kmsSecretBox(
+          withoutSdkLogger(new KMSClient({})),
+          c.MICROPAY_SECRET_BOX_KEY_ID,
+          purpose,
+        );
       }
       if (c.MICROPAY_SECRET_BOX_KEY_FILE) {
         return localSecretBox(

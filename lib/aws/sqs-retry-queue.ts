@@ -6,6 +6,7 @@ import {
   type RetryMessage,
   type RetryQueue,
 } from "../webhooks/retry-queue.ts";
+import { withoutSdkLogger } from "./sdk-client.ts";
 
 /**
  * The retry queue in AWS: SQS SendMessage (@aws-sdk/client-sqs) with a per-message
@@ -19,11 +20,13 @@ import {
  */
 let client: SQSClient | undefined;
 export function sqsClient(): SQSClient {
-  client ??= new SQSClient({
-    region: config().AWS_REGION,
-    maxAttempts: 2,
-    requestHandler: { connectionTimeout: 1_000, requestTimeout: 10_000 },
-  });
+  client ??= withoutSdkLogger(
+    new SQSClient({
+      region: config().AWS_REGION,
+      maxAttempts: 2,
+      requestHandler: { connectionTimeout: 1_000, requestTimeout: 10_000 },
+    }),
+  );
   return client;
 }
 

@@ -1,5 +1,6 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { withoutSdkLogger } from "../aws/sdk-client.ts";
 import { config } from "../config.ts";
 
 /**
@@ -14,19 +15,21 @@ let doc: DynamoDBDocumentClient | undefined;
 export function rawClient(): DynamoDBClient {
   if (!raw) {
     const c = config();
-    raw = new DynamoDBClient({
-      region: c.AWS_REGION,
-      maxAttempts: 2,
-      // A dependency that hangs must turn into a 503, not a Lambda timeout.
-      requestHandler: { connectionTimeout: 1_000, requestTimeout: 5_000 },
-      ...(c.MICROPAY_DYNAMODB_ENDPOINT
-        ? {
-            endpoint: c.MICROPAY_DYNAMODB_ENDPOINT,
-            // DynamoDB Local accepts any credentials; these are not secrets.
-            credentials: { accessKeyId: "local", secretAccessKey: "local" },
-          }
-        : {}),
-    });
+    raw = withoutSdkLogger(
+      new DynamoDBClient({
+        region: c.AWS_REGION,
+        maxAttempts: 2,
+        // A dependency that hangs must turn into a 503, not a Lambda timeout.
+        requestHandler: { connectionTimeout: 1_000, requestTimeout: 5_000 },
+        ...(c.MICROPAY_DYNAMODB_ENDPOINT
+          ? {
+              endpoint: c.MICROPAY_DYNAMODB_ENDPOINT,
+              // DynamoDB Local accepts any credentials; these are not secrets.
+              credentials: { accessKeyId: "local", secretAccessKey: "local" },
+            }
+          : {}),
+      }),
+    );
   }
   return raw;
 }
