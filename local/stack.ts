@@ -1,10 +1,17 @@
 import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { WEBHOOK_STREAM_FILTER } from "../lib/audit/stream-filter.ts";
+import { config } from "../lib/config.ts";
 import type { RouteDef } from "../lib/routes/types.ts";
 import { TABLE } from "../lib/store/table.ts";
 import { type LoadedArtifacts, loadArtifacts, synthesize } from "./artifacts.ts";
+import {
+  type ConsumerHandlers,
+  type ConsumerSettings,
+  functionHandlers,
+  startConsumers,
+  startConsumersInWorker,
+} from "./consumers.ts";
 import { type DynamoLocal, ensureTable, startDynamoLocal } from "./dynamodb.ts";
 import { type Gateway, type LambdaHandler, startGateway } from "./gateway.ts";
 import {
@@ -13,9 +20,8 @@ import {
   seedLocalAdmin,
   signingKeyFile,
 } from "./identity.ts";
-import { type RetryHandler, startLocalRetryQueue } from "./retry-queue.ts";
 import type { LocalSettings } from "./settings.ts";
-import { type Poller, type StreamHandler, startStreamPoller } from "./stream-poller.ts";
+import type { StreamHandler } from "./stream-poller.ts";
 
 /** `npm start`'s webhook retry schedule (seconds): the 3-day one, compressed. */
 export const LOCAL_WEBHOOK_RETRY_SCHEDULE = "2,10,30,120,600,1800";
@@ -45,20 +51,18 @@ export interface LocalStack {
   readonly info: StackInfo;
   readonly dynamo: DynamoLocal;
   readonly gateway: Gateway;
-  readonly poller: Poller;
-  /** The webhook dispatcher's own stream subscription. */
-  readonly webhookPoller: Poller;
   stop(): Promise<void>;
 }
 
 /**
  * Brings up the whole local stack: DynamoDB Local, the table, identity bootstrap,
- * the gateway with the real handlers, and the stream poller feeding the audit
- * handler. Handlers read their configuration from process.env, set here first.
+ * the gateway with the real handlers, and the stream consumers and schedules on a
+ * worker thread (local/consumers.ts). Handlers read their configuration from
+ * process.env, set here first (the worker gets a copy of it).
  *
  * In artifacts mode (MICROPAY_ARTIFACTS) the handlers are the synthesized bundles
  * instead, each in its own process with its template environment (local/artifacts.ts);
- * the gateway and the poller are the same.
+ * the gateway and the pollers are the same.
  */
 export async function startLocalStack(
   settings: LocalSettings,
@@ -130,55 +134,20 @@ export async function startLocalStack(
       apiKeyRateLimit: settings.MICROPAY_API_KEY_RATE_LIMIT,
       apiKeyWindowSeconds: settings.MICROPAY_API_KEY_RATE_WINDOW_SECONDS,
     });
-    const poller = await startStreamPoller({
+    const consumerSettings: ConsumerSettings = {
       endpoint: dynamo.endpoint,
       tableName: settings.MICROPAY_TABLE_NAME,
-      handler: artifacts
-        ? artifactHandler<StreamHandler>(artifacts, "audit")
-        : ((await import("../functions/audit.ts")) as { handler: StreamHandler }).handler,
-      checkpointFile: settings.MICROPAY_IN_MEMORY
-        ? undefined
-        : join(settings.dataDir, "stream-checkpoints.json"),
-      deadLetterFile: join(settings.dataDir, "audit-dead-letter.jsonl"),
-    });
-    // Webhook retries: the in-process stand-in for the SQS retry queue and its consumer
-    // (the retry Lambda's handler). Bundles run by the artifacts mode live in their own
-    // processes and cannot reach it: their retries wait for the safety-net sweep.
-    const { setLocalRetryQueue } = await import("../lib/webhooks/wiring.ts");
-    const retryQueue = startLocalRetryQueue({
-      handler: ((await import("../functions/webhook-retries.ts")) as { handler: RetryHandler })
-        .handler,
-      deadLetterFile: join(settings.dataDir, "webhook-retry-dead-letter.jsonl"),
-    });
-    setLocalRetryQueue(retryQueue);
-    // The webhook dispatcher: its own subscription (event items only) and the due sweep.
-    const webhookPoller = await startStreamPoller({
-      endpoint: dynamo.endpoint,
-      tableName: settings.MICROPAY_TABLE_NAME,
-      filter: WEBHOOK_STREAM_FILTER,
-      handler:
-        artifacts?.functions.has("Webhooks/Dispatcher") === true
-          ? artifactHandler<StreamHandler>(artifacts, "Webhooks/Dispatcher")
-          : ((await import("../functions/webhook-dispatcher.ts")) as { handler: StreamHandler })
-              .handler,
-      checkpointFile: settings.MICROPAY_IN_MEMORY
-        ? undefined
-        : join(settings.dataDir, "webhook-stream-checkpoints.json"),
-      deadLetterFile: join(settings.dataDir, "webhook-dead-letter.jsonl"),
-    });
-    const sweeper = startSweepTimer(
-      artifacts?.functions.has("Webhooks/Sweeper") === true
-        ? artifactHandler<SweepHandler>(artifacts, "Webhooks/Sweeper")
-        : ((await import("../functions/webhook-sweeper.ts")) as { handler: SweepHandler }).handler,
-      (await import("../lib/config.ts")).config().MICROPAY_WEBHOOK_SWEEP_SECONDS,
-    );
-    // The expired-hold sweep (lib/ledger/expiry.ts): the local stand-in for its schedule.
-    const holdSweeper = startSweepTimer(
-      artifacts?.functions.has("Holds/Sweeper") === true
-        ? artifactHandler<SweepHandler>(artifacts, "Holds/Sweeper")
-        : ((await import("../functions/hold-sweeper.ts")) as { handler: SweepHandler }).handler,
-      (await import("../lib/config.ts")).config().MICROPAY_HOLD_SWEEP_SECONDS,
-    );
+      dataDir: settings.dataDir,
+      inMemory: settings.MICROPAY_IN_MEMORY,
+      webhookSweepSeconds: config().MICROPAY_WEBHOOK_SWEEP_SECONDS,
+      holdSweepSeconds: config().MICROPAY_HOLD_SWEEP_SECONDS,
+    };
+    // The stream consumers and schedules run on a worker thread of their own, as each is
+    // its own Lambda in AWS (consumers.ts). In artifacts mode their handlers already run
+    // in the bundles' own processes, reached from this thread: only the polling stays here.
+    const consumers = artifacts
+      ? await startConsumers(consumerSettings, await artifactConsumers(artifacts))
+      : await startConsumersInWorker(consumerSettings);
     const info: StackInfo = {
       apiUrl: gateway.url,
       dynamodbEndpoint: dynamo.endpoint,
@@ -195,16 +164,9 @@ export async function startLocalStack(
       info,
       dynamo,
       gateway,
-      poller,
-      webhookPoller,
       async stop() {
         await gateway.close();
-        await sweeper.stop();
-        await holdSweeper.stop();
-        await webhookPoller.stop();
-        setLocalRetryQueue(undefined);
-        await retryQueue.stop();
-        await poller.stop();
+        await consumers.stop();
         await artifacts?.stop();
         await dynamo.stop();
         rmSync(settings.stackFile, { force: true });
@@ -241,29 +203,21 @@ function artifactHandler<H>(artifacts: LoadedArtifacts, name: string): H {
   return handler as H;
 }
 
-type SweepHandler = () => Promise<unknown>;
-
 /**
- * The local stand-in for an EventBridge schedule (the webhook safety-net sweep every
- * MICROPAY_WEBHOOK_SWEEP_SECONDS, the hold sweeper every MICROPAY_HOLD_SWEEP_SECONDS):
- * never two runs at once; stop() waits for a run.
+ * The consumers' handlers from the cloud assembly where it has them (the stream
+ * functions), else the functions' own (the retry consumer: the artifacts mode's bundles
+ * cannot reach the in-process retry queue, see consumers.ts).
  */
-function startSweepTimer(handler: SweepHandler, seconds: number): { stop(): Promise<void> } {
-  let running: Promise<unknown> | undefined;
-  const timer = setInterval(() => {
-    if (running) return;
-    running = handler()
-      .catch(() => undefined)
-      .finally(() => {
-        running = undefined;
-      });
-  }, seconds * 1000);
-  timer.unref();
+async function artifactConsumers(artifacts: LoadedArtifacts): Promise<ConsumerHandlers> {
+  const own = await functionHandlers();
+  const loaded = <H>(name: string, fallback: H): H =>
+    artifacts.functions.has(name) ? artifactHandler<H>(artifacts, name) : fallback;
   return {
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
+    audit: artifactHandler<StreamHandler>(artifacts, "audit"),
+    dispatcher: loaded("Webhooks/Dispatcher", own.dispatcher),
+    retries: own.retries,
+    webhookSweeper: loaded("Webhooks/Sweeper", own.webhookSweeper),
+    holdSweeper: loaded("Holds/Sweeper", own.holdSweeper),
   };
 }
 
