@@ -5,7 +5,9 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { spawnStack } from "../test/support/spawn-stack.ts";
 import { latencyChart } from "./lib/chart.ts";
+import { apiClient } from "./lib/client.ts";
 import { type ColdStartRow, measureColdStarts } from "./lib/coldstart.ts";
+import { waitForQuiet } from "./lib/quiet.ts";
 import { type LoadResult, median, runAlternating, runLoad } from "./lib/stats.ts";
 
 /**
@@ -64,19 +66,14 @@ Object.assign(process.env, {
   MICROPAY_BCRYPT_COST: String(BCRYPT_COST),
 });
 
-async function api(method: string, path: string, body?: unknown, token?: string, key?: string) {
-  const headers: Record<string, string> = {};
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  if (token) headers.Authorization = `Bearer ${token}`;
-  if (key) headers["Idempotency-Key"] = key;
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers,
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  return { status: res.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
-}
+const api = apiClient(base);
+const stackPids = [stack.info.pid, stack.info.dynamodbPid ?? 0].filter((pid) => pid > 0);
+/** Before each measured section: the stack and DynamoDB Local idle (lib/quiet.ts). */
+const quiet = async () => {
+  const ms = await waitForQuiet(stackPids);
+  if (ms > 1_500)
+    log(`  (waited ${(ms / 1000).toFixed(1)} s for the stream consumers to catch up)`);
+};
 
 try {
   // The seeded admin logs in with its second factor (the test helper's TOTP step ledger);
@@ -144,11 +141,13 @@ try {
   };
   // Warm-up, not measured: the first payments of either path pay for JIT compilation and
   // connection set-up that a running service has long paid.
+  await quiet();
   log(`warm-up: ${P.warmup} payments each way`);
   await runAlternating(8, P.warmup, 1, payViaApi, payDirect);
   // End to end and the floor run in alternating slices (stats.ts `runAlternating`).
   for (const [i, c] of CONCURRENCY.entries()) {
     const n = P.ops[i] ?? 100;
+    await quiet();
     log(`payments end to end vs the floor (one TransactWriteItems): ${n} each at ${c} clients`);
     const [viaApi, direct] = await runAlternating(c, n, ROUNDS, payViaApi, payDirect);
     e2e.push(viaApi);
@@ -161,6 +160,7 @@ try {
   const HOLD_CLIENTS = 8;
   const holdOps = quick ? 60 : 600;
   const captureToken = await adminToken(base);
+  await quiet();
   log(`hold then capture end to end vs the floor: ${holdOps} each at ${HOLD_CLIENTS} clients`);
   const [holdE2e, holdFloor] = await runAlternating(
     HOLD_CLIENTS,
@@ -214,6 +214,7 @@ try {
     });
     historyAccounts.push({ entries: size, id, token: String(login.json.accessToken), times: [] });
   }
+  await quiet();
   for (let k = 0; k < P.lists; k++) {
     for (const h of historyAccounts) {
       const t0 = performance.now();
@@ -226,6 +227,7 @@ try {
 
   // ---- 7. an API key against an access token -------------------------------------------
   // The same read, alternating the two credentials, so both see the same machine state.
+  await quiet();
   log("API key vs access token (GET an account)");
   const keyOwner = accounts[0];
   if (!keyOwner) throw new Error("no accounts");
@@ -261,6 +263,7 @@ try {
   const overhead = await middlewareOverhead(quick ? 2_000 : 10_000);
 
   // ---- 6. login vs bcrypt -----------------------------------------------------------------
+  await quiet();
   log("login vs bcrypt");
   const bcrypt = (await import("bcryptjs")).default;
   const user = accounts[0];
@@ -292,6 +295,7 @@ try {
   const memoryFor12 = Math.min(10_240, Math.ceil((1769 * bcrypt12Ms) / budget / 64) * 64);
 
   // ---- 3. cold start ------------------------------------------------------------------------
+  await quiet();
   log("cold starts (fresh Node process per run)");
   const cold = await measureColdStarts(
     {
@@ -305,6 +309,7 @@ try {
   );
 
   // ---- 9. hot account -------------------------------------------------------------------
+  await quiet();
   const { measureHotAccount } = await import("./lib/hot-account.ts");
   const hot = await measureHotAccount({
     baseline: stack,
