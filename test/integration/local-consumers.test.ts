@@ -21,9 +21,11 @@ describe("the local stack's stream consumers (local/consumers.ts)", () => {
     const { pid } = inject("stack");
     const threads = threadsOf(pid);
     const gateway = threads.find((t) => t.tid === pid);
+    // Node names every worker's OS thread "WorkerThread" (module-hook threads too, so
+    // there may be more than one): the consumers' is the one at nice 10.
     const workers = threads.filter((t) => t.name === "WorkerThread");
     expect(gateway?.nice).toBe(0);
-    expect(workers.map((t) => t.nice)).toEqual([10]);
+    expect(workers.filter((t) => t.nice === 10)).toHaveLength(1);
   });
 
   it("still turn a change into its audit record from there", async () => {
