@@ -29,16 +29,19 @@ export interface Consumers {
   stop(): Promise<void>;
 }
 
-/** The functions' own handlers, as the Lambdas run them (functions/*.ts). */
+/** One function's own handler, as its Lambda runs it (`functions/<file>.ts`). */
+export async function functionHandler<H>(file: string): Promise<H> {
+  return ((await import(`../functions/${file}.ts`)) as { handler: H }).handler;
+}
+
+/** The functions' own handlers of every consumer and schedule. */
 export async function functionHandlers(): Promise<ConsumerHandlers> {
-  const handlerOf = async <H>(file: string) =>
-    ((await import(`../functions/${file}.ts`)) as { handler: H }).handler;
   return {
-    audit: await handlerOf<StreamHandler>("audit"),
-    dispatcher: await handlerOf<StreamHandler>("webhook-dispatcher"),
-    retries: await handlerOf<RetryHandler>("webhook-retries"),
-    webhookSweeper: await handlerOf<SweepHandler>("webhook-sweeper"),
-    holdSweeper: await handlerOf<SweepHandler>("hold-sweeper"),
+    audit: await functionHandler<StreamHandler>("audit"),
+    dispatcher: await functionHandler<StreamHandler>("webhook-dispatcher"),
+    retries: await functionHandler<RetryHandler>("webhook-retries"),
+    webhookSweeper: await functionHandler<SweepHandler>("webhook-sweeper"),
+    holdSweeper: await functionHandler<SweepHandler>("hold-sweeper"),
   };
 }
 

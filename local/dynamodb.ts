@@ -107,15 +107,19 @@ export async function startDynamoLocal(opts: DynamoLocalOptions = {}): Promise<D
   };
 }
 
+/** How a local tool's SDK client reaches DynamoDB Local (DynamoDB or its Streams). */
+export function localClientConfig(endpoint: string) {
+  return {
+    endpoint,
+    region: "us-east-1",
+    // DynamoDB Local accepts any credentials; these are not secrets.
+    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+    maxAttempts: 1,
+  };
+}
+
 export function localClient(endpoint: string): DynamoDBClient {
-  return withoutSdkLogger(
-    new DynamoDBClient({
-      endpoint,
-      region: "us-east-1",
-      credentials: { accessKeyId: "local", secretAccessKey: "local" },
-      maxAttempts: 1,
-    }),
-  );
+  return withoutSdkLogger(new DynamoDBClient(localClientConfig(endpoint)));
 }
 
 /** Creates the table from the shared definition (lib/store/table.ts) unless it exists. */

@@ -8,7 +8,8 @@ import { type LoadedArtifacts, loadArtifacts, synthesize } from "./artifacts.ts"
 import {
   type ConsumerHandlers,
   type ConsumerSettings,
-  functionHandlers,
+  functionHandler,
+  type SweepHandler,
   startConsumers,
   startConsumersInWorker,
 } from "./consumers.ts";
@@ -20,6 +21,7 @@ import {
   seedLocalAdmin,
   signingKeyFile,
 } from "./identity.ts";
+import type { RetryHandler } from "./retry-queue.ts";
 import type { LocalSettings } from "./settings.ts";
 import type { StreamHandler } from "./stream-poller.ts";
 
@@ -209,15 +211,15 @@ function artifactHandler<H>(artifacts: LoadedArtifacts, name: string): H {
  * cannot reach the in-process retry queue, see consumers.ts).
  */
 async function artifactConsumers(artifacts: LoadedArtifacts): Promise<ConsumerHandlers> {
-  const own = await functionHandlers();
-  const loaded = <H>(name: string, fallback: H): H =>
-    artifacts.functions.has(name) ? artifactHandler<H>(artifacts, name) : fallback;
+  // Only a handler the assembly lacks is imported into this process.
+  const loaded = async <H>(name: string, file: string): Promise<H> =>
+    artifacts.functions.has(name) ? artifactHandler<H>(artifacts, name) : functionHandler<H>(file);
   return {
     audit: artifactHandler<StreamHandler>(artifacts, "audit"),
-    dispatcher: loaded("Webhooks/Dispatcher", own.dispatcher),
-    retries: own.retries,
-    webhookSweeper: loaded("Webhooks/Sweeper", own.webhookSweeper),
-    holdSweeper: loaded("Holds/Sweeper", own.holdSweeper),
+    dispatcher: await loaded<StreamHandler>("Webhooks/Dispatcher", "webhook-dispatcher"),
+    retries: await functionHandler<RetryHandler>("webhook-retries"),
+    webhookSweeper: await loaded<SweepHandler>("Webhooks/Sweeper", "webhook-sweeper"),
+    holdSweeper: await loaded<SweepHandler>("Holds/Sweeper", "hold-sweeper"),
   };
 }
 

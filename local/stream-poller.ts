@@ -10,7 +10,7 @@ import {
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
 import { AUDIT_STREAM_FILTER } from "../lib/audit/stream-filter.ts";
 import { withoutSdkLogger } from "../lib/aws/sdk-client.ts";
-import { localClient } from "./dynamodb.ts";
+import { localClient, localClientConfig } from "./dynamodb.ts";
 
 export type StreamHandler = (
   event: DynamoDBStreamEvent,
@@ -98,14 +98,7 @@ export function invokesAuditConsumer(record: DynamoDBRecord): boolean {
  */
 export async function startStreamPoller(opts: PollerOptions): Promise<Poller> {
   const ddb = localClient(opts.endpoint);
-  const streams = withoutSdkLogger(
-    new DynamoDBStreamsClient({
-      endpoint: opts.endpoint,
-      region: "us-east-1",
-      credentials: { accessKeyId: "local", secretAccessKey: "local" },
-      maxAttempts: 1,
-    }),
-  );
+  const streams = withoutSdkLogger(new DynamoDBStreamsClient(localClientConfig(opts.endpoint)));
   const table = await ddb.send(new DescribeTableCommand({ TableName: opts.tableName }));
   const streamArn = table.Table?.LatestStreamArn;
   if (!streamArn) throw new Error(`table ${opts.tableName} has no stream`);
