@@ -108,6 +108,8 @@ try {
     if (!a || !b) throw new Error("no accounts");
     return [a, b] as const;
   };
+  /** A payment's amount: 1 to 100 minor units. */
+  const amount = () => 1 + Math.floor(Math.random() * 100);
 
   // ---- 1. payments end to end, 2. the floor ------------------------------------------
   const { docClient } = await import("../lib/store/client.ts");
@@ -124,7 +126,7 @@ try {
       {
         sourceAccountId: a.id,
         destinationAccountId: b.id,
-        amount: 1 + Math.floor(Math.random() * 100),
+        amount: amount(),
         currency: "USD",
         ...extra,
       },
@@ -135,7 +137,7 @@ try {
   const payViaApi = async () => (await postPayment()).status === 201;
   const payDirect = async () => {
     const [a, b] = pick();
-    const items = floorPaymentItems(a.id, b.id, 1 + Math.floor(Math.random() * 100));
+    const items = floorPaymentItems(a.id, b.id, amount());
     await docClient().send(new TransactWriteCommand({ TransactItems: items }));
     return true;
   };
@@ -180,11 +182,7 @@ try {
     },
     async () => {
       const [a, b] = pick();
-      const [hold, capture] = floorHoldCaptureItems(
-        a.id,
-        b.id,
-        1 + Math.floor(Math.random() * 100),
-      );
+      const [hold, capture] = floorHoldCaptureItems(a.id, b.id, amount());
       await docClient().send(new TransactWriteCommand({ TransactItems: hold }));
       await docClient().send(new TransactWriteCommand({ TransactItems: capture }));
       return true;

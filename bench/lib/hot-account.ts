@@ -6,6 +6,7 @@ import {
   hotPayments,
 } from "../../test/support/hot-account.ts";
 import { type SpawnedStack, spawnStack } from "../../test/support/spawn-stack.ts";
+import { slices } from "./stats.ts";
 
 /**
  * Bench section 9, hot accounts (issue 18): payments per second into ONE merchant at
@@ -87,9 +88,8 @@ export async function measureHotAccount(opts: {
       resetContention(modelled);
       const baseline: HotRun[] = [];
       const run: HotRun[] = [];
-      const slice = Math.ceil(payments / ROUNDS);
-      for (let done = 0; done < payments; done += slice) {
-        const n = { payments: Math.min(slice, payments - done), clients };
+      for (const size of slices(payments, ROUNDS)) {
+        const n = { payments: size, clients };
         baseline.push(await hotPayments(baselineBase, baselineMerchant.id, baselinePayers, n));
         run.push(await hotPayments(base, merchant.id, payers, n));
       }

@@ -80,6 +80,14 @@ export async function runLoad(
   return summarize(concurrency, [await runRaw(concurrency, total, op)]);
 }
 
+/** `total` split into `rounds` slices of `ceil(total / rounds)`, the last one shorter. */
+export function slices(total: number, rounds: number): number[] {
+  const slice = Math.ceil(total / rounds);
+  const sizes: number[] = [];
+  for (let done = 0; done < total; done += slice) sizes.push(Math.min(slice, total - done));
+  return sizes;
+}
+
 /**
  * Two workloads compared as a ratio, run in alternating slices (a, b, a, b, ...) of
  * `total / rounds` operations each and summed per side: both then see the same machine
@@ -93,11 +101,9 @@ export async function runAlternating(
   a: (i: number) => Promise<boolean>,
   b: (i: number) => Promise<boolean>,
 ): Promise<[LoadResult, LoadResult]> {
-  const slice = Math.ceil(total / rounds);
   const runsA: RawLoad[] = [];
   const runsB: RawLoad[] = [];
-  for (let done = 0; done < total; done += slice) {
-    const n = Math.min(slice, total - done);
+  for (const n of slices(total, rounds)) {
     runsA.push(await runRaw(concurrency, n, a));
     runsB.push(await runRaw(concurrency, n, b));
   }
